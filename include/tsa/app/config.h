@@ -1,0 +1,61 @@
+// tsad's configuration: every flag is also a TSA_* environment variable and a key of the optional
+// config file (--config FILE, TOML/INI). Precedence: flag > environment > file > default.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tsa/core/result.h"
+
+namespace tsa::app {
+
+struct Config {
+  // HTTP
+  std::string host = "0.0.0.0";
+  int port = 5000;
+  std::size_t threads = 16;
+  std::size_t max_request_bytes = 16 * 1024;
+  std::size_t max_data_bytes = 64 * 1024 * 1024;
+  int read_timeout_s = 10;
+  std::string port_file;  // written with the bound port once listening (orchestration, tests)
+
+  // Signing material
+  std::string cert_dir = "certs";
+  std::string key_file;    // override cert_dir/tsa_key.pem
+  std::string cert_file;   // override cert_dir/tsa_cert.pem
+  std::string chain_file;  // override cert_dir/chain.pem
+
+  // Token policy
+  std::string policy = "1.3.6.1.4.1.99999.1.1";
+  std::vector<std::string> accepted_policies;
+  std::vector<std::string> hashes = {"sha256", "sha384", "sha512"};
+  bool allow_sha1 = false;
+  std::string accuracy = "1s";
+  int clock_precision_digits = 3;
+  bool include_tsa_name = true;
+
+  // Time
+  bool allow_unsynced_clock = false;
+
+  // Storage
+  std::string db_path = "data/audit_chain.db";
+  bool store_tokens = true;
+  bool synchronous_full = true;
+  int instance_id = 0;
+
+  // Logging
+  std::string log_level = "info";
+  std::string log_format = "text";
+};
+
+// Parses argv (and the environment and config file). On --help/--version or a usage error, returns
+// the exit code to use (0 or 2) in `exit_code` after printing; otherwise the config.
+struct ParsedConfig {
+  std::optional<Config> config;
+  int exit_code = 0;
+};
+ParsedConfig ParseConfig(int argc, char** argv);
+
+}  // namespace tsa::app

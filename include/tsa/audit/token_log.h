@@ -1,0 +1,84 @@
+// The append-only log of every granted token, in SQLite (WAL), written with group commit:
+// concurrent Append() calls are batched into one transaction by a single writer thread, and each
+// caller returns only once its record is committed. A token therefore reaches a client only after
+// it is durably in the log (AUDIT_CHAIN.md).
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tsa/core/result.h"
+#include "tsa/store/database.h"
+
+namespace tsa::audit {
+
+struct TokenRecord {
+  std::string serial_hex;
+  std::int64_t gen_time_us = 0;
+  std::string policy;
+  std::string hash_oid;
+  std::vector<std::uint8_t> digest;
+  std::vector<std::uint8_t> token_der;  // the TimeStampToken (ContentInfo)
+};
+
+struct TokenLogOptions {
+  std::string path;
+  bool keep_token = true;          // false: store only SHA-256(token) and the leaf hash
+  bool synchronous_full = true;    // fsync at every commit (power-loss durable)
+  std::size_t max_batch = 512;     // records per transaction at most
+};
+
+struct TokenLogStats {
+  std::uint64_t size = 0;          // records committed
+  std::uint64_t commits = 0;       // transactions
+  std::string last_error;          // empty when the last commit succeeded
+};
+
+class TokenLog {
+ public:
+  // Opens (creating and migrating) the database and starts the writer thread.
+  static Result<std::unique_ptr<TokenLog>> Open(const TokenLogOptions& options);
+  ~TokenLog();  // stops the writer after draining what is queued
+
+  // Claims a fresh serial space (store::ClaimSerialEpoch) through the writer's connection.
+  Result<std::uint64_t> ClaimSerialEpoch(std::uint16_t instance, std::int64_t now_us);
+
+  // Appends and waits for the commit. Thread-safe. On failure nothing of this record is stored.
+  Status Append(TokenRecord record);
+
+  // A real write through the writer (updates meta.health_probe), bounded by timeout_ms.
+  Status Probe(int timeout_ms);
+
+  TokenLogStats Stats() const;
+
+  // Leaf hash of a token as RFC 9162 §2.1: SHA-256(0x00 || token DER).
+  static std::vector<std::uint8_t> LeafHash(const std::vector<std::uint8_t>& token_der);
+
+ private:
+  struct Pending;
+  explicit TokenLog(TokenLogOptions options, std::unique_ptr<store::Database> db, std::uint64_t size);
+  void Run(std::stop_token stop);
+  Status Commit(std::vector<Pending*>& batch);
+  Status Submit(Pending& pending, int timeout_ms);
+
+  TokenLogOptions options_;
+  std::unique_ptr<store::Database> db_;  // used only by the writer thread after Open
+
+  mutable std::mutex mutex_;
+  std::condition_variable_any wake_writer_;
+  std::condition_variable done_;
+  std::deque<Pending*> queue_;  // guarded by mutex_
+  TokenLogStats stats_;         // guarded by mutex_
+  bool stopping_ = false;       // guarded by mutex_
+  std::jthread writer_;
+};
+
+}  // namespace tsa::audit

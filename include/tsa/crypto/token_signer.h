@@ -1,0 +1,57 @@
+// Signs time-stamp tokens with OpenSSL's TS_RESP API (RFC 3161 §2.4.2, RFC 5816 ESSCertIDv2).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <vector>
+
+#include "tsa/core/clock.h"
+#include "tsa/core/decision.h"
+#include "tsa/core/request.h"
+#include "tsa/core/result.h"
+#include "tsa/crypto/signer_material.h"
+
+namespace tsa::crypto {
+
+struct SignerOptions {
+  core::IssuancePolicy policy;
+  core::Accuracy accuracy;
+  int clock_precision_digits = 3;  // digits of genTime's fraction (0..6); must support the accuracy
+  bool include_tsa_name = true;    // TSTInfo.tsa = the certificate subject (RFC 3161 §2.4.2)
+};
+
+// Thread-safe. A TS_RESP_CTX holds per-call state and is not thread-safe (conformance §5.2), so the
+// signer keeps a pool of fully configured contexts, one per concurrent caller, built from the
+// immutable SignerMaterial; a context is never configured while in use.
+class TokenSigner {
+ public:
+  static Result<std::unique_ptr<TokenSigner>> Create(std::shared_ptr<const SignerMaterial> material, SignerOptions options);
+  ~TokenSigner();
+
+  // Signs a request that DecodeRequest and ValidateRequest have accepted, with the given serial
+  // (big-endian positive magnitude) and genTime. Returns the DER TimeStampResp with status
+  // granted. Any other outcome of OpenSSL is an error: the caller answers systemFailure, never a
+  // bare rejection (conformance §5.4).
+  Result<std::vector<std::uint8_t>> Sign(std::span<const std::uint8_t> der_request, std::span<const std::uint8_t> serial,
+                                         core::UnixMicros gen_time);
+
+  const SignerMaterial& material() const { return *material_; }
+  const SignerOptions& options() const { return options_; }
+
+  struct PooledContext;  // defined in token_signer.cc; public only for the OpenSSL callbacks
+
+ private:
+  TokenSigner(std::shared_ptr<const SignerMaterial> material, SignerOptions options);
+  Result<std::unique_ptr<PooledContext>> NewContext() const;
+  std::unique_ptr<PooledContext> Acquire();
+  void Release(std::unique_ptr<PooledContext> ctx);
+
+  std::shared_ptr<const SignerMaterial> material_;
+  SignerOptions options_;
+  std::mutex pool_mutex_;
+  std::vector<std::unique_ptr<PooledContext>> pool_;  // guarded by pool_mutex_
+};
+
+}  // namespace tsa::crypto

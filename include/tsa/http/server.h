@@ -1,0 +1,45 @@
+// The HTTP edge (cpp-httplib): routes, limits, media types, timeouts, and the one function that
+// turns an IssueOutcome into an HTTP reply. No protocol decision is made here.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "tsa/core/result.h"
+#include "tsa/service/issuer.h"
+
+namespace tsa::http {
+
+struct HttpOptions {
+  std::string host = "0.0.0.0";
+  int port = 5000;  // 0: any free port (tests)
+  std::size_t threads = 16;
+  std::size_t max_request_bytes = 16 * 1024;          // DER TimeStampReq bodies (the largest sane one is < 300 B)
+  std::size_t max_data_bytes = 64 * 1024 * 1024;      // raw-data mode bodies, hashed while streaming
+  int read_timeout_s = 10;                            // slow clients (slow-loris) are dropped after this
+  int write_timeout_s = 10;
+  int keep_alive_timeout_s = 5;
+  std::size_t keep_alive_max = 100;
+};
+
+class HttpServer {
+ public:
+  static Result<std::unique_ptr<HttpServer>> Create(const HttpOptions& options, service::Issuer& issuer);
+  ~HttpServer();
+
+  // Binds the listening socket; returns the port (useful with port 0).
+  Result<int> Bind();
+  // Serves until Stop(); in-flight requests finish before it returns.
+  Status Serve();
+  // Thread-safe; safe to call from a signal-handling thread.
+  void Stop();
+
+ private:
+  struct Impl;
+  explicit HttpServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tsa::http

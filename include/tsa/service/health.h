@@ -1,0 +1,32 @@
+// The checks behind GET /health: signing certificate, clock, database.
+#pragma once
+
+#include <ctime>
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "tsa/service/issuer.h"
+
+namespace tsa::service {
+
+struct HealthReport {
+  bool ok = true;
+  std::string failing;  // name of the first failing check
+  nlohmann::json ToJson() const;
+  // Filled by CheckHealth.
+  bool cert_ok = true;
+  long cert_days_left = 0;
+  std::string cert_not_after;
+  bool clock_ok = true;
+  std::string clock_mode;
+  std::string clock_detail;
+  bool clock_synchronised = false;
+  bool db_ok = true;
+  std::string db_detail;
+  std::uint64_t tokens_logged = 0;
+};
+
+HealthReport CheckHealth(Issuer& issuer, std::time_t now);
+
+}  // namespace tsa::service

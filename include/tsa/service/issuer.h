@@ -1,0 +1,78 @@
+// "Issue a token": composes request decoding (crypto), validation (core), the clock gate and serial
+// allocation (core, under one issuance lock), signing (crypto) and the durable token log (audit).
+// The HTTP layer calls only this.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "tsa/audit/token_log.h"
+#include "tsa/core/clock.h"
+#include "tsa/core/decision.h"
+#include "tsa/core/hash_algorithm.h"
+#include "tsa/core/serial.h"
+#include "tsa/crypto/token_signer.h"
+
+namespace tsa::service {
+
+struct IssueOutcome {
+  std::vector<std::uint8_t> der;            // the DER TimeStampResp to send (always set)
+  std::optional<core::Rejection> rejection;  // set for a rejection
+  std::string serial_hex;                   // set for a grant
+  std::string hash_algorithm;               // imprint algorithm name, when the request decoded
+  core::UnixMicros gen_time = 0;            // set for a grant
+  std::string internal_error;               // why a systemFailure happened (logs only, never sent)
+
+  bool granted() const { return !rejection.has_value(); }
+};
+
+// Thread-safe; one instance serves every worker thread.
+class Issuer {
+ public:
+  struct Config {
+    std::uint16_t instance = 0;
+    core::ClockMode clock_mode = core::ClockMode::kRequireSync;
+  };
+
+  // Claims a fresh serial space in the log, then is ready to issue.
+  static Result<std::unique_ptr<Issuer>> Create(Config config, std::shared_ptr<crypto::TokenSigner> signer,
+                                                std::shared_ptr<core::ClockSource> clock, std::shared_ptr<audit::TokenLog> log);
+
+  // Answers one DER TimeStampReq (RFC 3161 §2.4). Never throws; every failure is a rejection with
+  // exactly one failInfo, internal ones systemFailure.
+  IssueOutcome Issue(std::span<const std::uint8_t> der_request);
+
+  // Raw-data mode: a request for this imprint with certReq TRUE and no nonce.
+  IssueOutcome IssueForDigest(core::HashAlgorithm algorithm, const std::vector<std::uint8_t>& digest);
+
+  // For /health: the clock problem that would stop issuance now, if any.
+  std::optional<std::string> ClockProblem();
+  core::ClockReading ReadClock() { return clock_->Read(); }
+
+  const crypto::TokenSigner& signer() const { return *signer_; }
+  audit::TokenLog& log() { return *log_; }
+  const core::SerialSpace& serial_space() const { return space_; }
+  core::ClockMode clock_mode() const { return config_.clock_mode; }
+
+ private:
+  Issuer(Config config, std::shared_ptr<crypto::TokenSigner> signer, std::shared_ptr<core::ClockSource> clock,
+         std::shared_ptr<audit::TokenLog> log, core::SerialSpace space);
+  IssueOutcome Rejected(core::Rejection rejection, std::string hash_algorithm, std::string internal_error = {});
+
+  Config config_;
+  std::shared_ptr<crypto::TokenSigner> signer_;
+  std::shared_ptr<core::ClockSource> clock_;
+  std::shared_ptr<audit::TokenLog> log_;
+  core::SerialSpace space_;
+
+  std::mutex issuance_mutex_;  // guards gate_ and counter_: serial and genTime are taken together
+  core::ClockGate gate_;
+  std::uint64_t counter_ = 0;
+};
+
+}  // namespace tsa::service

@@ -1,0 +1,23 @@
+// Structured log lines through spdlog, as text ("event k=v ...") or one JSON object per line.
+// Values are escaped, so client-controlled text (paths) cannot forge fields or lines.
+#pragma once
+
+#include <spdlog/common.h>
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace tsa::service {
+
+enum class LogFormat { kText, kJson };
+
+using LogFields = std::vector<std::pair<std::string_view, std::string>>;
+
+// Installs the default logger on stderr (UTC timestamps). Call once at start-up.
+void ConfigureLogging(LogFormat format, spdlog::level::level_enum level);
+
+void LogEvent(spdlog::level::level_enum level, std::string_view event, const LogFields& fields);
+
+}  // namespace tsa::service

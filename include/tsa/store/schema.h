@@ -1,0 +1,20 @@
+// The tsad database schema (SQLite, WAL) and its migrations. AUDIT_CHAIN.md documents the tables.
+#pragma once
+
+#include <cstdint>
+
+#include "tsa/core/result.h"
+#include "tsa/store/database.h"
+
+namespace tsa::store {
+
+inline constexpr int kSchemaVersion = 1;
+
+// Creates or upgrades the schema to kSchemaVersion. Refuses a database written by a newer tsad.
+Status Migrate(Database& db);
+
+// Claims a fresh serial space for `instance` (core/serial.h): epoch = max(now_us, every epoch ever
+// recorded + 1), recorded durably before any token uses it.
+Result<std::uint64_t> ClaimSerialEpoch(Database& db, std::uint16_t instance, std::int64_t now_us);
+
+}  // namespace tsa::store

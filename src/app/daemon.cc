@@ -1,0 +1,192 @@
+#include "tsa/app/daemon.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "tsa/audit/token_log.h"
+#include "tsa/core/serial.h"
+#include "tsa/crypto/request_codec.h"
+#include "tsa/crypto/verifier.h"
+#include "tsa/http/server.h"
+#include "tsa/service/issuer.h"
+#include "tsa/service/logging.h"
+#include "tsa/service/system_clock.h"
+
+namespace tsa::app {
+namespace {
+
+std::string Join(const std::vector<std::string>& v, const char* sep = ",") {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
+  return out;
+}
+
+Result<core::IssuancePolicy> BuildPolicy(const Config& c) {
+  core::IssuancePolicy p;
+  if (c.policy.empty()) return MakeError(ErrorKind::kInvalidArgument, "no default policy OID (--policy / TSA_POLICY)");
+  p.default_policy = c.policy;
+  p.accepted_policies = c.accepted_policies;
+  for (const auto& name : c.hashes) {
+    if (name.empty()) continue;
+    const auto alg = core::HashAlgorithmFromName(name);
+    if (!alg) return MakeError(ErrorKind::kInvalidArgument, "unknown hash algorithm '" + name + "' in --hash");
+    if (*alg == core::HashAlgorithm::kSha1 && !c.allow_sha1) {
+      return MakeError(ErrorKind::kInvalidArgument, "SHA-1 is listed in --hash but not allowed: add --allow-sha1");
+    }
+    p.accepted_hashes.push_back(*alg);
+  }
+  if (c.allow_sha1 && !p.Accepts(core::HashAlgorithm::kSha1)) p.accepted_hashes.push_back(core::HashAlgorithm::kSha1);
+  if (p.accepted_hashes.empty()) return MakeError(ErrorKind::kInvalidArgument, "the list of accepted hash algorithms (--hash) is empty");
+  return p;
+}
+
+// Signs one token outside the log (serial counter 0, never used for a real token) and checks it
+// with the shared verifier: the server checks its own signing path before it serves.
+Status SelfTest(crypto::TokenSigner& signer, const core::SerialSpace& space) {
+  crypto::RequestSpec spec;
+  spec.hash = signer.options().policy.accepted_hashes.front();
+  spec.digest.assign(core::Info(spec.hash).digest_length, 0x5a);
+  spec.nonce = crypto::RandomNonce();
+  TSA_ASSIGN_OR_RETURN(auto request, crypto::EncodeRequest(spec));
+  const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  TSA_ASSIGN_OR_RETURN(auto response, signer.Sign(request, core::EncodeSerial(space, 0), now_us));
+  crypto::VerifyOptions verify;
+  verify.tsa_cert_pem = signer.material().certificate_pem();
+  verify.ca_pem = signer.material().chain_pem();
+  verify.request_der = request;
+  auto verified = crypto::Verify(response, verify);
+  if (!verified) return MakeError(ErrorKind::kCrypto, "self-test token does not verify: " + verified.error().message);
+  return Ok();
+}
+
+int Fail(const std::string& message) {
+  std::cerr << "tsad: " << message << "\n";
+  service::LogEvent(spdlog::level::critical, "startup_failed", {{"error", message}});
+  return 1;
+}
+
+}  // namespace
+
+int RunDaemon(const Config& config) {
+  service::ConfigureLogging(config.log_format == "json" ? service::LogFormat::kJson : service::LogFormat::kText,
+                            spdlog::level::from_str(config.log_level));
+
+  // Signals are handled by one thread with sigwait; block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto policy = BuildPolicy(config);
+  if (!policy) return Fail(policy.error().message);
+  const auto accuracy = core::ParseAccuracy(config.accuracy);
+  if (!accuracy) return Fail("bad --accuracy '" + config.accuracy + "' (use e.g. 1s, 500ms; at most 60s)");
+
+  crypto::SignerFiles files = crypto::SignerFilesInDirectory(config.cert_dir);
+  if (!config.key_file.empty()) files.key_path = config.key_file;
+  if (!config.cert_file.empty()) files.cert_path = config.cert_file;
+  if (!config.chain_file.empty()) files.chain_path = config.chain_file;
+  auto material = crypto::SignerMaterial::Load(files, std::time(nullptr));
+  if (!material) return Fail(material.error().message);
+
+  crypto::SignerOptions signer_options{*policy, *accuracy, config.clock_precision_digits, config.include_tsa_name};
+  auto signer = crypto::TokenSigner::Create(*material, signer_options);
+  if (!signer) return Fail(signer.error().message);
+  std::shared_ptr<crypto::TokenSigner> shared_signer(std::move(*signer));
+
+  std::error_code ec;
+  const auto db_dir = std::filesystem::path(config.db_path).parent_path();
+  if (!db_dir.empty()) std::filesystem::create_directories(db_dir, ec);
+  audit::TokenLogOptions log_options;
+  log_options.path = config.db_path;
+  log_options.keep_token = config.store_tokens;
+  log_options.synchronous_full = config.synchronous_full;
+  auto log = audit::TokenLog::Open(log_options);
+  if (!log) return Fail(log.error().message);
+  std::shared_ptr<audit::TokenLog> shared_log(std::move(*log));
+
+  service::Issuer::Config issuer_config;
+  issuer_config.instance = static_cast<std::uint16_t>(config.instance_id);
+  issuer_config.clock_mode = config.allow_unsynced_clock ? core::ClockMode::kTrustUnsynced : core::ClockMode::kRequireSync;
+  auto clock = std::make_shared<service::SystemClockSource>();
+  auto issuer = service::Issuer::Create(issuer_config, shared_signer, clock, shared_log);
+  if (!issuer) return Fail(issuer.error().message);
+
+  if (Status st = SelfTest(*shared_signer, (*issuer)->serial_space()); !st) return Fail(st.error().message);
+
+  http::HttpOptions http_options;
+  http_options.host = config.host;
+  http_options.port = config.port;
+  http_options.threads = config.threads;
+  http_options.max_request_bytes = config.max_request_bytes;
+  http_options.max_data_bytes = config.max_data_bytes;
+  http_options.read_timeout_s = config.read_timeout_s;
+  auto server = http::HttpServer::Create(http_options, **issuer);
+  if (!server) return Fail(server.error().message);
+  auto port = (*server)->Bind();
+  if (!port) return Fail(port.error().message);
+
+  const auto reading = clock->Read();
+  const bool trust_unsynced = issuer_config.clock_mode == core::ClockMode::kTrustUnsynced;
+  std::vector<std::string> hash_names;
+  for (auto a : policy->accepted_hashes) hash_names.push_back(core::Info(a).name);
+  service::LogEvent(spdlog::level::info, "started",
+                    {{"version", TSA_VERSION},
+                     {"listen", config.host + ":" + std::to_string(*port)},
+                     {"cert", (*material)->subject()},
+                     {"key", (*material)->key_description()},
+                     {"cert_days_left", std::to_string(((*material)->not_after() - std::time(nullptr)) / 86400)},
+                     {"policy", policy->default_policy},
+                     {"hashes", Join(hash_names)},
+                     {"accuracy", accuracy->ToString()},
+                     {"clock", trust_unsynced ? "trust-unsynced (development: clock sync NOT enforced)" : "require-sync"},
+                     {"clock_state", reading.detail},
+                     {"db", config.db_path},
+                     {"threads", std::to_string(config.threads)},
+                     {"instance", std::to_string(config.instance_id)}});
+  if (!trust_unsynced && !reading.synchronised) {
+    service::LogEvent(spdlog::level::warn, "clock_unsynchronised",
+                      {{"detail", reading.detail}, {"effect", "every request is answered timeNotAvailable until the clock is synchronised"},
+                       {"hint", "run an NTP daemon, or start with --allow-unsynced-clock on development machines"}});
+  }
+  if (!config.port_file.empty()) {
+    std::ofstream(config.port_file + ".tmp") << *port << "\n";
+    std::filesystem::rename(config.port_file + ".tmp", config.port_file, ec);
+  }
+
+  http::HttpServer* srv = server->get();
+  std::jthread signal_thread([srv, &signals](std::stop_token stop) {
+    while (!stop.stop_requested()) {
+      struct timespec timeout {0, 200'000'000};
+      const int sig = sigtimedwait(&signals, nullptr, &timeout);
+      if (sig == SIGTERM || sig == SIGINT) {
+        service::LogEvent(spdlog::level::info, "stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+        srv->Stop();
+        return;
+      }
+    }
+  });
+
+  const Status served = (*server)->Serve();
+  signal_thread.request_stop();
+  signal_thread.join();
+  server->reset();  // joins the workers: in-flight requests have finished
+  const auto stats = shared_log->Stats();
+  service::LogEvent(spdlog::level::info, "stopped", {{"tokens_logged", std::to_string(stats.size)}});
+  spdlog::default_logger()->flush();
+  if (!served) {
+    std::cerr << "tsad: " << served.error().message << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace tsa::app

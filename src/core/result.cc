@@ -1,0 +1,21 @@
+#include "tsa/core/result.h"
+
+namespace tsa {
+
+const char* ErrorKindName(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::kInvalidArgument: return "invalid argument";
+    case ErrorKind::kNotFound: return "not found";
+    case ErrorKind::kCrypto: return "crypto";
+    case ErrorKind::kIo: return "i/o";
+    case ErrorKind::kBusy: return "busy";
+    case ErrorKind::kStorage: return "storage";
+    case ErrorKind::kUnavailable: return "unavailable";
+    case ErrorKind::kInternal: return "internal";
+  }
+  return "unknown";
+}
+
+std::string Error::ToString() const { return message; }
+
+}  // namespace tsa

@@ -1,0 +1,180 @@
+#include "tsa/crypto/signer_material.h"
+
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "tsa/crypto/ossl_ptr.h"
+#include "tsa/crypto/ossl_util.h"
+
+namespace tsa::crypto {
+namespace {
+
+Result<std::string> ReadFile(const std::string& path, const char* what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return MakeError(ErrorKind::kNotFound, std::string("cannot read ") + what + " " + path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+Result<std::vector<UniquePtr<X509>>> ParseCertificates(const std::string& pem, const std::string& path) {
+  UniquePtr<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  std::vector<UniquePtr<X509>> certs;
+  while (true) {
+    UniquePtr<X509> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+    if (!cert) break;
+    certs.push_back(std::move(cert));
+  }
+  ERR_clear_error();  // the loop ends on "no start line"
+  if (certs.empty()) return MakeError(ErrorKind::kInvalidArgument, "no PEM certificate in " + path);
+  return certs;
+}
+
+std::time_t AsnTimeToTimeT(const ASN1_TIME* t) {
+  struct tm tm {};
+  if (ASN1_TIME_to_tm(t, &tm) != 1) return 0;
+  return timegm(&tm);
+}
+
+bool IsSelfSigned(X509* cert) { return X509_check_issued(cert, cert) == X509_V_OK; }
+
+// Accepts RSA >= 2048 and ECDSA on the NIST curves; refuses what the TS_RESP signer cannot use.
+Result<std::string> CheckKeyType(EVP_PKEY* key, const EVP_MD** digest) {
+  const int bits = EVP_PKEY_get_bits(key);
+  switch (EVP_PKEY_get_base_id(key)) {
+    case EVP_PKEY_RSA:
+      if (bits < 2048) return MakeError(ErrorKind::kInvalidArgument, "RSA key of " + std::to_string(bits) + " bits is too short (minimum 2048)");
+      *digest = EVP_sha256();
+      return "RSA-" + std::to_string(bits);
+    case EVP_PKEY_EC: {
+      char curve[64] = {};
+      size_t len = 0;
+      EVP_PKEY_get_utf8_string_param(key, "group", curve, sizeof(curve), &len);
+      const std::string name(curve);
+      if (name == "prime256v1" || name == "P-256") {
+        *digest = EVP_sha256();
+        return std::string("EC P-256");
+      }
+      if (name == "secp384r1" || name == "P-384") {
+        *digest = EVP_sha384();
+        return std::string("EC P-384");
+      }
+      if (name == "secp521r1" || name == "P-521") {
+        *digest = EVP_sha512();
+        return std::string("EC P-521");
+      }
+      return MakeError(ErrorKind::kInvalidArgument, "EC curve " + name + " is not supported (use P-256, P-384 or P-521)");
+    }
+    case EVP_PKEY_RSA_PSS:
+      return MakeError(ErrorKind::kInvalidArgument,
+                       "RSA-PSS keys are not supported: OpenSSL 3.0's time-stamp signer cannot sign with them (use RSA or ECDSA)");
+    case EVP_PKEY_ED25519:
+    case EVP_PKEY_ED448:
+      return MakeError(ErrorKind::kInvalidArgument,
+                       "Ed25519/Ed448 keys are not supported: OpenSSL 3.0 cannot make EdDSA time-stamp tokens (use RSA or ECDSA)");
+    default:
+      return MakeError(ErrorKind::kInvalidArgument, "unsupported signing key type");
+  }
+}
+
+}  // namespace
+
+SignerFiles SignerFilesInDirectory(const std::string& dir) {
+  const std::filesystem::path d(dir);
+  SignerFiles files{(d / "tsa_key.pem").string(), (d / "tsa_cert.pem").string(), ""};
+  if (std::filesystem::exists(d / "chain.pem")) files.chain_path = (d / "chain.pem").string();
+  return files;
+}
+
+SignerMaterial::~SignerMaterial() {
+  X509_free(cert_);
+  EVP_PKEY_free(key_);
+  sk_X509_pop_free(embedded_chain_, X509_free);
+}
+
+Result<std::shared_ptr<const SignerMaterial>> SignerMaterial::Load(const SignerFiles& files, std::time_t now) {
+  ERR_clear_error();
+  std::shared_ptr<SignerMaterial> m(new SignerMaterial());
+
+  TSA_ASSIGN_OR_RETURN(std::string cert_pem, ReadFile(files.cert_path, "TSA certificate"));
+  TSA_ASSIGN_OR_RETURN(auto certs, ParseCertificates(cert_pem, files.cert_path));
+  m->cert_ = certs.front().release();
+  m->cert_pem_ = cert_pem;
+
+  TSA_ASSIGN_OR_RETURN(std::string key_pem, ReadFile(files.key_path, "TSA key"));
+  {
+    UniquePtr<BIO> bio(BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())));
+    m->key_ = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
+    if (m->key_ == nullptr) {
+      return MakeError(ErrorKind::kInvalidArgument, "cannot parse the private key in " + files.key_path + " (PEM, unencrypted)");
+    }
+  }
+
+  TSA_ASSIGN_OR_RETURN(m->key_description_, CheckKeyType(m->key_, &m->signer_digest_));
+
+  if (X509_check_private_key(m->cert_, m->key_) != 1) {
+    ERR_clear_error();
+    return MakeError(ErrorKind::kInvalidArgument, "the private key " + files.key_path + " does not match the certificate " + files.cert_path);
+  }
+
+  // RFC 3161 §2.3: exactly one EKU, critical, id-kp-timeStamping only. OpenSSL's timestampsign
+  // purpose check enforces all three (and keyUsage digitalSignature/nonRepudiation only).
+  if (X509_check_purpose(m->cert_, X509_PURPOSE_TIMESTAMP_SIGN, 0) != 1) {
+    return MakeError(ErrorKind::kInvalidArgument,
+                     "the certificate " + files.cert_path +
+                         " is not a TSA certificate: it needs one critical extendedKeyUsage extension with timeStamping only (RFC 3161 section 2.3)");
+  }
+
+  m->not_before_ = AsnTimeToTimeT(X509_get0_notBefore(m->cert_));
+  m->not_after_ = AsnTimeToTimeT(X509_get0_notAfter(m->cert_));
+  if (now < m->not_before_) return MakeError(ErrorKind::kInvalidArgument, "the TSA certificate " + files.cert_path + " is not valid yet");
+  if (now > m->not_after_) return MakeError(ErrorKind::kInvalidArgument, "the TSA certificate " + files.cert_path + " has expired");
+
+  m->subject_ = NameToString(X509_get_subject_name(m->cert_));
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int md_len = 0;
+  X509_digest(m->cert_, EVP_sha256(), md, &md_len);
+  m->cert_sha256_ = Hex(md, md_len);
+
+  m->embedded_chain_ = sk_X509_new_null();
+  if (!files.chain_path.empty()) {
+    TSA_ASSIGN_OR_RETURN(m->chain_pem_, ReadFile(files.chain_path, "certificate chain"));
+    TSA_ASSIGN_OR_RETURN(auto chain, ParseCertificates(m->chain_pem_, files.chain_path));
+    UniquePtr<X509_STORE> store(X509_STORE_new());
+    X509Stack untrusted(sk_X509_new_null());
+    bool has_root = false;
+    for (auto& c : chain) {
+      if (IsSelfSigned(c.get())) {
+        X509_STORE_add_cert(store.get(), c.get());
+        has_root = true;
+      } else {
+        X509_up_ref(c.get());
+        sk_X509_push(untrusted.get(), c.get());
+        X509_up_ref(c.get());
+        sk_X509_push(m->embedded_chain_, c.get());
+      }
+    }
+    // Without a root in the file (intermediates only) there is nothing to anchor the check to;
+    // the relying party's trust store does that job then.
+    UniquePtr<X509_STORE_CTX> ctx(X509_STORE_CTX_new());
+    if (has_root) X509_STORE_CTX_init(ctx.get(), store.get(), m->cert_, untrusted.get());
+    if (has_root) {
+      X509_STORE_CTX_set_purpose(ctx.get(), X509_PURPOSE_TIMESTAMP_SIGN);
+      X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx.get()), now);
+    }
+    if (has_root && X509_verify_cert(ctx.get()) != 1) {
+      const int err = X509_STORE_CTX_get_error(ctx.get());
+      ERR_clear_error();
+      return MakeError(ErrorKind::kInvalidArgument, "the TSA certificate does not chain to " + files.chain_path + ": " +
+                                                        X509_verify_cert_error_string(err));
+    }
+  }
+  return std::shared_ptr<const SignerMaterial>(std::move(m));
+}
+
+}  // namespace tsa::crypto

@@ -1,0 +1,155 @@
+#include "tsa/crypto/token_signer.h"
+
+#include <openssl/err.h>
+#include <openssl/objects.h>
+
+#include "tsa/crypto/ossl_ptr.h"
+#include "tsa/crypto/ossl_util.h"
+
+namespace tsa::crypto {
+
+// Per-call inputs the callbacks read. Set before TS_RESP_create_response, owned by the context.
+struct TokenSigner::PooledContext {
+  UniquePtr<TS_RESP_CTX> ctx;
+  std::span<const std::uint8_t> serial;
+  core::UnixMicros gen_time = 0;
+  std::vector<UniquePtr<ASN1_OBJECT>> policies;  // keep OIDs alive: the context only references them
+};
+
+namespace {
+
+ASN1_INTEGER* SerialCallback(TS_RESP_CTX* ctx, void* data) {
+  auto* state = static_cast<TokenSigner::PooledContext*>(data);
+  UniquePtr<BIGNUM> bn(BN_bin2bn(state->serial.data(), static_cast<int>(state->serial.size()), nullptr));
+  ASN1_INTEGER* serial = bn ? BN_to_ASN1_INTEGER(bn.get(), nullptr) : nullptr;
+  if (serial == nullptr) {
+    // Order matters: set_status_info replaces the whole status, then the failInfo bit is added.
+    TS_RESP_CTX_set_status_info(ctx, TS_STATUS_REJECTION, "Error during serial number generation.");
+    TS_RESP_CTX_add_failure_info(ctx, TS_INFO_SYSTEM_FAILURE);
+  }
+  return serial;  // OpenSSL takes ownership
+}
+
+int TimeCallback(TS_RESP_CTX* /*ctx*/, void* data, long* sec, long* usec) {
+  auto* state = static_cast<TokenSigner::PooledContext*>(data);
+  *sec = static_cast<long>(state->gen_time / 1'000'000);
+  *usec = static_cast<long>(state->gen_time % 1'000'000);
+  return 1;
+}
+
+}  // namespace
+
+TokenSigner::TokenSigner(std::shared_ptr<const SignerMaterial> material, SignerOptions options)
+    : material_(std::move(material)), options_(std::move(options)) {}
+
+TokenSigner::~TokenSigner() = default;
+
+Result<std::unique_ptr<TokenSigner>> TokenSigner::Create(std::shared_ptr<const SignerMaterial> material, SignerOptions options) {
+  if (options.policy.default_policy.empty()) return MakeError(ErrorKind::kInvalidArgument, "no default policy OID configured");
+  if (options.policy.accepted_hashes.empty()) return MakeError(ErrorKind::kInvalidArgument, "the list of accepted hash algorithms is empty");
+  if (options.clock_precision_digits < 0 || options.clock_precision_digits > 6) {
+    return MakeError(ErrorKind::kInvalidArgument, "clock precision must be 0..6 digits");
+  }
+  // EN 319 422 §5.2.2: genTime's precision must support the declared accuracy.
+  std::int64_t resolution_us = 1'000'000;
+  for (int i = 0; i < options.clock_precision_digits; ++i) resolution_us /= 10;
+  if (resolution_us > options.accuracy.TotalMicros()) {
+    return MakeError(ErrorKind::kInvalidArgument, "clock precision of " + std::to_string(options.clock_precision_digits) +
+                                                      " digits is too coarse for an accuracy of " + options.accuracy.ToString());
+  }
+  std::unique_ptr<TokenSigner> signer(new TokenSigner(std::move(material), std::move(options)));
+  // Build one context now so that configuration errors surface at start-up, not per request.
+  TSA_ASSIGN_OR_RETURN(auto ctx, signer->NewContext());
+  signer->Release(std::move(ctx));
+  return signer;
+}
+
+Result<std::unique_ptr<TokenSigner::PooledContext>> TokenSigner::NewContext() const {
+  ERR_clear_error();
+  auto pooled = std::make_unique<PooledContext>();
+  pooled->ctx.reset(TS_RESP_CTX_new());
+  TS_RESP_CTX* c = pooled->ctx.get();
+  if (c == nullptr) return MakeError(ErrorKind::kCrypto, "TS_RESP_CTX_new: " + DrainOpensslErrors());
+
+  auto fail = [](const char* what) { return MakeError(ErrorKind::kCrypto, std::string(what) + ": " + DrainOpensslErrors()); };
+  // set_signer_cert checks the timestampsign purpose (critical, timeStamping-only EKU).
+  if (!TS_RESP_CTX_set_signer_cert(c, material_->certificate())) return fail("TSA certificate refused");
+  if (!TS_RESP_CTX_set_signer_key(c, material_->key())) return fail("TSA key refused");
+  if (sk_X509_num(material_->embedded_chain()) > 0 && !TS_RESP_CTX_set_certs(c, material_->embedded_chain())) {
+    return fail("certificate chain refused");
+  }
+  if (!TS_RESP_CTX_set_signer_digest(c, material_->signer_digest())) return fail("signer digest");
+  // RFC 5816 §2.2.1: SigningCertificateV2 with SHA-256 (OpenSSL's default is v1/SHA-1).
+  if (!TS_RESP_CTX_set_ess_cert_id_digest(c, EVP_sha256())) return fail("ESS certificate id digest");
+
+  const auto& policy = options_.policy;
+  UniquePtr<ASN1_OBJECT> def(OBJ_txt2obj(policy.default_policy.c_str(), 1));
+  if (!def) return MakeError(ErrorKind::kInvalidArgument, "default policy is not a dotted OID: " + policy.default_policy);
+  if (!TS_RESP_CTX_set_def_policy(c, def.get())) return fail("default policy");
+  for (const auto& oid : policy.accepted_policies) {
+    UniquePtr<ASN1_OBJECT> obj(OBJ_txt2obj(oid.c_str(), 1));
+    if (!obj) return MakeError(ErrorKind::kInvalidArgument, "policy is not a dotted OID: " + oid);
+    if (!TS_RESP_CTX_add_policy(c, obj.get())) return fail("policy");
+    pooled->policies.push_back(std::move(obj));
+  }
+  for (auto alg : policy.accepted_hashes) {
+    // EVP_get_digestbyname returns static method tables that live as long as the library.
+    const EVP_MD* md = EVP_get_digestbyname(core::Info(alg).name);
+    if (md == nullptr) md = EVP_get_digestbyname(core::Info(alg).oid);
+    if (md == nullptr || !TS_RESP_CTX_add_md(c, md)) return fail("hash algorithm not available in OpenSSL");
+  }
+  const auto& acc = options_.accuracy;
+  if (!TS_RESP_CTX_set_accuracy(c, acc.seconds, acc.millis, acc.micros)) return fail("accuracy");
+  if (!TS_RESP_CTX_set_clock_precision_digits(c, static_cast<unsigned>(options_.clock_precision_digits))) return fail("clock precision");
+  if (options_.include_tsa_name) TS_RESP_CTX_add_flags(c, TS_TSA_NAME);
+  TS_RESP_CTX_set_serial_cb(c, SerialCallback, pooled.get());
+  TS_RESP_CTX_set_time_cb(c, TimeCallback, pooled.get());
+  // The default extension callback rejects every request extension (unacceptedExtension), as
+  // RFC 3161 §2.4.1 requires; tsad's own validation already refused them before signing.
+  return pooled;
+}
+
+std::unique_ptr<TokenSigner::PooledContext> TokenSigner::Acquire() {
+  std::lock_guard lock(pool_mutex_);
+  if (pool_.empty()) return nullptr;
+  auto ctx = std::move(pool_.back());
+  pool_.pop_back();
+  return ctx;
+}
+
+void TokenSigner::Release(std::unique_ptr<PooledContext> ctx) {
+  std::lock_guard lock(pool_mutex_);
+  pool_.push_back(std::move(ctx));
+}
+
+Result<std::vector<std::uint8_t>> TokenSigner::Sign(std::span<const std::uint8_t> der_request, std::span<const std::uint8_t> serial,
+                                                    core::UnixMicros gen_time) {
+  auto pooled = Acquire();
+  if (!pooled) {
+    TSA_ASSIGN_OR_RETURN(pooled, NewContext());
+  }
+  ERR_clear_error();
+  pooled->serial = serial;
+  pooled->gen_time = gen_time;
+  UniquePtr<BIO> in(BIO_new_mem_buf(der_request.data(), static_cast<int>(der_request.size())));
+  UniquePtr<TS_RESP> resp(in ? TS_RESP_create_response(pooled->ctx.get(), in.get()) : nullptr);
+  pooled->serial = {};
+  Release(std::move(pooled));
+  if (!resp) return MakeError(ErrorKind::kCrypto, "TS_RESP_create_response: " + DrainOpensslErrors());
+
+  const TS_STATUS_INFO* status = TS_RESP_get_status_info(resp.get());
+  const long code = ASN1_INTEGER_get(TS_STATUS_INFO_get0_status(status));
+  if (code != TS_STATUS_GRANTED || TS_RESP_get_token(resp.get()) == nullptr) {
+    std::string text;
+    const auto* texts = TS_STATUS_INFO_get0_text(status);
+    if (texts != nullptr && sk_ASN1_UTF8STRING_num(texts) > 0) {
+      const ASN1_UTF8STRING* t = sk_ASN1_UTF8STRING_value(texts, 0);
+      text.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(t)), static_cast<std::size_t>(ASN1_STRING_length(t)));
+    }
+    return MakeError(ErrorKind::kCrypto, "OpenSSL did not grant a validated request (status " + std::to_string(code) + ": " + text +
+                                             "): " + DrainOpensslErrors());
+  }
+  return ToDer(resp.get(), i2d_TS_RESP);
+}
+
+}  // namespace tsa::crypto

@@ -1,0 +1,132 @@
+#include "tsa/crypto/verifier.h"
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/pkcs7.h>
+
+#include "tsa/crypto/ossl_ptr.h"
+#include "tsa/crypto/ossl_util.h"
+#include "tsa/crypto/response_inspector.h"
+
+namespace tsa::crypto {
+namespace {
+
+Result<X509Stack> ParsePemCertificates(const std::string& pem, const char* what) {
+  X509Stack certs(sk_X509_new_null());
+  UniquePtr<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  while (true) {
+    X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
+    if (cert == nullptr) break;
+    sk_X509_push(certs.get(), cert);
+  }
+  ERR_clear_error();
+  if (sk_X509_num(certs.get()) == 0) return MakeError(ErrorKind::kInvalidArgument, std::string("no PEM certificate in the ") + what);
+  return certs;
+}
+
+// The first OpenSSL reason, shortened for a one-line message.
+std::string Reason() {
+  const unsigned long code = ERR_peek_last_error();
+  std::string out = code ? ERR_reason_error_string(code) ? ERR_reason_error_string(code) : "unknown error" : "verification failed";
+  ERR_clear_error();
+  return out;
+}
+
+}  // namespace
+
+Result<core::ResponseInfo> Verify(std::span<const std::uint8_t> der, const VerifyOptions& options) {
+  TSA_ASSIGN_OR_RETURN(core::ResponseInfo info, DescribeResponse(der));
+  if (!info.granted()) {
+    std::string why = std::string("status ") + core::PkiStatusName(info.status);
+    if (!info.fail_info.empty()) why += std::string(" (") + core::FailInfoName(info.fail_info.front()) + ")";
+    if (!info.status_string.empty()) why += ": " + info.status_string;
+    return MakeError(ErrorKind::kInvalidArgument, "not a granted time-stamp: " + why);
+  }
+  ERR_clear_error();
+  const auto& token_der = info.token->token_der;
+  const unsigned char* p = token_der.data();
+  UniquePtr<PKCS7> token(d2i_PKCS7(nullptr, &p, static_cast<long>(token_der.size())));
+  if (!token) return MakeError(ErrorKind::kInvalidArgument, "cannot decode the token");
+
+  TSA_ASSIGN_OR_RETURN(X509Stack tsa_certs, ParsePemCertificates(options.tsa_cert_pem, "TSA certificate file"));
+  X509* tsa_cert = sk_X509_value(tsa_certs.get(), 0);
+
+  // The signer must be the given TSA certificate (found in the token or supplied by the caller).
+  {
+    UniquePtr<X509> signer;
+    STACK_OF(X509)* found = PKCS7_get0_signers(token.get(), tsa_certs.get(), 0);
+    if (found == nullptr || sk_X509_num(found) != 1) {
+      sk_X509_free(found);
+      ERR_clear_error();
+      return MakeError(ErrorKind::kInvalidArgument, "the token is not signed by exactly one signer identified by the given TSA certificate");
+    }
+    const bool same = X509_cmp(sk_X509_value(found, 0), tsa_cert) == 0;
+    sk_X509_free(found);
+    if (!same) return MakeError(ErrorKind::kInvalidArgument, "the token was signed by a different certificate than the given TSA certificate");
+  }
+
+  UniquePtr<X509_STORE> store(X509_STORE_new());
+  X509Stack untrusted(sk_X509_new_null());
+  X509_up_ref(tsa_cert);
+  sk_X509_push(untrusted.get(), tsa_cert);
+  if (options.ca_pem.empty()) {
+    // The given TSA certificate is the trust anchor.
+    X509_STORE_add_cert(store.get(), tsa_cert);
+    X509_STORE_set_flags(store.get(), X509_V_FLAG_PARTIAL_CHAIN);
+  } else {
+    TSA_ASSIGN_OR_RETURN(X509Stack cas, ParsePemCertificates(options.ca_pem, "CA file"));
+    for (int i = 0; i < sk_X509_num(cas.get()); ++i) {
+      X509* c = sk_X509_value(cas.get(), i);
+      if (X509_check_issued(c, c) == X509_V_OK) {
+        X509_STORE_add_cert(store.get(), c);
+      } else {
+        X509_up_ref(c);
+        sk_X509_push(untrusted.get(), c);
+      }
+    }
+  }
+  const std::int64_t at = options.check_time.value_or(info.token->gen_time_us / 1'000'000);
+  X509_VERIFY_PARAM_set_time(X509_STORE_get0_param(store.get()), static_cast<time_t>(at));
+
+  UniquePtr<TS_VERIFY_CTX> ctx;
+  if (options.request_der) {
+    const unsigned char* rp = options.request_der->data();
+    UniquePtr<TS_REQ> req(d2i_TS_REQ(nullptr, &rp, static_cast<long>(options.request_der->size())));
+    if (!req) return MakeError(ErrorKind::kInvalidArgument, "cannot decode the request");
+    ctx.reset(TS_REQ_to_TS_VERIFY_CTX(req.get(), nullptr));
+    if (!ctx) return MakeError(ErrorKind::kCrypto, "TS_REQ_to_TS_VERIFY_CTX: " + DrainOpensslErrors());
+    TS_VERIFY_CTX_add_flags(ctx.get(), TS_VFY_SIGNATURE);
+    // RFC 3161 §2.4.1 / RFC 5816 §2.1: certificates present exactly when certReq was TRUE.
+    const bool has_certs = info.token->certificate_count > 0;
+    if (has_certs != (TS_REQ_get_cert_req(req.get()) != 0)) {
+      return MakeError(ErrorKind::kInvalidArgument, has_certs ? "the token carries certificates although certReq was FALSE"
+                                                              : "the token carries no certificate although certReq was TRUE");
+    }
+  } else {
+    ctx.reset(TS_VERIFY_CTX_new());
+    if (!ctx) return MakeError(ErrorKind::kCrypto, "TS_VERIFY_CTX_new: " + DrainOpensslErrors());
+    TS_VERIFY_CTX_set_flags(ctx.get(), TS_VFY_VERSION | TS_VFY_SIGNATURE);
+  }
+  if (options.data) {
+    BIO* data = BIO_new_mem_buf(options.data->data(), static_cast<int>(options.data->size()));
+    TS_VERIFY_CTX_add_flags(ctx.get(), TS_VFY_DATA);
+    TS_VERIFY_CTX_set_data(ctx.get(), data);  // takes ownership
+  } else if (options.digest) {
+    auto* buf = static_cast<unsigned char*>(OPENSSL_malloc(options.digest->size()));
+    if (buf == nullptr) return MakeError(ErrorKind::kInternal, "out of memory");
+    std::copy(options.digest->begin(), options.digest->end(), buf);
+    TS_VERIFY_CTX_add_flags(ctx.get(), TS_VFY_IMPRINT);
+    TS_VERIFY_CTX_set_imprint(ctx.get(), buf, static_cast<long>(options.digest->size()));  // takes ownership
+  }
+  // OpenSSL 3.0: set_store and set_certs take ownership (renamed set0_* in 3.4).
+  TS_VERIFY_CTX_set_store(ctx.get(), store.release());
+  TS_VERIFY_CTX_set_certs(ctx.get(), untrusted.release());
+
+  ERR_clear_error();
+  if (TS_RESP_verify_token(ctx.get(), token.get()) != 1) {
+    return MakeError(ErrorKind::kInvalidArgument, "verification failed: " + Reason());
+  }
+  return info;
+}
+
+}  // namespace tsa::crypto

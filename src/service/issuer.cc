@@ -1,0 +1,110 @@
+#include "tsa/service/issuer.h"
+
+#include <variant>
+
+#include "tsa/core/der.h"
+#include "tsa/core/request.h"
+#include "tsa/crypto/request_codec.h"
+#include "tsa/crypto/response_inspector.h"
+
+namespace tsa::service {
+
+Result<std::unique_ptr<Issuer>> Issuer::Create(Config config, std::shared_ptr<crypto::TokenSigner> signer,
+                                               std::shared_ptr<core::ClockSource> clock, std::shared_ptr<audit::TokenLog> log) {
+  const core::ClockReading reading = clock->Read();
+  TSA_ASSIGN_OR_RETURN(std::uint64_t epoch, log->ClaimSerialEpoch(config.instance, reading.now));
+  if (epoch >= (1ULL << 56)) return MakeError(ErrorKind::kInternal, "serial epoch out of range");
+  core::SerialSpace space{config.instance, epoch};
+  return std::unique_ptr<Issuer>(new Issuer(config, std::move(signer), std::move(clock), std::move(log), space));
+}
+
+Issuer::Issuer(Config config, std::shared_ptr<crypto::TokenSigner> signer, std::shared_ptr<core::ClockSource> clock,
+               std::shared_ptr<audit::TokenLog> log, core::SerialSpace space)
+    : config_(config),
+      signer_(std::move(signer)),
+      clock_(std::move(clock)),
+      log_(std::move(log)),
+      space_(space),
+      gate_(config.clock_mode, signer_->options().accuracy) {}
+
+IssueOutcome Issuer::Rejected(core::Rejection rejection, std::string hash_algorithm, std::string internal_error) {
+  IssueOutcome out;
+  out.der = core::EncodeRejection(rejection);
+  out.rejection = std::move(rejection);
+  out.hash_algorithm = std::move(hash_algorithm);
+  out.internal_error = std::move(internal_error);
+  return out;
+}
+
+IssueOutcome Issuer::Issue(std::span<const std::uint8_t> der_request) {
+  // Steps 1-7 of the processing order (conformance §1.3): decode, then validate.
+  auto decoded = crypto::DecodeRequest(der_request);
+  if (auto* rejection = std::get_if<core::Rejection>(&decoded)) return Rejected(std::move(*rejection), "");
+  const auto& request = std::get<core::TimeStampRequest>(decoded);
+  const auto known = core::HashAlgorithmFromOid(request.hash_oid);
+  std::string alg_name = known ? core::Info(*known).name : request.hash_oid;
+  if (auto rejection = core::ValidateRequest(request, signer_->options().policy)) return Rejected(std::move(*rejection), alg_name);
+
+  // Steps 8-9: genTime and serial under one lock, so genTime never decreases in serial order.
+  core::UnixMicros gen_time = 0;
+  std::uint64_t counter = 0;
+  {
+    const core::ClockReading reading = clock_->Read();
+    std::lock_guard lock(issuance_mutex_);
+    auto gate = gate_.Next(reading);
+    if (gate.rejection) return Rejected(std::move(*gate.rejection), alg_name, gate_.Problem(reading).value_or("clock"));
+    gen_time = *gate.gen_time;
+    counter = ++counter_;
+  }
+  const auto serial = core::EncodeSerial(space_, counter);
+
+  // Step 10: sign.
+  auto signed_der = signer_->Sign(der_request, serial, gen_time);
+  if (!signed_der) {
+    return Rejected(core::Reject(core::FailInfo::kSystemFailure, "System failure."), alg_name, "signing: " + signed_der.error().message);
+  }
+
+  // The token leaves only once it is durably in the log (AUDIT_CHAIN.md).
+  auto info = crypto::DescribeResponse(*signed_der);
+  if (!info || !info->token) {
+    return Rejected(core::Reject(core::FailInfo::kSystemFailure, "System failure."), alg_name, "cannot re-read the signed response");
+  }
+  audit::TokenRecord record;
+  record.serial_hex = core::SerialHex(space_, counter);
+  record.gen_time_us = gen_time;
+  record.policy = info->token->policy;
+  record.hash_oid = request.hash_oid;
+  record.digest = request.digest;
+  record.token_der = std::move(info->token->token_der);
+  if (Status st = log_->Append(std::move(record)); !st) {
+    return Rejected(core::Reject(core::FailInfo::kSystemFailure, "System failure."), alg_name, "token log: " + st.error().message);
+  }
+
+  IssueOutcome out;
+  out.der = std::move(*signed_der);
+  out.serial_hex = core::SerialHex(space_, counter);
+  out.hash_algorithm = std::move(alg_name);
+  out.gen_time = gen_time;
+  return out;
+}
+
+IssueOutcome Issuer::IssueForDigest(core::HashAlgorithm algorithm, const std::vector<std::uint8_t>& digest) {
+  crypto::RequestSpec spec;
+  spec.hash = algorithm;
+  spec.digest = digest;
+  spec.cert_req = true;
+  auto der = crypto::EncodeRequest(spec);
+  if (!der) {
+    return Rejected(core::Reject(core::FailInfo::kSystemFailure, "System failure."), core::Info(algorithm).name,
+                    "building the request: " + der.error().message);
+  }
+  return Issue(*der);
+}
+
+std::optional<std::string> Issuer::ClockProblem() {
+  const core::ClockReading reading = clock_->Read();
+  std::lock_guard lock(issuance_mutex_);
+  return gate_.Problem(reading);
+}
+
+}  // namespace tsa::service

@@ -1,0 +1,55 @@
+#include "tsa/service/logging.h"
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <nlohmann/json.hpp>
+
+namespace tsa::service {
+namespace {
+std::atomic<LogFormat> g_format{LogFormat::kText};
+
+bool NeedsQuotes(const std::string& v) {
+  if (v.empty()) return true;
+  for (unsigned char c : v) {
+    if (c <= ' ' || c == '"' || c == '=' || c == '\\' || c >= 0x7f) return true;
+  }
+  return false;
+}
+}  // namespace
+
+void ConfigureLogging(LogFormat format, spdlog::level::level_enum level) {
+  g_format = format;
+  auto logger = spdlog::stderr_logger_mt("tsad");
+  if (format == LogFormat::kJson) {
+    logger->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l",%v})", spdlog::pattern_time_type::utc);
+  } else {
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %l %v", spdlog::pattern_time_type::utc);
+  }
+  logger->set_level(level);
+  logger->flush_on(spdlog::level::warn);
+  spdlog::set_default_logger(logger);
+}
+
+void LogEvent(spdlog::level::level_enum level, std::string_view event, const LogFields& fields) {
+  if (!spdlog::should_log(level)) return;
+  std::string line;
+  if (g_format.load(std::memory_order_relaxed) == LogFormat::kJson) {
+    line = "\"event\":" + nlohmann::json(std::string(event)).dump();
+    for (const auto& [k, v] : fields) {
+      line += ",\"" + std::string(k) + "\":" + nlohmann::json(v).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    }
+  } else {
+    line = std::string(event);
+    for (const auto& [k, v] : fields) {
+      line += ' ';
+      line += k;
+      line += '=';
+      line += NeedsQuotes(v) ? nlohmann::json(v).dump(-1, ' ', true, nlohmann::json::error_handler_t::replace) : v;
+    }
+  }
+  spdlog::log(level, "{}", line);
+}
+
+}  // namespace tsa::service

@@ -1,0 +1,64 @@
+#include "tsa/store/schema.h"
+
+#include <algorithm>
+#include <string>
+
+namespace tsa::store {
+namespace {
+
+// Version 1. tokens.idx is the 0-based leaf index of the audit log (RFC 9162 §2.1 leaves).
+constexpr const char* kSchemaV1 = R"sql(
+CREATE TABLE IF NOT EXISTS meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS serial_epochs (
+  instance      INTEGER NOT NULL,
+  epoch_us      INTEGER NOT NULL,
+  claimed_at_us INTEGER NOT NULL,
+  PRIMARY KEY (instance, epoch_us)
+);
+CREATE TABLE IF NOT EXISTS tokens (
+  idx          INTEGER PRIMARY KEY,
+  serial       TEXT    NOT NULL UNIQUE,
+  gen_time_us  INTEGER NOT NULL,
+  policy       TEXT    NOT NULL,
+  hash_oid     TEXT    NOT NULL,
+  digest       BLOB    NOT NULL,
+  token        BLOB,
+  token_sha256 BLOB    NOT NULL,
+  leaf_hash    BLOB    NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tokens_gen_time ON tokens (gen_time_us);
+)sql";
+
+}  // namespace
+
+Status Migrate(Database& db) {
+  TSA_ASSIGN_OR_RETURN(int version, db.UserVersion());
+  if (version > kSchemaVersion) {
+    return MakeError(ErrorKind::kStorage, "database " + db.path() + " has schema version " + std::to_string(version) +
+                                              ", newer than this tsad understands (" + std::to_string(kSchemaVersion) + ")");
+  }
+  if (version == kSchemaVersion) return Ok();
+  TSA_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db));
+  if (version < 1) TSA_TRY(db.Exec(kSchemaV1));
+  TSA_TRY(db.SetUserVersion(kSchemaVersion));
+  return tx.Commit();
+}
+
+Result<std::uint64_t> ClaimSerialEpoch(Database& db, std::uint16_t instance, std::int64_t now_us) {
+  TSA_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db));
+  TSA_ASSIGN_OR_RETURN(Statement max, db.Prepare("SELECT COALESCE(MAX(epoch_us), 0) FROM serial_epochs WHERE instance = ?"));
+  max.Bind(1, static_cast<std::int64_t>(instance));
+  TSA_ASSIGN_OR_RETURN(bool row, max.Step());
+  const std::int64_t last = row ? max.ColumnInt(0) : 0;
+  const std::int64_t epoch = std::max(now_us, last + 1);
+  TSA_ASSIGN_OR_RETURN(Statement ins, db.Prepare("INSERT INTO serial_epochs (instance, epoch_us, claimed_at_us) VALUES (?, ?, ?)"));
+  ins.Bind(1, static_cast<std::int64_t>(instance)).Bind(2, epoch).Bind(3, now_us);
+  TSA_TRY(ins.Run());
+  TSA_TRY(tx.Commit());
+  return static_cast<std::uint64_t>(epoch);
+}
+
+}  // namespace tsa::store
