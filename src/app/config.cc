@@ -52,6 +52,19 @@ ParsedConfig ParseConfig(int argc, char** argv) {
   app.add_option("--instance-id", c.instance_id, "Instance number (0-65535), distinct per tsad behind one URL; part of every serial")
       ->envname("TSA_INSTANCE_ID")->check(CLI::Range(0, 65535))->group("Storage");
 
+  app.add_option("--anchor-tsa", c.anchor_tsas, "External TSA URL(s) that time-stamp the log's checkpoints (repeatable, comma-separated)")
+      ->envname("TSA_ANCHOR_TSAS")->delimiter(',')->group("Audit chain");
+  app.add_flag("--anchor,!--no-anchor", c.anchor_enabled, "Anchor checkpoints at external TSAs")->envname("TSA_ANCHOR")->group("Audit chain");
+  app.add_option("--anchor-interval", c.anchor_interval_s, "Seconds between anchors (when the log has grown)")
+      ->envname("TSA_ANCHOR_INTERVAL")->check(CLI::Range(1, 7 * 86400))->group("Audit chain");
+  app.add_option("--anchor-ca", c.anchor_ca, "PEM trust bundle the external TSAs' tokens must chain to")->envname("TSA_ANCHOR_CA")->group("Audit chain");
+  app.add_option("--anchor-mode", c.anchor_mode, "first: fail over down the list until one succeeds; all: every TSA must anchor")
+      ->envname("TSA_ANCHOR_MODE")->check(CLI::IsMember({"first", "all"}))->group("Audit chain");
+  app.add_option("--anchor-timeout", c.anchor_timeout_s, "Seconds per request to an external TSA")
+      ->envname("TSA_ANCHOR_TIMEOUT")->check(CLI::Range(1, 600))->group("Audit chain");
+  app.add_option("--anchor-retry-min", c.anchor_retry_min_s, "Seconds before the first retry after a failed anchor (doubles up to the interval)")
+      ->envname("TSA_ANCHOR_RETRY_MIN")->check(CLI::Range(1, 86400))->group("Audit chain");
+
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
       ->envname("TSA_LOG_LEVEL")->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))->group("Logging");
   app.add_option("--log-format", c.log_format, "text or json")->envname("TSA_LOG_FORMAT")->check(CLI::IsMember({"text", "json"}))->group("Logging");

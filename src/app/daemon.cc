@@ -7,13 +7,16 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <thread>
 
 #include "tsa/audit/token_log.h"
 #include "tsa/core/serial.h"
 #include "tsa/crypto/request_codec.h"
 #include "tsa/crypto/verifier.h"
+#include "tsa/http/anchor_transport.h"
 #include "tsa/http/server.h"
+#include "tsa/service/audit_service.h"
 #include "tsa/service/issuer.h"
 #include "tsa/service/logging.h"
 #include "tsa/service/system_clock.h"
@@ -122,6 +125,27 @@ int RunDaemon(const Config& config) {
 
   if (Status st = SelfTest(*shared_signer, (*issuer)->serial_space()); !st) return Fail(st.error().message);
 
+  // The anchoring thread (AUDIT_CHAIN.md): checkpoints signed by tsad, time-stamped by external TSAs.
+  audit::AnchorOptions anchor_options;
+  if (config.anchor_enabled) anchor_options.urls = config.anchor_tsas;
+  anchor_options.interval = std::chrono::seconds(config.anchor_interval_s);
+  anchor_options.mode = config.anchor_mode == "all" ? audit::AnchorMode::kAll : audit::AnchorMode::kFirst;
+  anchor_options.timeout_s = config.anchor_timeout_s;
+  anchor_options.min_backoff = std::chrono::seconds(config.anchor_retry_min_s);
+  anchor_options.origin = (*material)->subject();
+  if (!config.anchor_ca.empty()) {
+    std::ifstream in(config.anchor_ca);
+    if (!in) return Fail("cannot read --anchor-ca " + config.anchor_ca);
+    anchor_options.ca_pem.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (anchor_options.ca_pem.find("BEGIN CERTIFICATE") == std::string::npos) return Fail("no PEM certificate in --anchor-ca " + config.anchor_ca);
+  }
+  service::Issuer* issuer_ptr = issuer->get();
+  http::HttpAnchorTransport anchor_transport;
+  audit::AnchorWorker anchors(anchor_options, *shared_log,
+                              [issuer_ptr](const audit::Hash& imprint) { return issuer_ptr->IssueCheckpointToken(imprint); },
+                              anchor_transport);
+  service::AuditService audit_service(*shared_log, config.anchor_enabled ? &anchors : nullptr);
+
   http::HttpOptions http_options;
   http_options.host = config.host;
   http_options.port = config.port;
@@ -129,7 +153,7 @@ int RunDaemon(const Config& config) {
   http_options.max_request_bytes = config.max_request_bytes;
   http_options.max_data_bytes = config.max_data_bytes;
   http_options.read_timeout_s = config.read_timeout_s;
-  auto server = http::HttpServer::Create(http_options, **issuer);
+  auto server = http::HttpServer::Create(http_options, **issuer, audit_service, config.anchor_interval_s);
   if (!server) return Fail(server.error().message);
   auto port = (*server)->Bind();
   if (!port) return Fail(port.error().message);
@@ -151,6 +175,9 @@ int RunDaemon(const Config& config) {
                      {"clock_state", reading.detail},
                      {"db", config.db_path},
                      {"threads", std::to_string(config.threads)},
+                     {"anchor", config.anchor_enabled ? Join(config.anchor_tsas) + " every " + std::to_string(config.anchor_interval_s) + "s (" +
+                                                            config.anchor_mode + ")"
+                                                      : "off"},
                      {"instance", std::to_string(config.instance_id)}});
   if (!trust_unsynced && !reading.synchronised) {
     service::LogEvent(spdlog::level::warn, "clock_unsynchronised",
@@ -161,6 +188,8 @@ int RunDaemon(const Config& config) {
     std::ofstream(config.port_file + ".tmp") << *port << "\n";
     std::filesystem::rename(config.port_file + ".tmp", config.port_file, ec);
   }
+
+  if (Status st = anchors.Start(); !st) return Fail("anchoring: " + st.error().message);
 
   http::HttpServer* srv = server->get();
   std::jthread signal_thread([srv, &signals](std::stop_token stop) {
@@ -179,6 +208,7 @@ int RunDaemon(const Config& config) {
   signal_thread.request_stop();
   signal_thread.join();
   server->reset();  // joins the workers: in-flight requests have finished
+  anchors.Stop();   // a last anchor when the head moved, bounded by its timeout
   const auto stats = shared_log->Stats();
   service::LogEvent(spdlog::level::info, "stopped", {{"tokens_logged", std::to_string(stats.size)}});
   spdlog::default_logger()->flush();

@@ -2,15 +2,15 @@
 
 #include <chrono>
 
-#include "tsa/crypto/streaming_hash.h"
 #include "tsa/store/schema.h"
 
 namespace tsa::audit {
 
 // One queued request to the writer; lives on the caller's stack until `done`.
 struct TokenLog::Pending {
-  enum class Kind { kToken, kProbe, kClaimEpoch } kind = Kind::kToken;
+  enum class Kind { kToken, kProbe, kClaimEpoch, kWrite } kind = Kind::kToken;
   TokenRecord record;
+  std::function<Status(store::Database&)> write;
   std::uint16_t instance = 0;
   std::int64_t now_us = 0;
   std::uint64_t epoch = 0;
@@ -18,12 +18,16 @@ struct TokenLog::Pending {
   bool done = false;
 };
 
-std::vector<std::uint8_t> TokenLog::LeafHash(const std::vector<std::uint8_t>& token_der) {
-  auto h = crypto::StreamingHash::Create(core::HashAlgorithm::kSha256);
-  const std::uint8_t prefix = 0x00;
-  h->Update(&prefix, 1);
-  h->Update(token_der.data(), token_der.size());
-  return h->Finish();
+NodeReader TokenLog::Nodes(store::Database& db) {
+  return [&db](int level, std::uint64_t index) -> Result<Hash> {
+    TSA_ASSIGN_OR_RETURN(store::Statement st, db.Prepare("SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?"));
+    st.Bind(1, static_cast<std::int64_t>(level)).Bind(2, static_cast<std::int64_t>(index));
+    TSA_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) {
+      return MakeError(ErrorKind::kNotFound, "merkle node level " + std::to_string(level) + " index " + std::to_string(index) + " missing");
+    }
+    return HashFromBytes(st.ColumnBlob(0));
+  };
 }
 
 Result<std::unique_ptr<TokenLog>> TokenLog::Open(const TokenLogOptions& options) {
@@ -31,15 +35,30 @@ Result<std::unique_ptr<TokenLog>> TokenLog::Open(const TokenLogOptions& options)
   open.synchronous_full = options.synchronous_full;
   TSA_ASSIGN_OR_RETURN(auto db, store::Database::Open(options.path, open));
   TSA_TRY(store::Migrate(*db));
-  TSA_ASSIGN_OR_RETURN(store::Statement count, db->Prepare("SELECT COALESCE(MAX(idx) + 1, 0) FROM tokens"));
+  TSA_ASSIGN_OR_RETURN(store::Statement count, db->Prepare("SELECT COUNT(*), COALESCE(MAX(idx) + 1, 0) FROM tokens"));
   TSA_ASSIGN_OR_RETURN(bool row, count.Step());
-  const auto size = row ? static_cast<std::uint64_t>(count.ColumnInt(0)) : 0;
-  return std::unique_ptr<TokenLog>(new TokenLog(options, std::move(db), size));
+  const auto size = row ? static_cast<std::uint64_t>(count.ColumnInt(1)) : 0;
+  if (row && static_cast<std::uint64_t>(count.ColumnInt(0)) != size) {
+    return MakeError(ErrorKind::kStorage, "the token log in " + options.path + " has gaps in its indexes: run tsa-audit-verify");
+  }
+  // The pending perfect subtrees of the right edge: enough to keep appending and to give the root.
+  std::vector<Hash> frontier;
+  NodeReader nodes = Nodes(*db);
+  for (const auto& [level, index] : MerkleFrontier::FrontierNodes(size)) {
+    TSA_ASSIGN_OR_RETURN(Hash h, nodes(level, index));
+    if (frontier.size() <= static_cast<std::size_t>(level)) frontier.resize(static_cast<std::size_t>(level) + 1);
+    frontier[static_cast<std::size_t>(level)] = h;
+  }
+  store::OpenOptions read_only;
+  read_only.read_only = true;
+  TSA_ASSIGN_OR_RETURN(auto reader, store::Database::Open(options.path, read_only));
+  return std::unique_ptr<TokenLog>(new TokenLog(options, std::move(db), std::move(reader), MerkleFrontier(size, std::move(frontier))));
 }
 
-TokenLog::TokenLog(TokenLogOptions options, std::unique_ptr<store::Database> db, std::uint64_t size)
-    : options_(std::move(options)), db_(std::move(db)) {
-  stats_.size = size;
+TokenLog::TokenLog(TokenLogOptions options, std::unique_ptr<store::Database> db, std::unique_ptr<store::Database> reader,
+                   MerkleFrontier frontier)
+    : options_(std::move(options)), db_(std::move(db)), reader_(std::move(reader)), frontier_(std::move(frontier)) {
+  stats_.size = frontier_.size();
   writer_ = std::jthread([this](std::stop_token st) { Run(st); });
 }
 
@@ -87,6 +106,23 @@ Status TokenLog::Probe(int timeout_ms) {
   return Submit(p, timeout_ms);
 }
 
+Status TokenLog::Write(std::function<Status(store::Database&)> write) {
+  Pending p;
+  p.kind = Pending::Kind::kWrite;
+  p.write = std::move(write);
+  return Submit(p, -1);
+}
+
+Status TokenLog::Read(const std::function<Status(store::Database&)>& read) {
+  std::lock_guard lock(read_mutex_);
+  return read(*reader_);
+}
+
+LogHead TokenLog::Head() const {
+  std::lock_guard lock(mutex_);
+  return LogHead{frontier_.size(), frontier_.Root()};
+}
+
 Result<std::uint64_t> TokenLog::ClaimSerialEpoch(std::uint16_t instance, std::int64_t now_us) {
   Pending p;
   p.kind = Pending::Kind::kClaimEpoch;
@@ -108,13 +144,15 @@ void TokenLog::Run(std::stop_token stop) {
       std::unique_lock lock(mutex_);
       wake_writer_.wait(lock, stop, [&] { return !queue_.empty(); });
       if (queue_.empty()) return;  // stop requested and nothing left to write
-      // An epoch claim runs in a transaction of its own; everything else is batched.
+      // Epoch claims and generic writes run in a transaction of their own, so that their failure
+      // never fails a token; tokens and probes are batched (group commit).
       while (!queue_.empty() && batch.size() < options_.max_batch) {
-        const bool claim = queue_.front()->kind == Pending::Kind::kClaimEpoch;
-        if (claim && !batch.empty()) break;
+        const auto kind = queue_.front()->kind;
+        const bool solo = kind == Pending::Kind::kClaimEpoch || kind == Pending::Kind::kWrite;
+        if (solo && !batch.empty()) break;
         batch.push_back(queue_.front());
         queue_.pop_front();
-        if (claim) break;
+        if (solo) break;
       }
     }
     const Status st = Commit(batch);
@@ -140,24 +178,32 @@ Status TokenLog::Commit(std::vector<Pending*>& batch) {
     TSA_ASSIGN_OR_RETURN(p->epoch, store::ClaimSerialEpoch(db, p->instance, p->now_us));
     return Ok();
   }
+  if (batch.size() == 1 && batch.front()->kind == Pending::Kind::kWrite) {
+    TSA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(db));
+    TSA_TRY(batch.front()->write(db));
+    return tx.Commit();
+  }
   TSA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(db));
-  std::uint64_t next_index;
+  // Work on a copy of the tree: it replaces the committed one only if the transaction commits.
+  MerkleFrontier tree;
   {
     std::lock_guard lock(mutex_);
-    next_index = stats_.size;
+    tree = frontier_;
   }
   TSA_ASSIGN_OR_RETURN(
       store::Statement insert,
       db.Prepare("INSERT INTO tokens (idx, serial, gen_time_us, policy, hash_oid, digest, token, token_sha256, leaf_hash) "
                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  TSA_ASSIGN_OR_RETURN(store::Statement node_insert, db.Prepare("INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)"));
   for (Pending* p : batch) {
     switch (p->kind) {
       case Pending::Kind::kToken: {
         const TokenRecord& r = p->record;
-        TSA_ASSIGN_OR_RETURN(auto token_hash, crypto::Digest(core::HashAlgorithm::kSha256, r.token_der));
-        const auto leaf = LeafHash(r.token_der);
+        const Hash token_hash = Sha256(r.token_der.data(), r.token_der.size());
+        const Hash leaf = LeafHash(r.token_der);
+        const std::uint64_t index = tree.size();
         TSA_TRY(insert.Reset());
-        insert.Bind(1, static_cast<std::int64_t>(next_index)).Bind(2, r.serial_hex).Bind(3, r.gen_time_us).Bind(4, r.policy).Bind(5, r.hash_oid);
+        insert.Bind(1, static_cast<std::int64_t>(index)).Bind(2, r.serial_hex).Bind(3, r.gen_time_us).Bind(4, r.policy).Bind(5, r.hash_oid);
         insert.BindBlob(6, r.digest);
         if (options_.keep_token) {
           insert.BindBlob(7, r.token_der);
@@ -166,7 +212,11 @@ Status TokenLog::Commit(std::vector<Pending*>& batch) {
         }
         insert.BindBlob(8, token_hash).BindBlob(9, leaf);
         TSA_TRY(insert.Run());
-        ++next_index;
+        for (const auto& node : tree.Append(leaf)) {
+          TSA_TRY(node_insert.Reset());
+          node_insert.Bind(1, static_cast<std::int64_t>(node.level)).Bind(2, static_cast<std::int64_t>(node.index)).BindBlob(3, node.hash);
+          TSA_TRY(node_insert.Run());
+        }
         break;
       }
       case Pending::Kind::kProbe: {
@@ -176,11 +226,15 @@ Status TokenLog::Commit(std::vector<Pending*>& batch) {
         TSA_TRY(probe.Run());
         break;
       }
+      case Pending::Kind::kWrite:
       case Pending::Kind::kClaimEpoch:
-        return MakeError(ErrorKind::kInternal, "epoch claim batched with other writes");
+        return MakeError(ErrorKind::kInternal, "a solo write was batched with tokens");
     }
   }
-  return tx.Commit();
+  TSA_TRY(tx.Commit());
+  std::lock_guard lock(mutex_);
+  frontier_ = std::move(tree);
+  return Ok();
 }
 
 }  // namespace tsa::audit

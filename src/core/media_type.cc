@@ -26,17 +26,20 @@ bool IsTimeStampQuery(std::string_view content_type) {
 
 bool WantsJson(std::string_view format_param, std::string_view accept_header) {
   if (Lower(format_param) == "json") return true;
-  // Accept: a comma-separated list; any entry whose type is application/json.
+  // Accept: a comma-separated list. JSON when it names application/json and not the DER reply type
+  // (clients such as osslsigncode send "Accept: application/timestamp-reply"; DER wins a tie).
+  bool json = false;
   std::string_view rest = accept_header;
   while (!rest.empty()) {
     const auto comma = rest.find(',');
     std::string_view item = rest.substr(0, comma);
-    item = Trim(item.substr(0, item.find(';')));
-    if (Lower(item) == "application/json") return true;
+    const std::string type = Lower(Trim(item.substr(0, item.find(';'))));
+    if (type == "application/timestamp-reply") return false;
+    if (type == "application/json") json = true;
     if (comma == std::string_view::npos) break;
     rest.remove_prefix(comma + 1);
   }
-  return false;
+  return json;
 }
 
 }  // namespace tsa::core

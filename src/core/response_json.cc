@@ -72,7 +72,8 @@ nlohmann::json ToJson(const ResponseInfo& info) {
   nlohmann::json j;
   j["status"] = PkiStatusName(info.status);
   if (info.token) {
-    for (auto& [k, v] : ToJson(*info.token).items()) j[k] = v;
+    const nlohmann::json token = ToJson(*info.token);  // keep it alive while iterating
+    for (const auto& [k, v] : token.items()) j[k] = v;
     return j;
   }
   j["fail_info"] = info.fail_info.empty() ? nlohmann::json(nullptr) : nlohmann::json(FailInfoName(info.fail_info.front()));

@@ -23,14 +23,28 @@ std::vector<std::uint8_t> EncodeSerial(const SerialSpace& space, std::uint64_t c
 
 std::string SerialHex(const SerialSpace& space, std::uint64_t counter) {
   static constexpr char kDigits[] = "0123456789abcdef";
-  const auto b = Bytes(space, counter);
-  std::string out;
-  out.reserve(34);
+  const auto b = EncodeSerial(space, counter);
+  std::string out = b.front() >= 0x80 ? "00" : "";  // DER INTEGER content octets of a positive value
   for (auto byte : b) {
     out.push_back(kDigits[byte >> 4]);
     out.push_back(kDigits[byte & 0x0f]);
   }
   return out;
+}
+
+std::optional<std::string> CanonicalSerialHex(std::string_view hex) {
+  std::string digits;
+  for (char c : hex) {
+    if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return std::nullopt;
+    digits.push_back(c);
+  }
+  const auto first = digits.find_first_not_of('0');
+  if (first == std::string::npos) return std::nullopt;  // zero is never a serial
+  digits.erase(0, first);
+  if (digits.size() % 2) digits.insert(0, "0");
+  if (digits[0] >= '8') digits.insert(0, "00");
+  return digits;
 }
 
 }  // namespace tsa::core

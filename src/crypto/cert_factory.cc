@@ -157,7 +157,7 @@ const char* KeyTypeName(KeyType type) {
 Result<UniquePtr<EVP_PKEY>> GenerateKey(KeyType type) {
   ERR_clear_error();
   const char* algorithm = "RSA";
-  unsigned rsa_bits = 0;
+  int rsa_bits = 0;
   const char* curve = nullptr;
   switch (type) {
     case KeyType::kRsa2048: rsa_bits = 2048; break;
@@ -172,7 +172,7 @@ Result<UniquePtr<EVP_PKEY>> GenerateKey(KeyType type) {
 
   UniquePtr<EVP_PKEY_CTX> ctx(EVP_PKEY_CTX_new_from_name(nullptr, algorithm, nullptr));
   if (!ctx || EVP_PKEY_keygen_init(ctx.get()) <= 0) return CryptoError(what);
-  if (rsa_bits != 0 && EVP_PKEY_CTX_set_rsa_keygen_bits(ctx.get(), static_cast<int>(rsa_bits)) <= 0) {
+  if (rsa_bits != 0 && EVP_PKEY_CTX_set_rsa_keygen_bits(ctx.get(), rsa_bits) <= 0) {
     return CryptoError(what);
   }
   if (curve != nullptr && EVP_PKEY_CTX_set_group_name(ctx.get(), curve) <= 0) return CryptoError(what);

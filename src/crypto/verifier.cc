@@ -48,7 +48,24 @@ Result<core::ResponseInfo> Verify(std::span<const std::uint8_t> der, const Verif
   UniquePtr<PKCS7> token(d2i_PKCS7(nullptr, &p, static_cast<long>(token_der.size())));
   if (!token) return MakeError(ErrorKind::kInvalidArgument, "cannot decode the token");
 
-  TSA_ASSIGN_OR_RETURN(X509Stack tsa_certs, ParsePemCertificates(options.tsa_cert_pem, "TSA certificate file"));
+  X509Stack tsa_certs;
+  if (options.tsa_cert_pem.empty()) {
+    // No expected certificate: the signer certificate carried in the token (certReq TRUE) is used;
+    // with a CA bundle it must chain to it, otherwise only the signature is proven.
+    STACK_OF(X509)* found = PKCS7_get0_signers(token.get(), nullptr, 0);
+    if (found == nullptr || sk_X509_num(found) != 1) {
+      sk_X509_free(found);
+      ERR_clear_error();
+      return MakeError(ErrorKind::kInvalidArgument, "the token does not carry its signer certificate");
+    }
+    tsa_certs.reset(sk_X509_new_null());
+    X509* signer = sk_X509_value(found, 0);
+    X509_up_ref(signer);
+    sk_X509_push(tsa_certs.get(), signer);
+    sk_X509_free(found);
+  } else {
+    TSA_ASSIGN_OR_RETURN(tsa_certs, ParsePemCertificates(options.tsa_cert_pem, "TSA certificate file"));
+  }
   X509* tsa_cert = sk_X509_value(tsa_certs.get(), 0);
 
   // The signer must be the given TSA certificate (found in the token or supplied by the caller).

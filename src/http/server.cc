@@ -67,10 +67,12 @@ void TransportError(httplib::Response& res, int status, const std::string& messa
 struct HttpServer::Impl {
   HttpOptions options;
   service::Issuer& issuer;
+  service::AuditService& audit;
+  int anchor_interval_s;
   httplib::Server server;
   std::atomic<bool> stopping{false};
 
-  Impl(const HttpOptions& o, service::Issuer& i) : options(o), issuer(i) {}
+  Impl(const HttpOptions& o, service::Issuer& i, service::AuditService& a, int interval) : options(o), issuer(i), audit(a), anchor_interval_s(interval) {}
 
   void LogRequest(const std::string& id, const httplib::Request& req, const service::IssueOutcome* outcome, const char* mode,
                   std::chrono::steady_clock::time_point start, int status) {
@@ -169,7 +171,9 @@ struct HttpServer::Impl {
   }
 
   void HandleHealth(const httplib::Request& /*req*/, httplib::Response& res) {
-    const auto report = service::CheckHealth(issuer, std::time(nullptr));
+    auto report = service::CheckHealth(issuer, std::time(nullptr));
+    const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    report.anchor_json = audit.AnchorHealth(now_us, anchor_interval_s).dump();
     res.status = report.ok ? 200 : 503;
     res.set_header("Cache-Control", "no-store");
     res.set_content(report.ToJson().dump(2) + "\n", "application/json");
@@ -203,6 +207,30 @@ struct HttpServer::Impl {
     const auto& material = issuer.signer().material();
     const std::string cert_pem = material.certificate_pem();
     const std::string chain_pem = material.chain_pem().empty() ? material.certificate_pem() : material.certificate_pem() + material.chain_pem();
+    server.Get("/audit/checkpoint", [this](const httplib::Request&, httplib::Response& res) {
+      auto cp = audit.LatestCheckpoint();
+      if (!cp) {
+        TransportError(res, 503, "audit log unavailable");
+        return;
+      }
+      res.set_header("Cache-Control", "no-store");
+      res.set_content(cp->dump(2) + "\n", "application/json");
+    });
+    server.Get("/audit/proof", [this](const httplib::Request& req, httplib::Response& res) {
+      const std::string serial = req.get_param_value("serial");
+      if (serial.empty() || serial.size() > 64 || serial.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
+        TransportError(res, 400, "give ?serial=<hex serial number of the token>");
+        return;
+      }
+      auto proof = audit.Proof(serial);
+      if (!proof) {
+        const auto kind = proof.error().kind;
+        TransportError(res, kind == ErrorKind::kNotFound ? 404 : kind == ErrorKind::kUnavailable ? 409 : 503, proof.error().message);
+        return;
+      }
+      res.set_header("Cache-Control", "no-store");
+      res.set_content(proof->dump(2) + "\n", "application/json");
+    });
     server.Get("/certs/tsa.pem", [cert_pem](const httplib::Request&, httplib::Response& res) {
       res.set_content(cert_pem, "application/x-pem-file");
     });
@@ -257,9 +285,10 @@ struct HttpServer::Impl {
 HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 HttpServer::~HttpServer() = default;
 
-Result<std::unique_ptr<HttpServer>> HttpServer::Create(const HttpOptions& options, service::Issuer& issuer) {
+Result<std::unique_ptr<HttpServer>> HttpServer::Create(const HttpOptions& options, service::Issuer& issuer, service::AuditService& audit,
+                                                      int anchor_interval_s) {
   if (options.threads == 0) return MakeError(ErrorKind::kInvalidArgument, "worker threads must be at least 1");
-  auto impl = std::make_unique<Impl>(options, issuer);
+  auto impl = std::make_unique<Impl>(options, issuer, audit, anchor_interval_s);
   impl->Configure();
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }

@@ -57,6 +57,7 @@ nlohmann::json HealthReport::ToJson() const {
       {"clock", {{"ok", clock_ok}, {"mode", clock_mode}, {"synchronised", clock_synchronised}, {"detail", clock_detail}}},
       {"database", {{"ok", db_ok}, {"detail", db_detail}, {"tokens_logged", tokens_logged}}},
   };
+  if (!anchor_json.empty()) j["checks"]["anchor"] = nlohmann::json::parse(anchor_json);
   return j;
 }
 

@@ -36,7 +36,27 @@ IssueOutcome Issuer::Rejected(core::Rejection rejection, std::string hash_algori
   return out;
 }
 
-IssueOutcome Issuer::Issue(std::span<const std::uint8_t> der_request) {
+IssueOutcome Issuer::Issue(std::span<const std::uint8_t> der_request) { return IssueImpl(der_request, true, nullptr); }
+
+Result<audit::CheckpointToken> Issuer::IssueCheckpointToken(const audit::Hash& imprint) {
+  crypto::RequestSpec spec;
+  spec.hash = core::HashAlgorithm::kSha256;
+  spec.digest.assign(imprint.begin(), imprint.end());
+  spec.cert_req = true;
+  TSA_ASSIGN_OR_RETURN(auto der, crypto::EncodeRequest(spec));
+  audit::CheckpointToken token;
+  IssueOutcome out = IssueImpl(der, false, &token.token_der);
+  if (!out.granted()) {
+    return MakeError(ErrorKind::kUnavailable, std::string("tsad could not time-stamp the checkpoint: ") +
+                                                  core::FailInfoName(out.rejection->fail_info) +
+                                                  (out.internal_error.empty() ? "" : " (" + out.internal_error + ")"));
+  }
+  token.serial_hex = out.serial_hex;
+  token.gen_time_us = out.gen_time;
+  return token;
+}
+
+IssueOutcome Issuer::IssueImpl(std::span<const std::uint8_t> der_request, bool append_to_log, std::vector<std::uint8_t>* token_out) {
   // Steps 1-7 of the processing order (conformance §1.3): decode, then validate.
   auto decoded = crypto::DecodeRequest(der_request);
   if (auto* rejection = std::get_if<core::Rejection>(&decoded)) return Rejected(std::move(*rejection), "");
@@ -69,15 +89,19 @@ IssueOutcome Issuer::Issue(std::span<const std::uint8_t> der_request) {
   if (!info || !info->token) {
     return Rejected(core::Reject(core::FailInfo::kSystemFailure, "System failure."), alg_name, "cannot re-read the signed response");
   }
-  audit::TokenRecord record;
-  record.serial_hex = core::SerialHex(space_, counter);
-  record.gen_time_us = gen_time;
-  record.policy = info->token->policy;
-  record.hash_oid = request.hash_oid;
-  record.digest = request.digest;
-  record.token_der = std::move(info->token->token_der);
-  if (Status st = log_->Append(std::move(record)); !st) {
-    return Rejected(core::Reject(core::FailInfo::kSystemFailure, "System failure."), alg_name, "token log: " + st.error().message);
+  if (append_to_log) {
+    audit::TokenRecord record;
+    record.serial_hex = core::SerialHex(space_, counter);
+    record.gen_time_us = gen_time;
+    record.policy = info->token->policy;
+    record.hash_oid = request.hash_oid;
+    record.digest = request.digest;
+    record.token_der = std::move(info->token->token_der);
+    if (Status st = log_->Append(std::move(record)); !st) {
+      return Rejected(core::Reject(core::FailInfo::kSystemFailure, "System failure."), alg_name, "token log: " + st.error().message);
+    }
+  } else if (token_out != nullptr) {
+    *token_out = std::move(info->token->token_der);
   }
 
   IssueOutcome out;

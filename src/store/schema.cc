@@ -30,6 +30,38 @@ CREATE TABLE IF NOT EXISTS tokens (
   leaf_hash    BLOB    NOT NULL
 );
 CREATE INDEX IF NOT EXISTS tokens_gen_time ON tokens (gen_time_us);
+-- Every perfect subtree of the RFC 9162 tree: node (level, idx) covers leaves [idx*2^level, (idx+1)*2^level).
+CREATE TABLE IF NOT EXISTS merkle_nodes (
+  level INTEGER NOT NULL,
+  idx   INTEGER NOT NULL,
+  hash  BLOB    NOT NULL,
+  PRIMARY KEY (level, idx)
+) WITHOUT ROWID;
+-- A checkpoint (tree size, root) and tsad's own token over SHA-256(checkpoint text).
+CREATE TABLE IF NOT EXISTS checkpoints (
+  id              INTEGER PRIMARY KEY,
+  tree_size       INTEGER NOT NULL,
+  root_hash       BLOB    NOT NULL,
+  checkpoint      TEXT    NOT NULL,
+  tsa_token       BLOB    NOT NULL,
+  tsa_serial      TEXT    NOT NULL,
+  tsa_gen_time_us INTEGER NOT NULL,
+  created_at_us   INTEGER NOT NULL
+);
+-- Each request to an external TSA for a checkpoint's token: the verified reply, or the error.
+CREATE TABLE IF NOT EXISTS anchor_attempts (
+  id              INTEGER PRIMARY KEY,
+  checkpoint_id   INTEGER NOT NULL REFERENCES checkpoints (id),
+  tsa_url         TEXT    NOT NULL,
+  attempted_at_us INTEGER NOT NULL,
+  ok              INTEGER NOT NULL,
+  error           TEXT,
+  nonce           BLOB,
+  reply           BLOB,
+  ext_gen_time_us INTEGER,
+  ext_serial      TEXT
+);
+CREATE INDEX IF NOT EXISTS anchor_attempts_checkpoint ON anchor_attempts (checkpoint_id);
 )sql";
 
 }  // namespace

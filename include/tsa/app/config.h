@@ -45,6 +45,15 @@ struct Config {
   bool synchronous_full = true;
   int instance_id = 0;
 
+  // Audit chain anchoring (AUDIT_CHAIN.md)
+  std::vector<std::string> anchor_tsas = {"https://freetsa.org/tsr"};
+  bool anchor_enabled = true;
+  int anchor_interval_s = 3600;
+  std::string anchor_ca;  // PEM trust bundle for the external TSAs' tokens
+  std::string anchor_mode = "first";
+  int anchor_timeout_s = 30;
+  int anchor_retry_min_s = 30;
+
   // Logging
   std::string log_level = "info";
   std::string log_format = "text";

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -15,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "tsa/audit/merkle.h"
 #include "tsa/core/result.h"
 #include "tsa/store/database.h"
 
@@ -34,6 +36,12 @@ struct TokenLogOptions {
   bool keep_token = true;          // false: store only SHA-256(token) and the leaf hash
   bool synchronous_full = true;    // fsync at every commit (power-loss durable)
   std::size_t max_batch = 512;     // records per transaction at most
+};
+
+// The head of the log: RFC 9162 tree size and root hash over the committed leaves.
+struct LogHead {
+  std::uint64_t size = 0;
+  Hash root{};
 };
 
 struct TokenLogStats {
@@ -57,20 +65,33 @@ class TokenLog {
   // A real write through the writer (updates meta.health_probe), bounded by timeout_ms.
   Status Probe(int timeout_ms);
 
-  TokenLogStats Stats() const;
+  // Runs `write` inside one of the writer's transactions (checkpoints, anchor attempts): the log
+  // has a single writer, so tsad never meets SQLITE_BUSY from itself. Blocks until committed.
+  Status Write(std::function<Status(store::Database&)> write);
 
-  // Leaf hash of a token as RFC 9162 §2.1: SHA-256(0x00 || token DER).
-  static std::vector<std::uint8_t> LeafHash(const std::vector<std::uint8_t>& token_der);
+  // Runs `read` on a separate read-only connection (WAL: never blocks the writer). Serialised.
+  Status Read(const std::function<Status(store::Database&)>& read);
+
+  // The committed head (size and root), from memory.
+  LogHead Head() const;
+
+  // The perfect-subtree reader over a database (for proofs and verifiers).
+  static NodeReader Nodes(store::Database& db);
+
+  TokenLogStats Stats() const;
 
  private:
   struct Pending;
-  explicit TokenLog(TokenLogOptions options, std::unique_ptr<store::Database> db, std::uint64_t size);
+  TokenLog(TokenLogOptions options, std::unique_ptr<store::Database> db, std::unique_ptr<store::Database> reader,
+           MerkleFrontier frontier);
   void Run(std::stop_token stop);
   Status Commit(std::vector<Pending*>& batch);
   Status Submit(Pending& pending, int timeout_ms);
 
   TokenLogOptions options_;
   std::unique_ptr<store::Database> db_;  // used only by the writer thread after Open
+  std::mutex read_mutex_;
+  std::unique_ptr<store::Database> reader_;  // guarded by read_mutex_
 
   mutable std::mutex mutex_;
   std::condition_variable_any wake_writer_;
@@ -78,6 +99,7 @@ class TokenLog {
   std::deque<Pending*> queue_;  // guarded by mutex_
   TokenLogStats stats_;         // guarded by mutex_
   bool stopping_ = false;       // guarded by mutex_
+  MerkleFrontier frontier_;     // guarded by mutex_; the committed tree
   std::jthread writer_;
 };
 

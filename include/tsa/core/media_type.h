@@ -9,7 +9,8 @@ namespace tsa::core {
 // Portuguese eID middleware), case-insensitive, parameters ignored. Anything else is raw data.
 bool IsTimeStampQuery(std::string_view content_type);
 
-// True when the client asked for JSON: ?format=json, or an Accept header naming application/json.
+// True when the client asked for JSON: ?format=json, or an Accept header naming application/json
+// but not application/timestamp-reply.
 bool WantsJson(std::string_view format_param, std::string_view accept_header);
 
 }  // namespace tsa::core

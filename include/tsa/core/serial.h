@@ -12,7 +12,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tsa::core {
@@ -25,7 +27,12 @@ struct SerialSpace {
 // Big-endian magnitude, minimal (no leading zero octets); the value is never zero.
 std::vector<std::uint8_t> EncodeSerial(const SerialSpace& space, std::uint64_t counter);
 
-// Fixed-width 34-digit lower-case hex of the 136-bit value: sorts like the number, for logs and DB.
+// Lower-case hex of the DER INTEGER content octets (minimal, "00" first only when the top bit is
+// set): the same string tsa-verify, the JSON reply and the log show for the token.
 std::string SerialHex(const SerialSpace& space, std::uint64_t counter);
+
+// The canonical form above of any hex spelling of a positive serial (upper case, leading zeros);
+// nullopt when not hex or zero.
+std::optional<std::string> CanonicalSerialHex(std::string_view hex);
 
 }  // namespace tsa::core

@@ -14,7 +14,9 @@
 namespace tsa::crypto {
 
 struct VerifyOptions {
-  // PEM of the TSA certificate that must have signed the token. Required.
+  // PEM of the TSA certificate that must have signed the token. When empty, the signer certificate
+  // carried in the token is used (an external TSA whose certificate we do not pin); then only
+  // `ca_pem` makes the result say anything about who signed.
   std::string tsa_cert_pem;
   // PEM bundle of trust anchors (and intermediates). When empty, the TSA certificate itself is the
   // trust anchor ("this token was signed by this certificate").

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "tsa/core/result.h"
+#include "tsa/service/audit_service.h"
 #include "tsa/service/issuer.h"
 
 namespace tsa::http {
@@ -26,7 +27,9 @@ struct HttpOptions {
 
 class HttpServer {
  public:
-  static Result<std::unique_ptr<HttpServer>> Create(const HttpOptions& options, service::Issuer& issuer);
+  // `audit` serves /audit/* and the anchor part of /health; anchor_interval_s judges staleness.
+  static Result<std::unique_ptr<HttpServer>> Create(const HttpOptions& options, service::Issuer& issuer, service::AuditService& audit,
+                                                    int anchor_interval_s);
   ~HttpServer();
 
   // Binds the listening socket; returns the port (useful with port 0).

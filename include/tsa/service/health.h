@@ -25,6 +25,7 @@ struct HealthReport {
   bool db_ok = true;
   std::string db_detail;
   std::uint64_t tokens_logged = 0;
+  std::string anchor_json;  // AuditService::AnchorHealth, serialised (empty: not reported)
 };
 
 HealthReport CheckHealth(Issuer& issuer, std::time_t now);

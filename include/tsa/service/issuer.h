@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "tsa/audit/anchor_worker.h"
 #include "tsa/audit/token_log.h"
 #include "tsa/core/clock.h"
 #include "tsa/core/decision.h"
@@ -50,6 +51,10 @@ class Issuer {
   // Raw-data mode: a request for this imprint with certReq TRUE and no nonce.
   IssueOutcome IssueForDigest(core::HashAlgorithm algorithm, const std::vector<std::uint8_t>& digest);
 
+  // tsad's own token over a checkpoint imprint (SHA-256, certReq TRUE): same clock gate, serial
+  // space and signer as every token, but recorded with the checkpoint instead of as a leaf.
+  Result<audit::CheckpointToken> IssueCheckpointToken(const audit::Hash& imprint);
+
   // For /health: the clock problem that would stop issuance now, if any.
   std::optional<std::string> ClockProblem();
   core::ClockReading ReadClock() { return clock_->Read(); }
@@ -62,6 +67,8 @@ class Issuer {
  private:
   Issuer(Config config, std::shared_ptr<crypto::TokenSigner> signer, std::shared_ptr<core::ClockSource> clock,
          std::shared_ptr<audit::TokenLog> log, core::SerialSpace space);
+  // The pipeline; `token_out` receives the token DER of a grant.
+  IssueOutcome IssueImpl(std::span<const std::uint8_t> der_request, bool append_to_log, std::vector<std::uint8_t>* token_out);
   IssueOutcome Rejected(core::Rejection rejection, std::string hash_algorithm, std::string internal_error = {});
 
   Config config_;

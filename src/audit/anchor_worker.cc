@@ -1,0 +1,217 @@
+#include "tsa/audit/anchor_worker.h"
+
+#include <algorithm>
+
+#include "tsa/audit/checkpoint.h"
+#include "tsa/crypto/request_codec.h"
+#include "tsa/crypto/response_inspector.h"
+#include "tsa/crypto/verifier.h"
+
+namespace tsa::audit {
+namespace {
+std::int64_t NowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+AnchorWorker::AnchorWorker(AnchorOptions options, TokenLog& log, CheckpointSigner signer, AnchorTransport& transport)
+    : options_(std::move(options)), log_(log), signer_(std::move(signer)), transport_(transport) {
+  status_.enabled = !options_.urls.empty();
+}
+
+AnchorWorker::~AnchorWorker() { Stop(); }
+
+Status AnchorWorker::Start() {
+  if (options_.urls.empty()) return Ok();
+  {
+    std::lock_guard lock(cycle_mutex_);
+    TSA_TRY(LoadCurrent());
+  }
+  thread_ = std::jthread([this](std::stop_token st) { Run(st); });
+  return Ok();
+}
+
+void AnchorWorker::Stop() {
+  if (!thread_.joinable()) return;
+  thread_.request_stop();
+  transport_.CancelAll();
+  wake_.notify_all();
+  thread_.join();
+}
+
+AnchorStatus AnchorWorker::GetStatus() const {
+  std::lock_guard lock(status_mutex_);
+  return status_;
+}
+
+Status AnchorWorker::LoadCurrent() {
+  current_.reset();
+  return log_.Read([this](store::Database& db) -> Status {
+    TSA_ASSIGN_OR_RETURN(store::Statement cp, db.Prepare("SELECT id, tree_size, tsa_token, tsa_gen_time_us FROM checkpoints ORDER BY id DESC LIMIT 1"));
+    TSA_ASSIGN_OR_RETURN(bool row, cp.Step());
+    if (!row) return Ok();
+    Current c;
+    c.checkpoint_id = cp.ColumnInt(0);
+    c.tree_size = static_cast<std::uint64_t>(cp.ColumnInt(1));
+    c.token_der = cp.ColumnBlob(2);
+    c.gen_time_us = cp.ColumnInt(3);
+    TSA_ASSIGN_OR_RETURN(store::Statement ok, db.Prepare("SELECT DISTINCT tsa_url FROM anchor_attempts WHERE checkpoint_id = ? AND ok = 1"));
+    ok.Bind(1, c.checkpoint_id);
+    while (true) {
+      TSA_ASSIGN_OR_RETURN(bool more, ok.Step());
+      if (!more) break;
+      c.anchored_urls.push_back(ok.ColumnText(0));
+    }
+    TSA_ASSIGN_OR_RETURN(store::Statement last, db.Prepare("SELECT MAX(attempted_at_us) FROM anchor_attempts WHERE ok = 1"));
+    TSA_ASSIGN_OR_RETURN(bool has_last, last.Step());
+    {
+      std::lock_guard lock(status_mutex_);
+      if (has_last) status_.last_success_us = last.ColumnInt(0);
+      if (!c.anchored_urls.empty()) status_.anchored_tree_size = c.tree_size;
+    }
+    current_ = std::move(c);
+    return Ok();
+  });
+}
+
+bool AnchorWorker::Satisfied(const Current& c) const {
+  if (options_.mode == AnchorMode::kFirst) return !c.anchored_urls.empty();
+  return std::all_of(options_.urls.begin(), options_.urls.end(), [&](const std::string& url) {
+    return std::find(c.anchored_urls.begin(), c.anchored_urls.end(), url) != c.anchored_urls.end();
+  });
+}
+
+Status AnchorWorker::NewCheckpoint(const LogHead& head) {
+  Checkpoint cp{options_.origin, head.size, head.root};
+  const std::string text = cp.Text();
+  TSA_ASSIGN_OR_RETURN(CheckpointToken token, signer_(cp.Imprint()));
+  Current c;
+  c.tree_size = head.size;
+  c.token_der = token.token_der;
+  c.gen_time_us = token.gen_time_us;
+  TSA_TRY(log_.Write([&](store::Database& db) -> Status {
+    TSA_ASSIGN_OR_RETURN(store::Statement ins, db.Prepare("INSERT INTO checkpoints (tree_size, root_hash, checkpoint, tsa_token, tsa_serial, "
+                                                          "tsa_gen_time_us, created_at_us) VALUES (?, ?, ?, ?, ?, ?, ?)"));
+    ins.Bind(1, static_cast<std::int64_t>(head.size)).BindBlob(2, head.root).Bind(3, text).BindBlob(4, token.token_der);
+    ins.Bind(5, token.serial_hex).Bind(6, token.gen_time_us).Bind(7, NowUs());
+    TSA_TRY(ins.Run());
+    c.checkpoint_id = db.LastInsertRowId();
+    return Ok();
+  }));
+  current_ = std::move(c);
+  return Ok();
+}
+
+void AnchorWorker::Record(bool ok, const std::string& error) {
+  std::lock_guard lock(status_mutex_);
+  status_.last_attempt_us = NowUs();
+  if (ok) {
+    status_.last_success_us = status_.last_attempt_us;
+    status_.last_error.clear();
+    status_.consecutive_failures = 0;
+    status_.succeeded += 1;
+    if (current_) status_.anchored_tree_size = current_->tree_size;
+  } else {
+    status_.last_error = error;
+    status_.consecutive_failures += 1;
+    status_.failed += 1;
+  }
+}
+
+Status AnchorWorker::Attempt(const std::string& url, int timeout_s) {
+  Current& c = *current_;
+  // The external TSA time-stamps tsad's checkpoint token: imprint = SHA-256(token DER).
+  const Hash imprint = Sha256(c.token_der.data(), c.token_der.size());
+  crypto::RequestSpec spec;
+  spec.hash = core::HashAlgorithm::kSha256;
+  spec.digest.assign(imprint.begin(), imprint.end());
+  spec.nonce = crypto::RandomNonce();
+  spec.cert_req = true;
+  TSA_ASSIGN_OR_RETURN(auto request, crypto::EncodeRequest(spec));
+
+  std::string error;
+  std::vector<std::uint8_t> reply;
+  std::int64_t ext_gen_time = 0;
+  std::string ext_serial;
+  auto posted = transport_.PostQuery(url, request, timeout_s);
+  if (!posted) {
+    error = posted.error().message;
+  } else {
+    // Verify before storing: status granted, imprint, nonce, certReq, signature (and the chain
+    // when a trust bundle is configured).
+    crypto::VerifyOptions verify;
+    verify.ca_pem = options_.ca_pem;
+    verify.request_der = request;
+    auto verified = crypto::Verify(*posted, verify);
+    if (!verified) {
+      error = "reply rejected: " + verified.error().message;
+    } else {
+      reply = std::move(*posted);
+      ext_gen_time = verified->token->gen_time_us;
+      ext_serial = verified->token->serial_hex;
+    }
+  }
+  const bool ok = error.empty();
+  const std::int64_t checkpoint_id = c.checkpoint_id;
+  Status stored = log_.Write([&](store::Database& db) -> Status {
+    TSA_ASSIGN_OR_RETURN(store::Statement ins, db.Prepare("INSERT INTO anchor_attempts (checkpoint_id, tsa_url, attempted_at_us, ok, error, "
+                                                          "nonce, reply, ext_gen_time_us, ext_serial) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    ins.Bind(1, checkpoint_id).Bind(2, url).Bind(3, NowUs()).Bind(4, static_cast<std::int64_t>(ok ? 1 : 0));
+    if (ok) {
+      ins.BindNull(5).BindBlob(6, *spec.nonce).BindBlob(7, reply).Bind(8, ext_gen_time).Bind(9, ext_serial);
+    } else {
+      ins.Bind(5, error).BindBlob(6, *spec.nonce).BindNull(7).BindNull(8).BindNull(9);
+    }
+    return ins.Run();
+  });
+  if (!stored) error = ok ? "anchor reply could not be stored: " + stored.error().message : error;
+  const bool success = ok && stored;
+  if (success) c.anchored_urls.push_back(url);
+  Record(success, url + ": " + error);
+  if (!success) return MakeError(ErrorKind::kUnavailable, url + ": " + error);
+  return Ok();
+}
+
+Status AnchorWorker::RunCycle(int timeout_s) {
+  std::lock_guard lock(cycle_mutex_);
+  const LogHead head = log_.Head();
+  if (head.size == 0) return Ok();  // nothing issued yet
+  if (!current_ || current_->tree_size != head.size) {
+    if (Status st = NewCheckpoint(head); !st) {
+      Record(false, "checkpoint: " + st.error().message);
+      return st;
+    }
+  }
+  if (Satisfied(*current_)) return Ok();
+  Status last = MakeError(ErrorKind::kUnavailable, "no anchor TSA configured");
+  for (const auto& url : options_.urls) {
+    if (std::find(current_->anchored_urls.begin(), current_->anchored_urls.end(), url) != current_->anchored_urls.end()) continue;
+    last = Attempt(url, timeout_s);
+    if (last && options_.mode == AnchorMode::kFirst) return Ok();  // failover: the first success is enough
+  }
+  return Satisfied(*current_) ? Ok() : last;
+}
+
+void AnchorWorker::Run(std::stop_token stop) {
+  auto backoff = options_.min_backoff;
+  auto next = std::chrono::steady_clock::now();  // start-up: anchor at once if the head moved
+  while (!stop.stop_requested()) {
+    {
+      std::unique_lock lock(wait_mutex_);
+      wake_.wait_until(lock, stop, next, [] { return false; });
+    }
+    if (stop.stop_requested()) break;
+    const Status st = RunCycle(options_.timeout_s);
+    if (st) {
+      backoff = options_.min_backoff;
+      next = std::chrono::steady_clock::now() + options_.interval;
+    } else {
+      next = std::chrono::steady_clock::now() + backoff;
+      backoff = std::min<std::chrono::seconds>(backoff * 2, std::max(options_.interval, options_.min_backoff));
+    }
+  }
+  // Shutdown: one last bounded attempt when the head moved since the last anchored checkpoint.
+  (void)RunCycle(options_.shutdown_timeout_s);
+}
+
+}  // namespace tsa::audit

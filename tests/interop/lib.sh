@@ -1,0 +1,314 @@
+# shellcheck shell=bash
+# Shared helpers for the interop scripts, sourced by each of them.
+# tests/CMakeLists.txt turns every tests/interop/*.sh into a CTest test, so this file is also run
+# directly as "interop.lib": it then smoke-tests its own helpers (start_tsad, one request, the
+# SIGTERM exit status) — see the end of the file.
+#
+# Usage in a script:
+#   source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$@"    # $1 = dir with tsad, tsa-certgen, ...
+#   require_client java openjdk-17-jdk-headless             # optional clients: SKIP or FAIL
+#   start_tsad rsa3072                                      # sets TSAD_URL, TSAD_CERTS, TSAD_PORT
+#   check X01 "what it proves" cmd args...                  # one PASS/FAIL line per check
+#   stop_tsad                                               # SIGTERM, must exit 0
+#   finish                                                  # summary; exit 1 on any failure
+#
+# Environment: INTEROP_KEEP=1 keeps the temporary directory (its path is printed) for debugging.
+
+set -u -o pipefail
+
+INTEROP_NAME="$(basename "$0" .sh)"
+INTEROP_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$INTEROP_DIR/../.." && pwd)"
+
+# --- the tools under test -------------------------------------------------------------------------
+TOOLS="${1:-${TSA_TOOLS_DIR:-$REPO_ROOT/build/tools}}"
+if [[ ! -d "$TOOLS" ]]; then
+  echo "FAIL setup: tools directory '$TOOLS' not found (pass the dir with the built tsad as \$1)"
+  exit 1
+fi
+TOOLS="$(cd "$TOOLS" && pwd)"
+for _t in tsad tsa-certgen tsa-verify tsa-request; do
+  if [[ ! -x "$TOOLS/$_t" ]]; then
+    echo "FAIL setup: $TOOLS/$_t is missing or not executable (build the tools first)"
+    exit 1
+  fi
+done
+TSAD="$TOOLS/tsad"
+CERTGEN="$TOOLS/tsa-certgen"
+TSA_VERIFY="$TOOLS/tsa-verify"
+TSA_REQUEST="$TOOLS/tsa-request"
+
+# --- counters and reporting -----------------------------------------------------------------------
+PASSED=0
+FAILED=0
+SKIPPED=0
+FAILED_IDS=()
+
+# pass ID MESSAGE
+pass() {
+  PASSED=$((PASSED + 1))
+  echo "PASS $1 $2"
+}
+
+# fail ID MESSAGE [FILE-WITH-DETAILS...]  — prints the details indented (first 40 lines of each).
+fail() {
+  local id="$1" msg="$2"
+  shift 2
+  FAILED=$((FAILED + 1))
+  FAILED_IDS+=("$id")
+  echo "FAIL $id $msg"
+  local f
+  for f in "$@"; do
+    [[ -s "$f" ]] || continue
+    sed -n '1,40s/^/    | /p' "$f"
+  done
+}
+
+# skip_all REASON — only for an optional client that is absent and cannot be installed.
+skip_all() {
+  echo "SKIP: $*"
+  exit 0
+}
+
+# check ID DESCRIPTION CMD [ARGS...]
+# Runs CMD with stdout+stderr captured in $LAST_OUT; PASS if it exits 0, else FAIL with the output.
+LAST_OUT=""
+_check_n=0
+check() {
+  local id="$1" desc="$2"
+  shift 2
+  _check_n=$((_check_n + 1))
+  LAST_OUT="$WORK/check-$_check_n.out"
+  "$@" >"$LAST_OUT" 2>&1
+  local rc=$?
+  if [[ $rc -eq 0 ]]; then
+    pass "$id" "$desc"
+    return 0
+  fi
+  fail "$id" "$desc (exit $rc: $*)" "$LAST_OUT"
+  return 1
+}
+
+# expect_output ID DESCRIPTION REGEX CMD [ARGS...]
+# Runs CMD (exit status ignored); PASS if its combined output matches the extended REGEX.
+expect_output() {
+  local id="$1" desc="$2" re="$3"
+  shift 3
+  _check_n=$((_check_n + 1))
+  LAST_OUT="$WORK/check-$_check_n.out"
+  "$@" >"$LAST_OUT" 2>&1
+  local rc=$?
+  if grep -Eq -- "$re" "$LAST_OUT"; then
+    pass "$id" "$desc"
+    return 0
+  fi
+  fail "$id" "$desc (no /$re/ in the output; exit $rc: $*)" "$LAST_OUT"
+  return 1
+}
+
+# expect_ok_output ID DESCRIPTION REGEX CMD [ARGS...] — like expect_output, and CMD must exit 0.
+expect_ok_output() {
+  local id="$1" desc="$2" re="$3"
+  shift 3
+  _check_n=$((_check_n + 1))
+  LAST_OUT="$WORK/check-$_check_n.out"
+  "$@" >"$LAST_OUT" 2>&1
+  local rc=$?
+  if [[ $rc -eq 0 ]] && grep -Eq -- "$re" "$LAST_OUT"; then
+    pass "$id" "$desc"
+    return 0
+  fi
+  fail "$id" "$desc (want exit 0 and /$re/; exit $rc: $*)" "$LAST_OUT"
+  return 1
+}
+
+# expect_fail ID DESCRIPTION CMD [ARGS...] — PASS if CMD exits non-zero (negative controls).
+expect_fail() {
+  local id="$1" desc="$2"
+  shift 2
+  _check_n=$((_check_n + 1))
+  LAST_OUT="$WORK/check-$_check_n.out"
+  if "$@" >"$LAST_OUT" 2>&1; then
+    fail "$id" "$desc (expected a failure, got exit 0: $*)" "$LAST_OUT"
+    return 1
+  fi
+  pass "$id" "$desc"
+}
+
+# finish — summary line and exit status (1 if anything failed).
+finish() {
+  if [[ $FAILED -gt 0 ]]; then
+    echo "RESULT $INTEROP_NAME: FAILED $FAILED, passed $PASSED (failed: ${FAILED_IDS[*]})"
+    exit 1
+  fi
+  echo "RESULT $INTEROP_NAME: all $PASSED checks passed"
+  exit 0
+}
+
+# --- temporary directory and cleanup --------------------------------------------------------------
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/tsad-interop-$INTEROP_NAME.XXXXXX")"
+TSAD_PID=""
+
+_cleanup() {
+  local rc=$?
+  if [[ -n "$TSAD_PID" ]] && kill -0 "$TSAD_PID" 2>/dev/null; then
+    kill -TERM "$TSAD_PID" 2>/dev/null
+    local i
+    for ((i = 0; i < 50; i++)); do kill -0 "$TSAD_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$TSAD_PID" 2>/dev/null
+    wait "$TSAD_PID" 2>/dev/null
+  fi
+  if [[ "${INTEROP_KEEP:-0}" == 1 ]]; then
+    echo "(kept $WORK)"
+  else
+    rm -rf "$WORK"
+  fi
+  exit "$rc"
+}
+trap _cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- mandatory and optional clients ---------------------------------------------------------------
+# require_mandatory CMD... — openssl and curl: their absence is a failure, never a skip.
+require_mandatory() {
+  local c
+  for c in "$@"; do
+    if ! command -v "$c" >/dev/null 2>&1; then
+      fail setup "mandatory client '$c' is not installed (run scripts/install-deps --test)"
+      finish
+    fi
+  done
+}
+
+# require_client CMD-OR-FILE DEBIAN-PACKAGE
+# The client is present: return. It is absent but scripts/install-deps lists the package and apt
+# can install it: FAIL (the environment is incomplete, run scripts/install-deps). Otherwise: SKIP.
+require_client() {
+  local what="$1" pkg="$2"
+  if [[ "$what" == /* ]]; then
+    [[ -e "$what" ]] && return 0
+  else
+    command -v "$what" >/dev/null 2>&1 && return 0
+  fi
+  if grep -Eq "^test=\(.*[( ]$pkg[ )]" "$REPO_ROOT/scripts/install-deps" 2>/dev/null &&
+     command -v apt-cache >/dev/null 2>&1 &&
+     apt-cache policy "$pkg" 2>/dev/null | grep -Eq 'Candidate: [^(]'; then
+    fail setup "'$what' is missing; package $pkg is installable: run scripts/install-deps --test"
+    finish
+  fi
+  skip_all "$what is not installed and package $pkg cannot be installed by scripts/install-deps here"
+}
+
+require_mandatory openssl curl
+
+# --- tsad -----------------------------------------------------------------------------------------
+TSAD_PORT=""
+TSAD_URL=""
+TSAD_CERTS=""
+TSAD_LOG=""
+TSAD_SUBJECT=""
+_tsad_n=0
+
+# start_tsad KEY-TYPE [EXTRA-TSAD-ARGS...]
+# Makes a fresh test PKI with tsa-certgen (rsa2048|rsa3072|ec-p256|ec-p384) and starts tsad on an
+# ephemeral loopback port. Sets TSAD_PID, TSAD_PORT, TSAD_URL (…/tsa), TSAD_CERTS (dir with
+# ca_cert.pem, tsa_cert.pem, tsa_key.pem, chain.pem), TSAD_LOG, TSAD_SUBJECT (RFC 2253 form).
+start_tsad() {
+  local key_type="$1"
+  shift
+  if [[ -n "$TSAD_PID" ]]; then
+    fail setup "start_tsad: a tsad is already running (call stop_tsad first)"
+    finish
+  fi
+  _tsad_n=$((_tsad_n + 1))
+  local dir="$WORK/tsad-$_tsad_n-$key_type"
+  mkdir -p "$dir"
+  TSAD_CERTS="$dir/certs"
+  TSAD_LOG="$dir/tsad.log"
+  if ! "$CERTGEN" --dir "$TSAD_CERTS" --key-type "$key_type" >"$dir/certgen.log" 2>&1; then
+    fail setup "tsa-certgen --key-type $key_type failed" "$dir/certgen.log"
+    finish
+  fi
+  TSAD_SUBJECT="$(openssl x509 -in "$TSAD_CERTS/tsa_cert.pem" -noout -subject -nameopt RFC2253 | sed 's/^subject=//')"
+  "$TSAD" --host 127.0.0.1 --port 0 --port-file "$dir/port" --cert-dir "$TSAD_CERTS" \
+    --db "$dir/audit.db" --allow-unsynced-clock "$@" >"$TSAD_LOG" 2>&1 &
+  TSAD_PID=$!
+  local i
+  for ((i = 0; i < 300; i++)); do   # up to 15 s, normally a few ms
+    if [[ -s "$dir/port" ]] && grep -Eq '^[0-9]+$' "$dir/port"; then break; fi
+    if ! kill -0 "$TSAD_PID" 2>/dev/null; then
+      wait "$TSAD_PID"
+      local rc=$?
+      TSAD_PID=""
+      fail setup "tsad ($key_type) exited with status $rc before listening" "$TSAD_LOG"
+      finish
+    fi
+    sleep 0.05
+  done
+  if ! grep -Eq '^[0-9]+$' "$dir/port" 2>/dev/null; then
+    fail setup "tsad ($key_type) wrote no port file within 15 s" "$TSAD_LOG"
+    finish
+  fi
+  TSAD_PORT="$(cat "$dir/port")"
+  TSAD_URL="http://127.0.0.1:$TSAD_PORT/tsa"
+  echo "---- tsad $key_type listening on $TSAD_URL (TSA: $TSAD_SUBJECT)"
+}
+
+# stop_tsad — SIGTERM; tsad must exit 0 within 10 s. Reported as a check named "<key>-stop".
+stop_tsad() {
+  [[ -n "$TSAD_PID" ]] || return 0
+  local pid="$TSAD_PID" i rc
+  kill -TERM "$pid" 2>/dev/null
+  for ((i = 0; i < 200; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    TSAD_PID=""
+    fail stop "tsad did not exit within 10 s of SIGTERM (killed)" "$TSAD_LOG"
+    return 1
+  fi
+  wait "$pid"
+  rc=$?
+  TSAD_PID=""
+  if [[ $rc -ne 0 ]]; then
+    fail stop "tsad exited with status $rc after SIGTERM (want 0)" "$TSAD_LOG"
+    return 1
+  fi
+  pass stop "tsad exited 0 on SIGTERM"
+}
+
+# --- HTTP helpers ---------------------------------------------------------------------------------
+# post_query QUERY-FILE REPLY-FILE [CONTENT-TYPE]
+# POSTs a DER request like a real client; sets HTTP_CODE and HTTP_CTYPE. Returns curl's status.
+HTTP_CODE=""
+HTTP_CTYPE=""
+post_query() {
+  local q="$1" r="$2" ct="${3:-application/timestamp-query}" meta
+  meta="$(curl -sS --max-time 20 -o "$r" -w '%{http_code}\n%{content_type}' \
+    -H "Content-Type: $ct" --data-binary @"$q" "$TSAD_URL")" || return $?
+  HTTP_CODE="$(sed -n 1p <<<"$meta")"
+  HTTP_CTYPE="$(sed -n 2p <<<"$meta")"
+}
+
+# is_tsr_reply — true if the last reply was HTTP 200 with Content-Type exactly
+# application/timestamp-reply (no parameters: jarsigner and OpenSSL 3.0's HTTP client need that).
+is_tsr_reply() {
+  [[ "$HTTP_CODE" == 200 && "$HTTP_CTYPE" == "application/timestamp-reply" ]]
+}
+
+# --- run directly: self-test of the helpers (CTest "interop.lib") ---------------------------------
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+  start_tsad rsa2048
+  printf 'lib self-test' >"$WORK/data.txt"
+  openssl ts -query -data "$WORK/data.txt" -sha256 -cert -out "$WORK/q.tsq" 2>/dev/null
+  if post_query "$WORK/q.tsq" "$WORK/r.tsr" && is_tsr_reply; then
+    pass L01 "POST application/timestamp-query -> 200 application/timestamp-reply"
+  else
+    fail L01 "POST -> HTTP '$HTTP_CODE' Content-Type '$HTTP_CTYPE'"
+  fi
+  expect_ok_output L02 "openssl ts -verify of the reply" '^Verification: OK' \
+    openssl ts -verify -queryfile "$WORK/q.tsq" -in "$WORK/r.tsr" -CAfile "$TSAD_CERTS/ca_cert.pem"
+  stop_tsad
+  finish
+fi

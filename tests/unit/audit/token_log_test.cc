@@ -1,0 +1,367 @@
+// Tests for src/audit/token_log.cc: the append-only token log with group commit (AUDIT_CHAIN.md):
+// concurrent appends get consecutive leaf indexes, leaf hashes are RFC 9162 §2.1 leaves,
+// ClaimSerialEpoch is strictly increasing, reopening continues the log, and a write that fails
+// stores nothing and is reported to the caller.
+#include "tsa/audit/token_log.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdio>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../unit_test_helpers.h"
+#include "tsa/core/bytes.h"
+#include "tsa/audit/merkle.h"
+#include "tsa/crypto/streaming_hash.h"
+#include "tsa/store/database.h"
+
+namespace tsa::audit {
+namespace {
+
+using Bytes = std::vector<std::uint8_t>;
+
+TokenRecord Record(const std::string& serial, std::uint8_t seed, std::size_t token_len = 64) {
+  TokenRecord r;
+  r.serial_hex = serial;
+  r.gen_time_us = 1'795'599'086'000'000 + seed;
+  r.policy = unit_test::kDefaultPolicy;
+  r.hash_oid = unit_test::kSha256Oid;
+  r.digest = Bytes(32, seed);
+  r.token_der.resize(token_len);
+  for (std::size_t i = 0; i < token_len; ++i) r.token_der[i] = static_cast<std::uint8_t>(seed * 31 + i);
+  // Make each token unique even for equal seeds.
+  r.token_der.insert(r.token_der.end(), serial.begin(), serial.end());
+  return r;
+}
+
+Bytes Sha256(const Bytes& data) { return *crypto::Digest(core::HashAlgorithm::kSha256, data); }
+
+Bytes ExpectedLeaf(const Bytes& token) {
+  Bytes prefixed = {0x00};
+  prefixed.insert(prefixed.end(), token.begin(), token.end());
+  return Sha256(prefixed);
+}
+
+// MTH(D[lo:hi]) of RFC 9162 §2.1.1, computed naively from the leaf hashes.
+Bytes ExpectedRoot(const std::vector<Bytes>& leaves, std::size_t lo, std::size_t hi) {
+  if (hi - lo == 1) return leaves[lo];
+  std::size_t k = 1;
+  while (k * 2 < hi - lo) k *= 2;
+  Bytes node = {0x01};
+  const Bytes left = ExpectedRoot(leaves, lo, lo + k);
+  const Bytes right = ExpectedRoot(leaves, lo + k, hi);
+  node.insert(node.end(), left.begin(), left.end());
+  node.insert(node.end(), right.begin(), right.end());
+  return Sha256(node);
+}
+
+std::unique_ptr<TokenLog> OpenLog(const std::string& path, bool keep_token = true) {
+  TokenLogOptions options;
+  options.path = path;
+  options.keep_token = keep_token;
+  options.synchronous_full = false;  // tests do not need power-loss durability
+  auto log = TokenLog::Open(options);
+  EXPECT_TRUE(log) << (log ? "" : log.error().ToString());
+  return log ? std::move(*log) : nullptr;
+}
+
+std::unique_ptr<store::Database> SecondConnection(const std::string& path) {
+  auto db = store::Database::Open(path, store::OpenOptions{});
+  EXPECT_TRUE(db) << (db ? "" : db.error().ToString());
+  return db ? std::move(*db) : nullptr;
+}
+
+std::int64_t TokenCount(store::Database& db) {
+  auto st = db.Prepare("SELECT COUNT(*) FROM tokens");
+  EXPECT_TRUE(st);
+  EXPECT_TRUE(*st->Step());
+  return st->ColumnInt(0);
+}
+
+struct Row {
+  std::int64_t idx;
+  std::string serial;
+  std::int64_t gen_time_us;
+  std::string policy, hash_oid;
+  Bytes digest, token, token_sha256, leaf_hash;
+  bool token_null;
+};
+
+std::vector<Row> Rows(store::Database& db) {
+  std::vector<Row> rows;
+  auto st = db.Prepare("SELECT idx, serial, gen_time_us, policy, hash_oid, digest, token, token_sha256, leaf_hash FROM tokens ORDER BY idx");
+  EXPECT_TRUE(st);
+  while (true) {
+    auto more = st->Step();
+    EXPECT_TRUE(more);
+    if (!more || !*more) break;
+    rows.push_back(Row{st->ColumnInt(0), st->ColumnText(1), st->ColumnInt(2), st->ColumnText(3), st->ColumnText(4), st->ColumnBlob(5),
+                       st->ColumnBlob(6), st->ColumnBlob(7), st->ColumnBlob(8), st->ColumnIsNull(6)});
+  }
+  return rows;
+}
+
+// Makes every insert into tokens fail, from another connection (as a full disk or a broken
+// database would).
+void BreakTokensTable(const std::string& path) {
+  auto other = SecondConnection(path);
+  ASSERT_NE(other, nullptr);
+  ASSERT_TRUE(other->Exec("CREATE TRIGGER tokens_reject BEFORE INSERT ON tokens BEGIN SELECT RAISE(ABORT, 'x'); END;"));
+}
+
+void RepairTokensTable(const std::string& path) {
+  auto other = SecondConnection(path);
+  ASSERT_NE(other, nullptr);
+  ASSERT_TRUE(other->Exec("DROP TRIGGER tokens_reject"));
+}
+
+TEST(TokenLogTest, OpenCreatesAnEmptyLogInATempFile) {
+  unit_test::TempDir dir;
+  auto log = OpenLog(dir.Sub("tsa.db"));
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(log->Stats().size, 0U);
+  EXPECT_TRUE(log->Stats().last_error.empty());
+  EXPECT_TRUE(unit_test::fs::exists(dir.Sub("tsa.db")));
+}
+
+TEST(TokenLogTest, OpenFailsForAnUnwritablePath) {
+  unit_test::TempDir dir;
+  TokenLogOptions options;
+  options.path = dir.Sub("no/such/dir/tsa.db");
+  auto log = TokenLog::Open(options);
+  EXPECT_FALSE(log);
+}
+
+TEST(TokenLogTest, AppendStoresEveryColumn) {
+  unit_test::TempDir dir;
+  auto log = OpenLog(dir.Sub("tsa.db"));
+  ASSERT_NE(log, nullptr);
+  const TokenRecord r = Record("00000000000000000000000000000000aa", 7);
+  ASSERT_TRUE(log->Append(r));
+  EXPECT_EQ(log->Stats().size, 1U);
+  auto db = SecondConnection(dir.Sub("tsa.db"));
+  ASSERT_NE(db, nullptr);
+  const auto rows = Rows(*db);
+  ASSERT_EQ(rows.size(), 1U);
+  EXPECT_EQ(rows[0].idx, 0);
+  EXPECT_EQ(rows[0].serial, r.serial_hex);
+  EXPECT_EQ(rows[0].gen_time_us, r.gen_time_us);
+  EXPECT_EQ(rows[0].policy, r.policy);
+  EXPECT_EQ(rows[0].hash_oid, r.hash_oid);
+  EXPECT_EQ(rows[0].digest, r.digest);
+  EXPECT_EQ(rows[0].token, r.token_der);
+  EXPECT_EQ(rows[0].token_sha256, Sha256(r.token_der));
+  EXPECT_EQ(rows[0].leaf_hash, ExpectedLeaf(r.token_der));
+}
+
+TEST(TokenLogTest, EightThreadsAppendingAHundredRecordsEachGetIndexesZeroTo799) {
+  unit_test::TempDir dir;
+  auto log = OpenLog(dir.Sub("tsa.db"));
+  ASSERT_NE(log, nullptr);
+  constexpr int kThreads = 8, kPerThread = 100;
+  std::vector<int> failures(kThreads, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        char serial[35];
+        std::snprintf(serial, sizeof(serial), "%016x%018x", static_cast<unsigned>(t), static_cast<unsigned>(i));
+        if (!log->Append(Record(serial, static_cast<std::uint8_t>(t * kPerThread + i), 40 + static_cast<std::size_t>(i)))) ++failures[t];
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(failures[t], 0) << "thread " << t;
+  const auto stats = log->Stats();
+  EXPECT_EQ(stats.size, 800U);
+  EXPECT_GE(stats.commits, 1U);
+  EXPECT_LE(stats.commits, 800U);
+  EXPECT_TRUE(stats.last_error.empty());
+
+  auto db = SecondConnection(dir.Sub("tsa.db"));
+  ASSERT_NE(db, nullptr);
+  const auto rows = Rows(*db);
+  ASSERT_EQ(rows.size(), 800U);
+  std::set<std::string> serials;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(rows[i].idx, static_cast<std::int64_t>(i));
+    serials.insert(rows[i].serial);
+    EXPECT_EQ(rows[i].leaf_hash, ExpectedLeaf(rows[i].token)) << "idx " << i;
+    EXPECT_EQ(rows[i].token_sha256, Sha256(rows[i].token)) << "idx " << i;
+  }
+  EXPECT_EQ(serials.size(), 800U);
+}
+
+TEST(TokenLogTest, LeafHashIsSha256OfZeroByteAndToken) {
+  const Bytes token = {0x30, 0x03, 0x02, 0x01, 0x01};
+  const Hash leaf = LeafHash(token);
+  EXPECT_EQ(Bytes(leaf.begin(), leaf.end()), ExpectedLeaf(token));
+  EXPECT_NE(Bytes(leaf.begin(), leaf.end()), Sha256(token));
+  // RFC 6962/9162: the leaf hash of the empty string.
+  const Hash empty = LeafHash(Bytes{});
+  EXPECT_EQ(core::ToHex(Bytes(empty.begin(), empty.end())), "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d");
+}
+
+TEST(TokenLogTest, HeadIsTheRfc9162RootOfTheCommittedLeavesAndSurvivesReopening) {
+  unit_test::TempDir dir;
+  std::vector<Bytes> leaves;
+  LogHead head_before;
+  {
+    auto log = OpenLog(dir.Sub("tsa.db"));
+    ASSERT_NE(log, nullptr);
+    EXPECT_EQ(log->Head().size, 0U);
+    EXPECT_EQ(Bytes(log->Head().root.begin(), log->Head().root.end()), Sha256(Bytes{})) << "MTH of the empty tree";
+    for (int i = 0; i < 13; ++i) {
+      const TokenRecord r = Record("head-" + std::to_string(i), static_cast<std::uint8_t>(i));
+      leaves.push_back(ExpectedLeaf(r.token_der));
+      ASSERT_TRUE(log->Append(r));
+      const LogHead head = log->Head();
+      EXPECT_EQ(head.size, leaves.size());
+      EXPECT_EQ(Bytes(head.root.begin(), head.root.end()), ExpectedRoot(leaves, 0, leaves.size())) << "size " << leaves.size();
+    }
+    head_before = log->Head();
+  }
+  auto log = OpenLog(dir.Sub("tsa.db"));
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(log->Head().size, head_before.size);
+  EXPECT_EQ(log->Head().root, head_before.root);
+  const TokenRecord r = Record("head-13", 13);
+  leaves.push_back(ExpectedLeaf(r.token_der));
+  ASSERT_TRUE(log->Append(r));
+  EXPECT_EQ(Bytes(log->Head().root.begin(), log->Head().root.end()), ExpectedRoot(leaves, 0, leaves.size()));
+}
+
+TEST(TokenLogTest, ClaimSerialEpochStrictlyIncreasesEvenWhenNowGoesBackwards) {
+  unit_test::TempDir dir;
+  auto log = OpenLog(dir.Sub("tsa.db"));
+  ASSERT_NE(log, nullptr);
+  std::uint64_t last = 0;
+  for (std::int64_t now : {5'000'000, 4'000'000, 5'000'000, 1, 6'000'000, 6'000'000}) {
+    auto epoch = log->ClaimSerialEpoch(9, now);
+    ASSERT_TRUE(epoch) << epoch.error().ToString();
+    EXPECT_GT(*epoch, last) << "now=" << now;
+    last = *epoch;
+  }
+  EXPECT_EQ(log->Stats().size, 0U) << "epoch claims are not tokens";
+}
+
+TEST(TokenLogTest, ASecondOpenOfTheSameFileContinuesTheIndex) {
+  unit_test::TempDir dir;
+  std::uint64_t epoch1 = 0;
+  {
+    auto log = OpenLog(dir.Sub("tsa.db"));
+    ASSERT_NE(log, nullptr);
+    epoch1 = *log->ClaimSerialEpoch(0, 1'000);
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(log->Append(Record("first-" + std::to_string(i), static_cast<std::uint8_t>(i))));
+  }
+  auto log = OpenLog(dir.Sub("tsa.db"));
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(log->Stats().size, 3U);
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(log->Append(Record("second-" + std::to_string(i), static_cast<std::uint8_t>(i))));
+  EXPECT_EQ(log->Stats().size, 5U);
+  EXPECT_GT(*log->ClaimSerialEpoch(0, 1'000), epoch1);
+  auto db = SecondConnection(dir.Sub("tsa.db"));
+  const auto rows = Rows(*db);
+  ASSERT_EQ(rows.size(), 5U);
+  for (std::size_t i = 0; i < rows.size(); ++i) EXPECT_EQ(rows[i].idx, static_cast<std::int64_t>(i));
+  EXPECT_EQ(rows[3].serial, "second-0");
+}
+
+TEST(TokenLogTest, ProbeSucceedsAndWritesTheHealthRow) {
+  unit_test::TempDir dir;
+  auto log = OpenLog(dir.Sub("tsa.db"));
+  ASSERT_NE(log, nullptr);
+  const Status st = log->Probe(5'000);
+  ASSERT_TRUE(st) << st.error().ToString();
+  ASSERT_TRUE(log->Probe(5'000));
+  auto db = SecondConnection(dir.Sub("tsa.db"));
+  auto q = db->Prepare("SELECT COUNT(*) FROM meta WHERE key = 'health_probe'");
+  ASSERT_TRUE(q);
+  ASSERT_TRUE(*q->Step());
+  EXPECT_EQ(q->ColumnInt(0), 1);
+  EXPECT_EQ(log->Stats().size, 0U) << "a probe is not a token";
+}
+
+TEST(TokenLogTest, AppendReturnsAnErrorAndStoresNothingWhenTheDatabaseRefusesWrites) {
+  unit_test::TempDir dir;
+  const std::string path = dir.Sub("tsa.db");
+  auto log = OpenLog(path);
+  ASSERT_NE(log, nullptr);
+  ASSERT_TRUE(log->Append(Record("before", 1)));
+  BreakTokensTable(path);
+
+  const Status st = log->Append(Record("refused", 2));
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().kind, ErrorKind::kStorage);
+  EXPECT_EQ(log->Stats().size, 1U);
+  EXPECT_FALSE(log->Stats().last_error.empty());
+  auto db = SecondConnection(path);
+  ASSERT_NE(db, nullptr);
+  EXPECT_EQ(TokenCount(*db), 1);
+
+  // Once the database accepts writes again, the log continues without a gap.
+  RepairTokensTable(path);
+  ASSERT_TRUE(log->Append(Record("after", 3)));
+  EXPECT_TRUE(log->Stats().last_error.empty());
+  const auto rows = Rows(*db);
+  ASSERT_EQ(rows.size(), 2U);
+  EXPECT_EQ(rows[1].idx, 1);
+  EXPECT_EQ(rows[1].serial, "after");
+}
+
+TEST(TokenLogTest, ConcurrentAppendsAllFailWhileTheDatabaseRefusesWrites) {
+  unit_test::TempDir dir;
+  const std::string path = dir.Sub("tsa.db");
+  auto log = OpenLog(path);
+  ASSERT_NE(log, nullptr);
+  BreakTokensTable(path);
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 20; ++i) {
+        if (log->Append(Record("s" + std::to_string(t) + "-" + std::to_string(i), 1))) ++ok;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(ok.load(), 0);
+  EXPECT_EQ(log->Stats().size, 0U);
+  auto db = SecondConnection(path);
+  EXPECT_EQ(TokenCount(*db), 0);
+}
+
+TEST(TokenLogTest, ADuplicateSerialIsRefusedAndNotStored) {
+  unit_test::TempDir dir;
+  auto log = OpenLog(dir.Sub("tsa.db"));
+  ASSERT_NE(log, nullptr);
+  ASSERT_TRUE(log->Append(Record("same", 1)));
+  EXPECT_FALSE(log->Append(Record("same", 2)));
+  EXPECT_EQ(log->Stats().size, 1U);
+  ASSERT_TRUE(log->Append(Record("next", 3)));
+  auto db = SecondConnection(dir.Sub("tsa.db"));
+  const auto rows = Rows(*db);
+  ASSERT_EQ(rows.size(), 2U);
+  EXPECT_EQ(rows[1].idx, 1);
+}
+
+TEST(TokenLogTest, WithoutKeepTokenOnlyTheHashesAreStored) {
+  unit_test::TempDir dir;
+  auto log = OpenLog(dir.Sub("tsa.db"), /*keep_token=*/false);
+  ASSERT_NE(log, nullptr);
+  const TokenRecord r = Record("nokeep", 5);
+  ASSERT_TRUE(log->Append(r));
+  auto db = SecondConnection(dir.Sub("tsa.db"));
+  const auto rows = Rows(*db);
+  ASSERT_EQ(rows.size(), 1U);
+  EXPECT_TRUE(rows[0].token_null);
+  EXPECT_EQ(rows[0].token_sha256, Sha256(r.token_der));
+  EXPECT_EQ(rows[0].leaf_hash, ExpectedLeaf(r.token_der));
+}
+
+}  // namespace
+}  // namespace tsa::audit

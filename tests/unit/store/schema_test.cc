@@ -1,0 +1,112 @@
+// Tests for src/store/schema.cc: Migrate and ClaimSerialEpoch (core/serial.h: every epoch is
+// strictly greater than every epoch recorded before for the instance, even if the clock goes back).
+#include "tsa/store/schema.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "../unit_test_helpers.h"
+#include "tsa/store/database.h"
+
+namespace tsa::store {
+namespace {
+
+std::unique_ptr<Database> OpenDb(const std::string& path) {
+  auto db = Database::Open(path, OpenOptions{});
+  EXPECT_TRUE(db) << (db ? "" : db.error().ToString());
+  return db ? std::move(*db) : nullptr;
+}
+
+std::int64_t Count(Database& db, const std::string& sql) {
+  auto st = db.Prepare(sql);
+  EXPECT_TRUE(st);
+  auto row = st->Step();
+  EXPECT_TRUE(row && *row);
+  return st->ColumnInt(0);
+}
+
+TEST(MigrateTest, CreatesTheSchemaAndSetsTheVersion) {
+  unit_test::TempDir dir;
+  auto db = OpenDb(dir.Sub("tsa.db"));
+  ASSERT_NE(db, nullptr);
+  ASSERT_TRUE(Migrate(*db));
+  EXPECT_EQ(*db->UserVersion(), kSchemaVersion);
+  for (const char* table : {"meta", "serial_epochs", "tokens"}) {
+    EXPECT_EQ(Count(*db, std::string("SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name='") + table + "'"), 1) << table;
+  }
+}
+
+TEST(MigrateTest, IsIdempotent) {
+  unit_test::TempDir dir;
+  auto db = OpenDb(dir.Sub("tsa.db"));
+  ASSERT_NE(db, nullptr);
+  ASSERT_TRUE(Migrate(*db));
+  ASSERT_TRUE(ClaimSerialEpoch(*db, 1, 100));
+  ASSERT_TRUE(Migrate(*db));
+  EXPECT_EQ(Count(*db, "SELECT COUNT(*) FROM serial_epochs"), 1);
+}
+
+TEST(MigrateTest, RefusesADatabaseFromANewerTsad) {
+  unit_test::TempDir dir;
+  auto db = OpenDb(dir.Sub("tsa.db"));
+  ASSERT_NE(db, nullptr);
+  ASSERT_TRUE(db->SetUserVersion(kSchemaVersion + 1));
+  const Status st = Migrate(*db);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().kind, ErrorKind::kStorage);
+  EXPECT_NE(st.error().message.find("newer"), std::string::npos);
+}
+
+TEST(ClaimSerialEpochTest, UsesNowWhenItIsAheadOfEveryRecordedEpoch) {
+  unit_test::TempDir dir;
+  auto db = OpenDb(dir.Sub("tsa.db"));
+  ASSERT_NE(db, nullptr);
+  ASSERT_TRUE(Migrate(*db));
+  EXPECT_EQ(*ClaimSerialEpoch(*db, 0, 1'000), 1'000U);
+  EXPECT_EQ(*ClaimSerialEpoch(*db, 0, 5'000), 5'000U);
+}
+
+TEST(ClaimSerialEpochTest, StrictlyIncreasesEvenWhenNowGoesBackwards) {
+  unit_test::TempDir dir;
+  auto db = OpenDb(dir.Sub("tsa.db"));
+  ASSERT_NE(db, nullptr);
+  ASSERT_TRUE(Migrate(*db));
+  std::uint64_t last = 0;
+  for (std::int64_t now : {1'000'000, 999'000, 1'000'000, 0, 500, 2'000'000, 1}) {
+    auto epoch = ClaimSerialEpoch(*db, 3, now);
+    ASSERT_TRUE(epoch) << epoch.error().ToString();
+    EXPECT_GT(*epoch, last) << "now=" << now;
+    EXPECT_GE(static_cast<std::int64_t>(*epoch), now);
+    last = *epoch;
+  }
+  EXPECT_EQ(last, 2'000'002U);
+  EXPECT_EQ(Count(*db, "SELECT COUNT(*) FROM serial_epochs WHERE instance = 3"), 7);
+}
+
+TEST(ClaimSerialEpochTest, EpochsAreTrackedPerInstance) {
+  unit_test::TempDir dir;
+  auto db = OpenDb(dir.Sub("tsa.db"));
+  ASSERT_NE(db, nullptr);
+  ASSERT_TRUE(Migrate(*db));
+  EXPECT_EQ(*ClaimSerialEpoch(*db, 1, 10'000), 10'000U);
+  EXPECT_EQ(*ClaimSerialEpoch(*db, 2, 10'000), 10'000U) << "another instance has its own space";
+  EXPECT_EQ(*ClaimSerialEpoch(*db, 1, 10'000), 10'001U);
+}
+
+TEST(ClaimSerialEpochTest, SurvivesReopeningTheDatabase) {
+  unit_test::TempDir dir;
+  {
+    auto db = OpenDb(dir.Sub("tsa.db"));
+    ASSERT_NE(db, nullptr);
+    ASSERT_TRUE(Migrate(*db));
+    ASSERT_EQ(*ClaimSerialEpoch(*db, 0, 50'000), 50'000U);
+  }
+  auto db = OpenDb(dir.Sub("tsa.db"));
+  ASSERT_NE(db, nullptr);
+  ASSERT_TRUE(Migrate(*db));
+  EXPECT_EQ(*ClaimSerialEpoch(*db, 0, 40'000), 50'001U) << "a restart with a clock behind still gets a fresh space";
+}
+
+}  // namespace
+}  // namespace tsa::store
