@@ -15,7 +15,9 @@ ParsedConfig ParseConfig(int argc, char** argv) {
 
   app.add_option("--host", c.host, "Address to listen on")->envname("TSA_HOST")->group("HTTP");
   app.add_option("-p,--port", c.port, "Port to listen on (0: any free port)")->envname("TSA_PORT")->check(CLI::Range(0, 65535))->group("HTTP");
-  app.add_option("--threads", c.threads, "HTTP worker threads")->envname("TSA_THREADS")->check(CLI::Range(1, 1024))->group("HTTP");
+  app.add_option("--threads", c.threads, "HTTP worker threads kept warm")->envname("TSA_THREADS")->check(CLI::Range(1, 1024))->group("HTTP");
+  app.add_option("--max-threads", c.max_threads, "Most HTTP workers (each open connection holds one)")
+      ->envname("TSA_MAX_THREADS")->check(CLI::Range(1, 65536))->group("HTTP");
   app.add_option("--max-request-bytes", c.max_request_bytes, "Largest DER TimeStampReq body accepted (413 above)")
       ->envname("TSA_MAX_REQUEST_BYTES")->group("HTTP");
   app.add_option("--max-data-bytes", c.max_data_bytes, "Largest raw-data body hashed by tsad (413 above)")

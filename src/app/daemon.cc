@@ -150,6 +150,7 @@ int RunDaemon(const Config& config) {
   http_options.host = config.host;
   http_options.port = config.port;
   http_options.threads = config.threads;
+  http_options.max_threads = std::max(config.max_threads, config.threads);
   http_options.max_request_bytes = config.max_request_bytes;
   http_options.max_data_bytes = config.max_data_bytes;
   http_options.read_timeout_s = config.read_timeout_s;

@@ -9,6 +9,9 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include <sys/socket.h>
+
+#include "elastic_pool.h"
 #include "tsa/core/media_type.h"
 #include "tsa/core/response_info.h"
 #include "tsa/crypto/response_inspector.h"
@@ -71,6 +74,7 @@ struct HttpServer::Impl {
   int anchor_interval_s;
   httplib::Server server;
   std::atomic<bool> stopping{false};
+  int listen_socket = -1;
 
   Impl(const HttpOptions& o, service::Issuer& i, service::AuditService& a, int interval) : options(o), issuer(i), audit(a), anchor_interval_s(interval) {}
 
@@ -241,7 +245,14 @@ struct HttpServer::Impl {
 
   void Configure() {
     const std::size_t threads = options.threads;
-    server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };  // NOLINT: httplib owns it
+    const std::size_t max_threads = options.max_threads;
+    server.new_task_queue = [threads, max_threads] { return new ElasticPool(threads, max_threads); };  // NOLINT: httplib owns it
+    // Remember the listening socket: the packaged cpp-httplib listens with a backlog of 5, which
+    // drops connection bursts; Bind() raises it.
+    server.set_socket_options([this](int sock) {
+      httplib::default_socket_options(sock);
+      listen_socket = sock;
+    });
     server.set_read_timeout(options.read_timeout_s, 0);
     server.set_write_timeout(options.write_timeout_s, 0);
     server.set_keep_alive_timeout(options.keep_alive_timeout_s);
@@ -300,6 +311,7 @@ Result<int> HttpServer::Bind() {
     return MakeError(ErrorKind::kIo, "cannot listen on " + impl_->options.host + ":" + std::to_string(impl_->options.port) +
                                          " (address in use or not available)");
   }
+  if (impl_->listen_socket >= 0) ::listen(impl_->listen_socket, impl_->options.listen_backlog);
   return port;
 }
 

@@ -16,6 +16,7 @@ struct Config {
   std::string host = "0.0.0.0";
   int port = 5000;
   std::size_t threads = 16;
+  std::size_t max_threads = 2048;
   std::size_t max_request_bytes = 16 * 1024;
   std::size_t max_data_bytes = 64 * 1024 * 1024;
   int read_timeout_s = 10;

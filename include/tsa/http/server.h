@@ -16,7 +16,9 @@ namespace tsa::http {
 struct HttpOptions {
   std::string host = "0.0.0.0";
   int port = 5000;  // 0: any free port (tests)
-  std::size_t threads = 16;
+  std::size_t threads = 16;       // workers kept warm
+  std::size_t max_threads = 2048; // each open connection holds a worker; the pool grows up to this
+  int listen_backlog = 1024;
   std::size_t max_request_bytes = 16 * 1024;          // DER TimeStampReq bodies (the largest sane one is < 300 B)
   std::size_t max_data_bytes = 64 * 1024 * 1024;      // raw-data mode bodies, hashed while streaming
   int read_timeout_s = 10;                            // slow clients (slow-loris) are dropped after this
