@@ -63,7 +63,7 @@ Status SelfTest(crypto::TokenSigner& signer, const core::SerialSpace& space) {
   verify.tsa_cert_pem = signer.material().certificate_pem();
   verify.ca_pem = signer.material().chain_pem();
   verify.request_der = request;
-  auto verified = crypto::Verify(response, verify);
+  auto verified = crypto::Verify(response.response_der, verify);
   if (!verified) return MakeError(ErrorKind::kCrypto, "self-test token does not verify: " + verified.error().message);
   return Ok();
 }

@@ -122,8 +122,8 @@ void TokenSigner::Release(std::unique_ptr<PooledContext> ctx) {
   pool_.push_back(std::move(ctx));
 }
 
-Result<std::vector<std::uint8_t>> TokenSigner::Sign(std::span<const std::uint8_t> der_request, std::span<const std::uint8_t> serial,
-                                                    core::UnixMicros gen_time) {
+Result<TokenSigner::Signed> TokenSigner::Sign(std::span<const std::uint8_t> der_request, std::span<const std::uint8_t> serial,
+                                              core::UnixMicros gen_time) {
   auto pooled = Acquire();
   if (!pooled) {
     TSA_ASSIGN_OR_RETURN(pooled, NewContext());
@@ -149,7 +149,10 @@ Result<std::vector<std::uint8_t>> TokenSigner::Sign(std::span<const std::uint8_t
     return MakeError(ErrorKind::kCrypto, "OpenSSL did not grant a validated request (status " + std::to_string(code) + ": " + text +
                                              "): " + DrainOpensslErrors());
   }
-  return ToDer(resp.get(), i2d_TS_RESP);
+  Signed out;
+  TSA_ASSIGN_OR_RETURN(out.response_der, ToDer(resp.get(), i2d_TS_RESP));
+  TSA_ASSIGN_OR_RETURN(out.token_der, ToDer(TS_RESP_get_token(resp.get()), i2d_PKCS7));
+  return out;
 }
 
 }  // namespace tsa::crypto

@@ -5,7 +5,6 @@
 #include "tsa/core/der.h"
 #include "tsa/core/request.h"
 #include "tsa/crypto/request_codec.h"
-#include "tsa/crypto/response_inspector.h"
 
 namespace tsa::service {
 
@@ -85,27 +84,23 @@ IssueOutcome Issuer::IssueImpl(std::span<const std::uint8_t> der_request, bool a
   }
 
   // The token leaves only once it is durably in the log (AUDIT_CHAIN.md).
-  auto info = crypto::DescribeResponse(*signed_der);
-  if (!info || !info->token) {
-    return Rejected(core::Reject(core::FailInfo::kSystemFailure, "System failure."), alg_name, "cannot re-read the signed response");
-  }
   if (append_to_log) {
     audit::TokenRecord record;
     record.serial_hex = core::SerialHex(space_, counter);
     record.gen_time_us = gen_time;
-    record.policy = info->token->policy;
+    record.policy = core::EffectivePolicy(request, signer_->options().policy);
     record.hash_oid = request.hash_oid;
     record.digest = request.digest;
-    record.token_der = std::move(info->token->token_der);
+    record.token_der = std::move(signed_der->token_der);
     if (Status st = log_->Append(std::move(record)); !st) {
       return Rejected(core::Reject(core::FailInfo::kSystemFailure, "System failure."), alg_name, "token log: " + st.error().message);
     }
   } else if (token_out != nullptr) {
-    *token_out = std::move(info->token->token_der);
+    *token_out = std::move(signed_der->token_der);
   }
 
   IssueOutcome out;
-  out.der = std::move(*signed_der);
+  out.der = std::move(signed_der->response_der);
   out.serial_hex = core::SerialHex(space_, counter);
   out.hash_algorithm = std::move(alg_name);
   out.gen_time = gen_time;

@@ -34,8 +34,11 @@ class TokenSigner {
   // (big-endian positive magnitude) and genTime. Returns the DER TimeStampResp with status
   // granted. Any other outcome of OpenSSL is an error: the caller answers systemFailure, never a
   // bare rejection (conformance §5.4).
-  Result<std::vector<std::uint8_t>> Sign(std::span<const std::uint8_t> der_request, std::span<const std::uint8_t> serial,
-                                         core::UnixMicros gen_time);
+  struct Signed {
+    std::vector<std::uint8_t> response_der;  // the TimeStampResp to send
+    std::vector<std::uint8_t> token_der;     // its TimeStampToken (ContentInfo), for the log
+  };
+  Result<Signed> Sign(std::span<const std::uint8_t> der_request, std::span<const std::uint8_t> serial, core::UnixMicros gen_time);
 
   const SignerMaterial& material() const { return *material_; }
   const SignerOptions& options() const { return options_; }
