@@ -1,10 +1,9 @@
 #include "tsa/audit/merkle.h"
 
-#include <openssl/sha.h>
-
 #include <bit>
 
 #include "tsa/core/bytes.h"
+#include "tsa/crypto/sha256.h"
 
 namespace tsa::audit {
 namespace {
@@ -19,29 +18,16 @@ bool IsPerfectAligned(std::uint64_t lo, std::uint64_t hi) {
 
 }  // namespace
 
-Hash Sha256(const std::uint8_t* data, std::size_t len) {
-  Hash h;
-  SHA256(data, len, h.data());
-  return h;
-}
+Hash Sha256(const std::uint8_t* data, std::size_t len) { return crypto::Sha256({{data, len}}); }
 
 Hash LeafHash(const std::uint8_t* data, std::size_t len) {
-  SHA256_CTX ctx;
-  SHA256_Init(&ctx);
-  const std::uint8_t prefix = 0x00;
-  SHA256_Update(&ctx, &prefix, 1);
-  SHA256_Update(&ctx, data, len);
-  Hash h;
-  SHA256_Final(h.data(), &ctx);
-  return h;
+  static constexpr std::uint8_t kLeafPrefix[1] = {0x00};
+  return crypto::Sha256({kLeafPrefix, {data, len}});
 }
 
 Hash NodeHash(const Hash& left, const Hash& right) {
-  std::uint8_t buf[65];
-  buf[0] = 0x01;
-  std::copy(left.begin(), left.end(), buf + 1);
-  std::copy(right.begin(), right.end(), buf + 33);
-  return Sha256(buf, sizeof(buf));
+  static constexpr std::uint8_t kNodePrefix[1] = {0x01};
+  return crypto::Sha256({kNodePrefix, left, right});
 }
 
 Hash EmptyRoot() { return Sha256(nullptr, 0); }
