@@ -48,6 +48,9 @@ ParsedConfig ParseConfig(int argc, char** argv) {
       ->envname("TSA_ALLOW_UNSYNCED_CLOCK")->group("Time");
 
   app.add_option("--db", c.db_path, "SQLite database of the audit log")->envname("TSA_DB")->group("Storage");
+  app.add_flag("--audit-log,!--no-audit-log", c.audit_log,
+               "Append every granted token to the audit log (turning it off gives up the audit chain: benchmarks only)")
+      ->envname("TSA_AUDIT_LOG")->group("Storage");
   app.add_flag("--store-tokens,!--store-token-hashes-only", c.store_tokens, "Keep each token in the log (else only its hash)")
       ->envname("TSA_STORE_TOKENS")->group("Storage");
   app.add_flag("--sync-full,!--sync-normal", c.synchronous_full, "fsync every commit (survives power loss)")->envname("TSA_SYNC_FULL")->group("Storage");

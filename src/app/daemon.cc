@@ -118,6 +118,7 @@ int RunDaemon(const Config& config) {
 
   service::Issuer::Config issuer_config;
   issuer_config.instance = static_cast<std::uint16_t>(config.instance_id);
+  issuer_config.log_tokens = config.audit_log;
   issuer_config.clock_mode = config.allow_unsynced_clock ? core::ClockMode::kTrustUnsynced : core::ClockMode::kRequireSync;
   auto clock = std::make_shared<service::SystemClockSource>();
   auto issuer = service::Issuer::Create(issuer_config, shared_signer, clock, shared_log);
@@ -174,7 +175,7 @@ int RunDaemon(const Config& config) {
                      {"accuracy", accuracy->ToString()},
                      {"clock", trust_unsynced ? "trust-unsynced (development: clock sync NOT enforced)" : "require-sync"},
                      {"clock_state", reading.detail},
-                     {"db", config.db_path},
+                     {"db", config.db_path + (config.audit_log ? "" : " (audit log OFF)")},
                      {"threads", std::to_string(config.threads)},
                      {"anchor", config.anchor_enabled ? Join(config.anchor_tsas) + " every " + std::to_string(config.anchor_interval_s) + "s (" +
                                                             config.anchor_mode + ")"

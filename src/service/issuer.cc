@@ -35,7 +35,7 @@ IssueOutcome Issuer::Rejected(core::Rejection rejection, std::string hash_algori
   return out;
 }
 
-IssueOutcome Issuer::Issue(std::span<const std::uint8_t> der_request) { return IssueImpl(der_request, true, nullptr); }
+IssueOutcome Issuer::Issue(std::span<const std::uint8_t> der_request) { return IssueImpl(der_request, config_.log_tokens, nullptr); }
 
 Result<audit::CheckpointToken> Issuer::IssueCheckpointToken(const audit::Hash& imprint) {
   crypto::RequestSpec spec;

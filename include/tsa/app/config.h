@@ -43,6 +43,7 @@ struct Config {
   // Storage
   std::string db_path = "data/audit_chain.db";
   bool store_tokens = true;
+  bool audit_log = true;
   bool synchronous_full = true;
   int instance_id = 0;
 

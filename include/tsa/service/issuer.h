@@ -38,6 +38,7 @@ class Issuer {
   struct Config {
     std::uint16_t instance = 0;
     core::ClockMode clock_mode = core::ClockMode::kRequireSync;
+    bool log_tokens = true;  // false: tokens are not appended to the audit log (benchmarks, --no-audit-log)
   };
 
   // Claims a fresh serial space in the log, then is ready to issue.

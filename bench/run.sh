@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Loopback benchmark of tsad (docs/performance.md). One command:
+#     bench/run.sh                 # full run (about 4 minutes on 2 cores)
+#     DURATION=5 bench/run.sh      # shorter runs per point
+# Builds tsad in release mode (preset bench), makes P-256 and RSA-3072 development certificates,
+# measures the in-process signing ceiling (tsa-bench-ceiling on nproc threads), then drives tsad
+# over 127.0.0.1 with wrk at 1, 8, 64 and 256 connections with the audit chain on, once more with
+# it off, a fixed-rate run at half the peak for p99, and 256 busy + 1000 idle connections.
+# Prints a Markdown table: tokens/s, its ratio to the ceiling, p50/p99 latency, non-200 replies,
+# tsad's idle and peak RSS. Sends traffic only to 127.0.0.1; every run is bounded in time.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+DURATION=${DURATION:-10}
+CONNS=${CONNS:-"1 8 64 256"}
+KEYS=${KEYS:-"ec-p256 rsa3072"}
+THREADS=$(nproc)
+
+scripts/install-deps --bench
+cmake --preset bench >/dev/null
+cmake --build --preset bench -j"$THREADS" >/dev/null
+BIN=build-bench/tools
+CEIL=build-bench/bench/tsa-bench-ceiling
+
+work=$(mktemp -d /tmp/tsad-bench.XXXXXX)
+tsad_pid=""
+cleanup() {
+  [ -n "$tsad_pid" ] && kill "$tsad_pid" 2>/dev/null && wait "$tsad_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+rss_kb() { awk "/^$2:/ {print \$2}" "/proc/$1/status"; }
+
+start_tsad() {  # $1 cert dir, $2 db, extra args...
+  local certs=$1 db=$2
+  shift 2
+  rm -f "$work/port"
+  "$BIN/tsad" --host 127.0.0.1 --port 0 --port-file "$work/port" --cert-dir "$certs" --db "$db" \
+    --allow-unsynced-clock --no-anchor --log-level warn "$@" >"$work/tsad.log" 2>&1 &
+  tsad_pid=$!
+  for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
+  [ -s "$work/port" ] || { cat "$work/tsad.log"; echo "bench: tsad did not start" >&2; exit 1; }
+  port=$(cat "$work/port")
+  url="http://127.0.0.1:$port/tsa"
+  sleep 0.5
+  idle_rss=$(rss_kb "$tsad_pid" VmRSS)
+}
+
+stop_tsad() {
+  peak_rss=$(rss_kb "$tsad_pid" VmHWM)
+  kill "$tsad_pid"
+  wait "$tsad_pid" || true
+  tsad_pid=""
+}
+
+run_wrk() {  # $1 connections, [$2 delay ms] -> sets rps p50 p99 non200 errs
+  local c=$1 t=2
+  [ "$c" -lt 2 ] && t=1
+  local out
+  out=$(DELAY_MS=${2:-0} TSQ="$work/q.tsq" wrk -t"$t" -c"$c" -d"${DURATION}s" --timeout 10s -s bench/tsq.lua "$url" | grep '^RESULT')
+  rps=$(sed -E 's/.*rps=([0-9.]+).*/\1/' <<<"$out")
+  p50=$(sed -E 's/.*p50_ms=([0-9.]+).*/\1/' <<<"$out")
+  p99=$(sed -E 's/.*p99_ms=([0-9.]+).*/\1/' <<<"$out")
+  non200=$(sed -E 's/.*non200=([0-9]+).*/\1/' <<<"$out")
+  errs=$(sed -E 's/.*socket_errors=([0-9]+).*/\1/' <<<"$out")
+}
+
+openssl ts -query -digest "$(printf 'bench' | sha256sum | cut -d' ' -f1)" -sha256 -cert -out "$work/q.tsq" 2>/dev/null
+
+echo "tsad loopback benchmark: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, ${DURATION}s per point, wrk on the same machine"
+echo
+echo "| key | audit log | connections | tokens/s | % of ceiling | p50 ms | p99 ms | non-200 | socket errors | RSS idle MB | RSS peak MB |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
+for key in $KEYS; do
+  certs="$work/certs-$key"
+  "$BIN/tsa-certgen" --dir "$certs" --key-type "$key" >/dev/null
+  ceiling=$("$CEIL" --cert-dir "$certs" --request "$work/q.tsq" --threads "$THREADS" --seconds "$DURATION" | sed -E 's/.*"tokens_per_s":([0-9.]+).*/\1/')
+  echo "| $key | (in-process ceiling, $THREADS threads) | – | $(printf %.0f "$ceiling") | 100 | – | – | – | – | – | – |"
+  peak_rps=0
+  for audit in on off; do
+    flag=--audit-log
+    [ "$audit" = off ] && flag=--no-audit-log
+    for c in $CONNS; do
+      [ "$audit" = off ] && [ "$c" != 64 ] && continue  # audit off: the comparison point only
+      start_tsad "$certs" "$work/db-$key-$audit-$c.db" "$flag"
+      run_wrk "$c"
+      stop_tsad
+      pct=$(awk "BEGIN {printf \"%.0f\", 100 * $rps / $ceiling}")
+      echo "| $key | $audit | $c | $(printf %.0f "$rps") | $pct | $p50 | $p99 | $non200 | $errs | $((idle_rss / 1024)) | $((peak_rss / 1024)) |"
+      if [ "$audit" = on ] && awk "BEGIN {exit !($rps > $peak_rps)}"; then peak_rps=$rps; fi
+    done
+  done
+  # p99 at half the peak rate: 64 connections, each pausing so the total is peak/2.
+  delay=$(awk "BEGIN {d = 64 * 1000 / ($peak_rps / 2); printf \"%d\", (d < 1 ? 1 : d)}")
+  start_tsad "$certs" "$work/db-$key-half.db"
+  run_wrk 64 "$delay"
+  stop_tsad
+  echo "| $key | on, half peak ($(printf %.0f "$rps")/s target $(printf %.0f "$(awk "BEGIN {print $peak_rps / 2}")")) | 64 | $(printf %.0f "$rps") | – | $p50 | $p99 | $non200 | $errs | $((idle_rss / 1024)) | $((peak_rss / 1024)) |"
+done
+
+# 256 busy connections while 1000 idle ones are held open.
+certs="$work/certs-ec-p256"
+start_tsad "$certs" "$work/db-idle.db"
+python3 - "$port" "$((DURATION + 5))" <<'PY' &
+import socket, sys, time
+port, hold = int(sys.argv[1]), float(sys.argv[2])
+socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(1000)]
+time.sleep(hold)
+PY
+idle_pid=$!
+sleep 2
+run_wrk 256
+wait "$idle_pid" || true
+stop_tsad
+echo "| ec-p256 | on, +1000 idle connections | 256 | $(printf %.0f "$rps") | – | $p50 | $p99 | $non200 | $errs | $((idle_rss / 1024)) | $((peak_rss / 1024)) |"
