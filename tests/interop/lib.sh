@@ -35,13 +35,14 @@ for _t in tsad tsa-certgen tsa-verify tsa-request; do
 done
 TSAD="$TOOLS/tsad"
 CERTGEN="$TOOLS/tsa-certgen"
+# shellcheck disable=SC2034  # used by the scripts that source this file
 TSA_VERIFY="$TOOLS/tsa-verify"
+# shellcheck disable=SC2034
 TSA_REQUEST="$TOOLS/tsa-request"
 
 # --- counters and reporting -----------------------------------------------------------------------
 PASSED=0
 FAILED=0
-SKIPPED=0
 FAILED_IDS=()
 
 # pass ID MESSAGE
@@ -191,9 +192,9 @@ require_client() {
   else
     command -v "$what" >/dev/null 2>&1 && return 0
   fi
-  if grep -Eq "^test=\(.*[( ]$pkg[ )]" "$REPO_ROOT/scripts/install-deps" 2>/dev/null &&
+  if grep -Eq "^test=\(.*[( ]${pkg}[ )]" "$REPO_ROOT/scripts/install-deps" 2>/dev/null &&
      command -v apt-cache >/dev/null 2>&1 &&
-     apt-cache policy "$pkg" 2>/dev/null | grep -Eq 'Candidate: [^(]'; then
+     [[ "$(apt-cache policy "$pkg" 2>/dev/null)" =~ Candidate:\ [^\(] ]]; then
     fail setup "'$what' is missing; package $pkg is installable: run scripts/install-deps --test"
     finish
   fi
@@ -208,6 +209,8 @@ TSAD_URL=""
 TSAD_CERTS=""
 TSAD_LOG=""
 TSAD_SUBJECT=""
+TSAD_KEY_TYPE=""
+CERTGEN_ARGS=()   # extra tsa-certgen arguments for the next start_tsad, e.g. (--days 3650)
 _tsad_n=0
 
 # start_tsad KEY-TYPE [EXTRA-TSAD-ARGS...]
@@ -226,13 +229,14 @@ start_tsad() {
   mkdir -p "$dir"
   TSAD_CERTS="$dir/certs"
   TSAD_LOG="$dir/tsad.log"
-  if ! "$CERTGEN" --dir "$TSAD_CERTS" --key-type "$key_type" >"$dir/certgen.log" 2>&1; then
+  TSAD_KEY_TYPE="$key_type"
+  if ! "$CERTGEN" --dir "$TSAD_CERTS" --key-type "$key_type" "${CERTGEN_ARGS[@]}" >"$dir/certgen.log" 2>&1; then
     fail setup "tsa-certgen --key-type $key_type failed" "$dir/certgen.log"
     finish
   fi
   TSAD_SUBJECT="$(openssl x509 -in "$TSAD_CERTS/tsa_cert.pem" -noout -subject -nameopt RFC2253 | sed 's/^subject=//')"
   "$TSAD" --host 127.0.0.1 --port 0 --port-file "$dir/port" --cert-dir "$TSAD_CERTS" \
-    --db "$dir/audit.db" --allow-unsynced-clock "$@" >"$TSAD_LOG" 2>&1 &
+    --db "$dir/audit.db" --allow-unsynced-clock --no-anchor "$@" >"$TSAD_LOG" 2>&1 &
   TSAD_PID=$!
   local i
   for ((i = 0; i < 300; i++)); do   # up to 15 s, normally a few ms
@@ -255,27 +259,27 @@ start_tsad() {
   echo "---- tsad $key_type listening on $TSAD_URL (TSA: $TSAD_SUBJECT)"
 }
 
-# stop_tsad — SIGTERM; tsad must exit 0 within 10 s. Reported as a check named "<key>-stop".
+# stop_tsad — SIGTERM; tsad must exit 0 within 10 s. Reported as the check "STOP-<key type>".
 stop_tsad() {
   [[ -n "$TSAD_PID" ]] || return 0
-  local pid="$TSAD_PID" i rc
+  local pid="$TSAD_PID" i rc id="STOP-$TSAD_KEY_TYPE"
   kill -TERM "$pid" 2>/dev/null
   for ((i = 0; i < 200; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
   if kill -0 "$pid" 2>/dev/null; then
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
     TSAD_PID=""
-    fail stop "tsad did not exit within 10 s of SIGTERM (killed)" "$TSAD_LOG"
+    fail "$id" "tsad did not exit within 10 s of SIGTERM (killed)" "$TSAD_LOG"
     return 1
   fi
   wait "$pid"
   rc=$?
   TSAD_PID=""
   if [[ $rc -ne 0 ]]; then
-    fail stop "tsad exited with status $rc after SIGTERM (want 0)" "$TSAD_LOG"
+    fail "$id" "tsad exited with status $rc after SIGTERM (want 0)" "$TSAD_LOG"
     return 1
   fi
-  pass stop "tsad exited 0 on SIGTERM"
+  pass "$id" "tsad exited 0 on SIGTERM"
 }
 
 # --- HTTP helpers ---------------------------------------------------------------------------------

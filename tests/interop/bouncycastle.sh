@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Interop X05–X07 (conformance §6.8): Bouncy Castle's TimeStampResponse.validate(request) and
+# TimeStampToken.validate(verifier) against tsad (SHA-256 and SHA-512, certReq TRUE and FALSE),
+# via tests/interop/java/BcTsaCheck.java, compiled here against the Debian BC jars.
+# Usage: bash tests/interop/bouncycastle.sh <dir with tsad, tsa-certgen, tsa-verify, tsa-request>
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$@"
+
+for c in java javac; do require_client "$c" openjdk-17-jdk-headless; done
+BC_JARS=()
+for j in bcprov:libbcprov-java bcutil:libbcutil-java bcpkix:libbcpkix-java; do
+  jar="/usr/share/java/${j%%:*}.jar"
+  require_client "$jar" "${j#*:}"
+  BC_JARS+=("$jar")
+done
+BC_CP="$(IFS=:; echo "${BC_JARS[*]}")"
+
+J=(-XX:TieredStopAtLevel=1 -XX:+UseSerialGC)   # faster JVM start-up; no effect on the checks
+check SETUP "javac BcTsaCheck.java against ${BC_CP//:/ }" \
+  javac -J-XX:TieredStopAtLevel=1 -J-XX:+UseSerialGC -Xlint:-options -cp "$BC_CP" -d "$WORK/classes" \
+    "$INTEROP_DIR/java/BcTsaCheck.java" || finish
+
+run_suite() {
+  local kt="$1" out rc np nf
+  start_tsad "$kt"
+  out="$WORK/bc-$kt.out"
+  java "${J[@]}" -cp "$BC_CP:$WORK/classes" BcTsaCheck "$TSAD_URL" "$TSAD_CERTS/tsa_cert.pem" \
+    "$TSAD_CERTS/ca_cert.pem" "$kt" >"$out" 2>&1
+  rc=$?
+  grep -E '^(PASS|FAIL) ' "$out"   # one line per check, printed by BcTsaCheck
+  np=$(grep -c '^PASS ' "$out")
+  nf=$(grep -c '^FAIL ' "$out")
+  PASSED=$((PASSED + np))
+  if [[ $nf -gt 0 ]]; then
+    FAILED=$((FAILED + nf))
+    mapfile -t -O "${#FAILED_IDS[@]}" FAILED_IDS < <(sed -n 's/^FAIL \([^ ]*\) .*/\1/p' "$out")
+  fi
+  if [[ $rc -ne 0 && $nf -eq 0 ]] || [[ $np -eq 0 ]]; then
+    fail "X05-07-$kt" "BcTsaCheck exited $rc with $np passed checks" "$out"
+  elif grep -vEq '^(PASS|FAIL|BcTsaCheck) ' "$out"; then
+    echo "    (other BcTsaCheck output:)"
+    grep -vE '^(PASS|FAIL|BcTsaCheck) ' "$out" | sed -n '1,40s/^/    | /p'
+  fi
+  stop_tsad
+}
+
+run_suite rsa3072
+run_suite ec-p256
+finish
