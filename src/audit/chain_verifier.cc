@@ -18,12 +18,9 @@ namespace tsa::audit {
 
 const char* SeverityName(Severity s) {
   switch (s) {
-    case Severity::kInfo:
-      return "info";
-    case Severity::kWarning:
-      return "warning";
-    case Severity::kError:
-      return "error";
+    case Severity::kInfo: return "info";
+    case Severity::kWarning: return "warning";
+    case Severity::kError: return "error";
   }
   return "?";
 }
@@ -37,7 +34,8 @@ std::string Finding::ToString() const {
 }
 
 bool CheckpointResult::anchored() const {
-  return text_ok && root_ok && tsad_token_ok && std::any_of(anchors.begin(), anchors.end(), [](const AnchorResult& a) { return a.ok; });
+  return text_ok && root_ok && tsad_token_ok &&
+         std::any_of(anchors.begin(), anchors.end(), [](const AnchorResult& a) { return a.ok; });
 }
 
 namespace chain_detail {
@@ -187,7 +185,9 @@ class Reporter {
     r_.findings.push_back(Finding{severity, index, checkpoint_id, anchor_id, std::move(what)});
   }
   void Leaf(std::uint64_t index, std::string what) { Add(Severity::kError, index, std::nullopt, std::nullopt, std::move(what)); }
-  void Cp(std::int64_t id, std::string what, Severity s = Severity::kError) { Add(s, std::nullopt, id, std::nullopt, std::move(what)); }
+  void Cp(std::int64_t id, std::string what, Severity s = Severity::kError) {
+    Add(s, std::nullopt, id, std::nullopt, std::move(what));
+  }
 
  private:
   ChainReport& r_;
@@ -198,19 +198,21 @@ class Reporter {
 struct CpRef {
   std::uint64_t tree_size = 0;
   std::int64_t id = 0;
-  Hash root{};                 // the root tsad signed (the text's), or the column's when the text is bad
+  Hash root{};  // the root tsad signed (the text's), or the column's when the text is bad
   bool have_root = false;
   std::optional<std::int64_t> gen_time_us;  // tsad token genTime, when the token parses
-  std::size_t result = 0;      // index into report.checkpoints
+  bool trusted = false;                     // text consistent and tsad's token verified
+  std::size_t result = 0;                   // index into report.checkpoints
 };
 
 // Streams one level of merkle_nodes in idx order; the positions asked for only grow.
 class LevelCursor {
  public:
+  explicit LevelCursor(store::Statement st) : st_(std::move(st)) {}
   static Result<std::unique_ptr<LevelCursor>> Open(store::Database& db, int level) {
     TSA_ASSIGN_OR_RETURN(store::Statement st, db.Prepare("SELECT idx, hash FROM merkle_nodes WHERE level = ? ORDER BY idx"));
     st.Bind(1, static_cast<std::int64_t>(level));
-    auto c = std::unique_ptr<LevelCursor>(new LevelCursor(std::move(st)));
+    auto c = std::make_unique<LevelCursor>(std::move(st));
     TSA_TRY(c->Next());
     return c;
   }
@@ -229,7 +231,6 @@ class LevelCursor {
   }
 
  private:
-  explicit LevelCursor(store::Statement st) : st_(std::move(st)) {}
   Status Next() {
     TSA_ASSIGN_OR_RETURN(has_, st_.Step());
     if (has_) {
@@ -271,14 +272,21 @@ class ChainVerifier {
     TSA_ASSIGN_OR_RETURN(bool row, total.Step());
     total_ = row && total.ColumnInt(0) > 0 ? static_cast<std::uint64_t>(total.ColumnInt(0)) : 0;
 
-    if (Status st = Checkpoints(); !st) rep_.Add(Severity::kError, std::nullopt, std::nullopt, std::nullopt, "cannot read the checkpoints: " + st.error().message);
-    if (Status st = Orphans(); !st) rep_.Add(Severity::kError, std::nullopt, std::nullopt, std::nullopt, "cannot read the anchor attempts: " + st.error().message);
+    if (Status st = Checkpoints(); !st)
+      rep_.Add(Severity::kError, std::nullopt, std::nullopt, std::nullopt, "cannot read the checkpoints: " + st.error().message);
+    SortCheckpoints();
+    if (Status st = Orphans(); !st)
+      rep_.Add(Severity::kError, std::nullopt, std::nullopt, std::nullopt,
+               "cannot read the anchor attempts: " + st.error().message);
     if (Status st = Leaves(); !st) {
       rep_.Leaf(position_, "the log cannot be read from here on (corrupt or truncated database?): " + st.error().message);
     }
     AfterLeaves();
-    if (Status st = DuplicateSerials(); !st) rep_.Add(Severity::kError, std::nullopt, std::nullopt, std::nullopt, "cannot check serial uniqueness: " + st.error().message);
-    if (Status st = StrayNodes(); !st) rep_.Add(Severity::kError, std::nullopt, std::nullopt, std::nullopt, "cannot check merkle_nodes: " + st.error().message);
+    if (Status st = DuplicateSerials(); !st)
+      rep_.Add(Severity::kError, std::nullopt, std::nullopt, std::nullopt,
+               "cannot check serial uniqueness: " + st.error().message);
+    if (Status st = StrayNodes(); !st)
+      rep_.Add(Severity::kError, std::nullopt, std::nullopt, std::nullopt, "cannot check merkle_nodes: " + st.error().message);
     Summarise();
     if (progress_) progress_(report_.leaves, std::max(total_, report_.leaves));
     return std::move(report_);
@@ -287,10 +295,12 @@ class ChainVerifier {
  private:
   // Pass 1: every checkpoint (by id) with its tsad token and anchor replies; one row in memory at a time.
   Status Checkpoints() {
-    TSA_ASSIGN_OR_RETURN(store::Statement st, db_.Prepare("SELECT id, tree_size, root_hash, checkpoint, tsa_token, tsa_serial, tsa_gen_time_us "
-                                                          "FROM checkpoints ORDER BY id"));
-    TSA_ASSIGN_OR_RETURN(store::Statement anchors, db_.Prepare("SELECT id, tsa_url, ok, nonce, reply, ext_gen_time_us, ext_serial "
-                                                               "FROM anchor_attempts WHERE checkpoint_id = ? ORDER BY id"));
+    TSA_ASSIGN_OR_RETURN(store::Statement st,
+                         db_.Prepare("SELECT id, tree_size, root_hash, checkpoint, tsa_token, tsa_serial, tsa_gen_time_us "
+                                     "FROM checkpoints ORDER BY id"));
+    TSA_ASSIGN_OR_RETURN(store::Statement anchors,
+                         db_.Prepare("SELECT id, tsa_url, ok, nonce, reply, ext_gen_time_us, ext_serial "
+                                     "FROM anchor_attempts WHERE checkpoint_id = ? ORDER BY id"));
     std::optional<std::uint64_t> prev_size;
     std::optional<std::int64_t> prev_time;
     while (true) {
@@ -329,7 +339,8 @@ class ChainVerifier {
         text_ok = false;
       } else {
         if (static_cast<std::int64_t>(parsed->tree_size) != size_col) {
-          rep_.Cp(res.id, "tree_size column " + std::to_string(size_col) + " differs from the text's " + std::to_string(parsed->tree_size));
+          rep_.Cp(res.id, "tree_size column " + std::to_string(size_col) + " differs from the text's " +
+                              std::to_string(parsed->tree_size));
           text_ok = false;
         }
         if (!root || parsed->root != *root) {
@@ -358,11 +369,13 @@ class ChainVerifier {
           res.tsad_token_ok = false;
         }
         if (time_col < tsad->gen_time_us || time_col >= tsad->gen_time_us + GenTimeResolutionUs(tsad->gen_time_us)) {
-          rep_.Cp(res.id, "tsa_gen_time_us column " + std::to_string(time_col) + " differs from the token's genTime " + tsad->gen_time);
+          rep_.Cp(res.id,
+                  "tsa_gen_time_us column " + std::to_string(time_col) + " differs from the token's genTime " + tsad->gen_time);
           res.tsad_token_ok = false;
         }
-        if (parsed && tsad->signer_subject.size() > 0 && tsad->signer_subject != parsed->origin) {
-          rep_.Cp(res.id, "origin \"" + parsed->origin + "\" is not the token signer \"" + tsad->signer_subject + "\"", Severity::kWarning);
+        if (parsed && !tsad->signer_subject.empty() && tsad->signer_subject != parsed->origin) {
+          rep_.Cp(res.id, "origin \"" + parsed->origin + "\" is not the token signer \"" + tsad->signer_subject + "\"",
+                  Severity::kWarning);
         }
       }
       if (tsad) {
@@ -372,10 +385,12 @@ class ChainVerifier {
 
       // Checkpoints only move forward.
       if (prev_size && res.tree_size < *prev_size) {
-        rep_.Cp(res.id, "tree size " + std::to_string(res.tree_size) + " is smaller than the previous checkpoint's " + std::to_string(*prev_size));
+        rep_.Cp(res.id, "tree size " + std::to_string(res.tree_size) + " is smaller than the previous checkpoint's " +
+                            std::to_string(*prev_size));
       }
       if (prev_time && tsad && tsad->gen_time_us < *prev_time) {
-        rep_.Cp(res.id, "tsad genTime " + tsad->gen_time + " is earlier than the previous checkpoint's " + chain_detail::FormatTimeUs(*prev_time));
+        rep_.Cp(res.id, "tsad genTime " + tsad->gen_time + " is earlier than the previous checkpoint's " +
+                            chain_detail::FormatTimeUs(*prev_time));
       }
       prev_size = res.tree_size;
       if (tsad) prev_time = tsad->gen_time_us;
@@ -402,11 +417,13 @@ class ChainVerifier {
         if (reply.empty()) {
           a.error = "marked ok but no reply is stored";
         } else {
-          auto check = chain_detail::CheckAnchorReply(reply, token, tsad ? &*tsad : nullptr, nonce, opt_.anchor_ca_pem, opt_.max_skew_us);
+          auto check = chain_detail::CheckAnchorReply(reply, token, tsad ? &*tsad : nullptr, nonce, opt_.anchor_ca_pem,
+                                                      opt_.max_skew_us);
           if (check.skew_us) a.skew_seconds = static_cast<double>(*check.skew_us) / 1e6;
           a.error = check.error;
           if (check.ok && a.ext_gen_time_us != check.token->gen_time_us) {
-            a.error = "ext_gen_time_us " + std::to_string(a.ext_gen_time_us) + " differs from the reply's genTime " + check.token->gen_time;
+            a.error = "ext_gen_time_us " + std::to_string(a.ext_gen_time_us) + " differs from the reply's genTime " +
+                      check.token->gen_time;
           } else if (check.ok && NormalizeHex(a.ext_serial) != NormalizeHex(check.token->serial_hex)) {
             a.error = "ext_serial " + a.ext_serial + " differs from the reply's serial " + check.token->serial_hex;
           } else if (check.ok && !tsad) {
@@ -421,19 +438,24 @@ class ChainVerifier {
         }
         res.anchors.push_back(std::move(a));
       }
+      ref.trusted = res.text_ok && res.tsad_token_ok;
       ref.result = report_.checkpoints.size();
       report_.checkpoints.push_back(std::move(res));
       cps_.push_back(ref);
     }
+    return Ok();
+  }
+
+  // Orders what Checkpoints() read (all of it, even after a read error) for the leaf pass.
+  void SortCheckpoints() {
     std::stable_sort(cps_.begin(), cps_.end(), [](const CpRef& a, const CpRef& b) { return a.tree_size < b.tree_size; });
     // min_time_[i] = earliest tsad genTime among the checkpoints cps_[i..]: every leaf below
     // cps_[i].tree_size must precede it.
     min_time_.assign(cps_.size() + 1, std::nullopt);
     for (std::size_t i = cps_.size(); i-- > 0;) {
       min_time_[i] = min_time_[i + 1];
-      if (cps_[i].gen_time_us && (!min_time_[i] || *cps_[i].gen_time_us < *min_time_[i])) min_time_[i] = cps_[i].gen_time_us;
+      if (cps_[i].trusted && (!min_time_[i] || *cps_[i].gen_time_us < *min_time_[i])) min_time_[i] = cps_[i].gen_time_us;
     }
-    return Ok();
   }
 
   Status Orphans() {
@@ -442,7 +464,8 @@ class ChainVerifier {
     while (true) {
       TSA_ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) return Ok();
-      rep_.Add(Severity::kError, std::nullopt, st.ColumnInt(1), st.ColumnInt(0), "anchor attempt for a checkpoint that does not exist");
+      rep_.Add(Severity::kError, std::nullopt, st.ColumnInt(1), st.ColumnInt(0),
+               "anchor attempt for a checkpoint that does not exist");
     }
   }
 
@@ -455,34 +478,59 @@ class ChainVerifier {
     return c.get();
   }
 
+  // Leaves known bad (or below a bad node): a difference further up that they explain is not
+  // reported again.
   void MarkBad(std::uint64_t pos) {
-    if (!first_bad_leaf_) first_bad_leaf_ = pos;
-    last_bad_leaf_ = pos;
+    if (!first_bad_leaf_ || pos < *first_bad_leaf_) first_bad_leaf_ = pos;
+    if (!last_bad_leaf_ || pos > *last_bad_leaf_) last_bad_leaf_ = pos;
   }
 
-  // Appends a leaf at position_ and checks the perfect subtrees it completes, then the checkpoints
-  // of that size.
-  Status AppendLeaf(const Hash& leaf) {
+  void RememberStored(int level, const std::optional<Hash>& stored) {
+    const auto l = static_cast<std::size_t>(level);
+    stored_prev_[l] = stored_last_[l];
+    stored_last_[l] = stored;
+  }
+
+  // Appends a leaf at position_ (with the level-0 node stored for it) and checks the perfect
+  // subtrees it completes, then the checkpoints of that size.
+  Status AppendLeaf(const Hash& leaf, const std::optional<Hash>& stored_leaf) {
     const auto nodes = tree_.Append(leaf);
     for (const auto& node : nodes) {
-      if (node.level == 0) continue;
+      if (node.level == 0) {
+        RememberStored(0, stored_leaf);
+        continue;
+      }
       TSA_ASSIGN_OR_RETURN(LevelCursor * cursor, Cursor(node.level));
       const std::uint64_t first = node.index << node.level;
       const std::string name = "merkle node (level " + std::to_string(node.level) + ", idx " + std::to_string(node.index) + ")";
-      TSA_ASSIGN_OR_RETURN(auto stored, cursor->At(static_cast<std::int64_t>(node.index), [&](std::int64_t idx) {
+      TSA_ASSIGN_OR_RETURN(auto stored_bytes, cursor->At(static_cast<std::int64_t>(node.index), [&](std::int64_t idx) {
         rep_.Leaf(first, "unexpected merkle node (level " + std::to_string(node.level) + ", idx " + std::to_string(idx) + ")");
       }));
-      if (!stored) {
+      std::optional<Hash> stored;
+      if (stored_bytes) {
+        if (auto h = HashFromBytes(*stored_bytes)) stored = *h;
+      }
+      // The children stored for it: the two latest nodes of the level below, both just checked.
+      const auto below = static_cast<std::size_t>(node.level - 1);
+      const std::optional<Hash> left = stored_prev_[below], right = stored_last_[below];
+      RememberStored(node.level, stored);
+      if (!stored_bytes) {
         rep_.Leaf(first, name + " is missing");
+        MarkBad(first);
         continue;
       }
-      // A difference below a leaf already found bad is explained by it.
-      if (last_bad_leaf_ && *last_bad_leaf_ >= first) continue;
-      auto h = HashFromBytes(*stored);
-      if (!h || *h != node.hash) {
-        rep_.Leaf(first, name + " differs from the hash recomputed from leaves [" + std::to_string(first) + ", " +
-                             std::to_string(first + (std::uint64_t{1} << node.level)) + ")");
-      }
+      if (stored && *stored == node.hash) continue;
+      // The stored node differs from the one recomputed from the leaves. If it does not even match
+      // its stored children, it was modified itself; otherwise the change is below it, and already
+      // reported unless nothing below was found bad.
+      const bool matches_children = stored && left && right && *stored == NodeHash(*left, *right);
+      if (matches_children && last_bad_leaf_ && *last_bad_leaf_ >= first) continue;
+      rep_.Leaf(first, name +
+                           (matches_children ? " differs from the hash recomputed from leaves ["
+                                             : " is not the hash of its children (leaves [") +
+                           std::to_string(first) + ", " + std::to_string(first + (std::uint64_t{1} << node.level)) +
+                           (matches_children ? ")" : "))"));
+      MarkBad(first);
     }
     position_ += 1;
     PassCheckpoints();
@@ -508,16 +556,18 @@ class ChainVerifier {
       return;
     }
     if (broken_) {
-      rep_.Add(Severity::kError, *broken_, cp.id, std::nullopt, "the root cannot be recomputed: leaf " + std::to_string(*broken_) + " is missing");
+      rep_.Add(Severity::kError, *broken_, cp.id, std::nullopt,
+               "the root cannot be recomputed: leaf " + std::to_string(*broken_) + " is missing");
     } else if (first_bad_leaf_) {
       rep_.Add(Severity::kError, *first_bad_leaf_, cp.id, std::nullopt,
-               "the root recomputed from the leaves differs from the signed one (leaf " + std::to_string(*first_bad_leaf_) + " is bad)");
+               "the root recomputed from the leaves differs from the signed one (leaf " + std::to_string(*first_bad_leaf_) +
+                   " is bad)");
     } else if (res.text_ok && res.tsad_token_ok) {
       // Every leaf looks fine on its own: the change was made consistently to leaves, leaf hashes and
       // nodes, somewhere after the last checkpoint whose root still matched.
       rep_.Add(Severity::kError, last_good_size_, cp.id, std::nullopt,
-               "the root recomputed from the leaves differs from the signed one: leaves in [" + std::to_string(last_good_size_) + ", " +
-                   std::to_string(cp.tree_size) + ") were changed");
+               "the root recomputed from the leaves differs from the signed one: leaves in [" + std::to_string(last_good_size_) +
+                   ", " + std::to_string(cp.tree_size) + ") were changed");
     } else {
       rep_.Cp(cp.id, "the root recomputed from the leaves (" + HashHex(root) + ") differs from the checkpoint's");
     }
@@ -533,11 +583,13 @@ class ChainVerifier {
     }
     while (next_cp_ < cps_.size() && cps_[next_cp_].tree_size == 0) next_cp_ += 1;
 
-    TSA_ASSIGN_OR_RETURN(store::Statement st, db_.Prepare("SELECT idx, serial, gen_time_us, policy, hash_oid, digest, token, token_sha256, leaf_hash "
-                                                          "FROM tokens ORDER BY idx"));
+    TSA_ASSIGN_OR_RETURN(store::Statement st,
+                         db_.Prepare("SELECT idx, serial, gen_time_us, policy, hash_oid, digest, token, token_sha256, leaf_hash "
+                                     "FROM tokens ORDER BY idx"));
     TSA_ASSIGN_OR_RETURN(LevelCursor * level0, Cursor(0));
     auto extra0 = [&](std::int64_t idx) {
-      rep_.Leaf(idx < 0 ? 0 : static_cast<std::uint64_t>(idx), "merkle node (level 0, idx " + std::to_string(idx) + ") has no token row");
+      rep_.Leaf(idx < 0 ? 0 : static_cast<std::uint64_t>(idx),
+                "merkle node (level 0, idx " + std::to_string(idx) + ") has no token row");
     };
     while (true) {
       TSA_ASSIGN_OR_RETURN(bool row, st.Step());
@@ -555,7 +607,8 @@ class ChainVerifier {
       }
       if (uidx > position_) {
         rep_.Leaf(position_, uidx - position_ == 1 ? "leaf " + std::to_string(position_) + " is missing (deleted row)"
-                                                   : "leaves [" + std::to_string(position_) + ", " + std::to_string(uidx) + ") are missing (deleted rows)");
+                                                   : "leaves [" + std::to_string(position_) + ", " + std::to_string(uidx) +
+                                                         ") are missing (deleted rows)");
         // Keep the tree aligned with the level-0 nodes left behind, as long as there are some.
         while (position_ < uidx) {
           MarkBad(position_);
@@ -563,7 +616,7 @@ class ChainVerifier {
             TSA_ASSIGN_OR_RETURN(auto node, level0->At(static_cast<std::int64_t>(position_), extra0));
             auto h = node ? HashFromBytes(*node) : Result<Hash>(MakeError(ErrorKind::kNotFound, ""));
             if (h) {
-              TSA_TRY(AppendLeaf(*h));
+              TSA_TRY(AppendLeaf(*h, *h));
               continue;
             }
             broken_ = position_;
@@ -595,7 +648,8 @@ class ChainVerifier {
       report_.tokens_stored += 1;
       const auto token = st.ColumnBlob(6);
       leaf = LeafHash(token);
-      if (leaf_col && leaf != *leaf_col) bad_leaf("leaf_hash differs from SHA-256(0x00 || token): the token or its hash was modified");
+      if (leaf_col && leaf != *leaf_col)
+        bad_leaf("leaf_hash differs from SHA-256(0x00 || token): the token or its hash was modified");
       const Hash token_sha256 = Sha256(token.data(), token.size());
       if (st.ColumnBlob(7) != std::vector<std::uint8_t>(token_sha256.begin(), token_sha256.end())) {
         bad_leaf("token_sha256 differs from SHA-256(token)");
@@ -606,11 +660,13 @@ class ChainVerifier {
       } else {
         const core::TokenInfo& t = *info->token;
         leaf_time = t.gen_time_us;
-        if (NormalizeHex(serial) != NormalizeHex(t.serial_hex)) bad_leaf("serial column " + serial + " differs from the token's " + t.serial_hex);
+        if (NormalizeHex(serial) != NormalizeHex(t.serial_hex))
+          bad_leaf("serial column " + serial + " differs from the token's " + t.serial_hex);
         if (gen_time_us < t.gen_time_us || gen_time_us >= t.gen_time_us + GenTimeResolutionUs(t.gen_time_us)) {
           bad_leaf("gen_time_us column " + std::to_string(gen_time_us) + " differs from the token's genTime " + t.gen_time);
         }
-        if (st.ColumnText(4) != t.hash_oid) bad_leaf("hash_oid column " + st.ColumnText(4) + " differs from the token's " + t.hash_oid);
+        if (st.ColumnText(4) != t.hash_oid)
+          bad_leaf("hash_oid column " + st.ColumnText(4) + " differs from the token's " + t.hash_oid);
         if (core::ToHex(st.ColumnBlob(5)) != t.digest_hex) bad_leaf("digest column differs from the token's imprint");
         if (st.ColumnText(3) != t.policy) bad_leaf("policy column " + st.ColumnText(3) + " differs from the token's " + t.policy);
         if (!opt_.tsa_cert_pem.empty() && opt_.verify_leaf_signatures) {
@@ -626,7 +682,8 @@ class ChainVerifier {
     if (min_time_[next_cp_]) {
       const std::int64_t cp_time = *min_time_[next_cp_];
       if (leaf_time >= cp_time + GenTimeResolutionUs(cp_time)) {
-        bad_leaf("genTime " + chain_detail::FormatTimeUs(leaf_time) + " is later than a checkpoint covering it (" + chain_detail::FormatTimeUs(cp_time) + ")");
+        bad_leaf("genTime " + chain_detail::FormatTimeUs(leaf_time) + " is later than a checkpoint covering it (" +
+                 chain_detail::FormatTimeUs(cp_time) + ")");
       }
     }
     if (broken_) {
@@ -638,13 +695,17 @@ class ChainVerifier {
       return Ok();
     }
     TSA_ASSIGN_OR_RETURN(auto node, level0->At(static_cast<std::int64_t>(idx), extra0));
+    std::optional<Hash> stored;
+    if (node) {
+      if (auto h = HashFromBytes(*node)) stored = *h;
+    }
     if (!node) {
       bad_leaf("merkle node (level 0, idx " + std::to_string(idx) + ") is missing");
-    } else if (auto h = HashFromBytes(*node); !h || *h != leaf) {
+    } else if (!stored || *stored != leaf) {
       bad_leaf("merkle node (level 0) differs from the leaf hash: the row was replaced, moved or swapped");
     }
     if (bad) MarkBad(idx);
-    return AppendLeaf(leaf);
+    return AppendLeaf(leaf, stored);
   }
 
   void AfterLeaves() {
@@ -652,13 +713,15 @@ class ChainVerifier {
     for (; next_cp_ < cps_.size(); ++next_cp_) {
       const CpRef& cp = cps_[next_cp_];
       rep_.Add(Severity::kError, position_, cp.id, std::nullopt,
-               "tree size " + std::to_string(cp.tree_size) + " is beyond the end of the log (" + std::to_string(position_) + " leaves)");
+               "tree size " + std::to_string(cp.tree_size) + " is beyond the end of the log (" + std::to_string(position_) +
+                   " leaves)");
     }
   }
 
   Status DuplicateSerials() {
     TSA_ASSIGN_OR_RETURN(store::Statement st, db_.Prepare("SELECT serial FROM tokens GROUP BY serial HAVING COUNT(*) > 1"));
-    TSA_ASSIGN_OR_RETURN(store::Statement second, db_.Prepare("SELECT idx FROM tokens WHERE serial = ? ORDER BY idx LIMIT 1 OFFSET 1"));
+    TSA_ASSIGN_OR_RETURN(store::Statement second,
+                         db_.Prepare("SELECT idx FROM tokens WHERE serial = ? ORDER BY idx LIMIT 1 OFFSET 1"));
     std::size_t n = 0;
     while (n++ < opt_.max_findings) {
       TSA_ASSIGN_OR_RETURN(bool row, st.Step());
@@ -675,16 +738,20 @@ class ChainVerifier {
 
   // Stored nodes that no complete perfect subtree of the log accounts for.
   Status StrayNodes() {
-    TSA_ASSIGN_OR_RETURN(store::Statement st, db_.Prepare("SELECT level, idx FROM merkle_nodes WHERE level < 0 OR level > 62 OR idx < 0 "
-                                                          "OR ((idx + 1) << level) > ? ORDER BY level, idx LIMIT ?"));
+    TSA_ASSIGN_OR_RETURN(store::Statement st,
+                         db_.Prepare("SELECT level, idx FROM merkle_nodes WHERE level < 0 OR level > 62 OR idx < 0 "
+                                     "OR ((idx + 1) << level) > ? ORDER BY level, idx LIMIT ?"));
     st.Bind(1, static_cast<std::int64_t>(position_)).Bind(2, static_cast<std::int64_t>(opt_.max_findings));
     while (true) {
       TSA_ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) return Ok();
       const std::int64_t level = st.ColumnInt(0), idx = st.ColumnInt(1);
-      const std::uint64_t first = (level < 0 || level > 62 || idx < 0) ? position_ : static_cast<std::uint64_t>(idx) << level;
-      rep_.Leaf(first, "merkle node (level " + std::to_string(level) + ", idx " + std::to_string(idx) + ") lies outside the tree of " +
-                           std::to_string(position_) + " leaves");
+      // The node says leaves up to the end of its range existed: the first one missing is the bad one.
+      const std::uint64_t first = (level < 0 || level > 62 || idx < 0)
+                                      ? position_
+                                      : std::max(static_cast<std::uint64_t>(idx) << level, position_);
+      rep_.Leaf(first, "merkle node (level " + std::to_string(level) + ", idx " + std::to_string(idx) +
+                           ") lies outside the tree of " + std::to_string(position_) + " leaves");
     }
   }
 
@@ -711,15 +778,16 @@ class ChainVerifier {
   Reporter rep_;
   std::uint64_t total_ = 0;
 
-  std::vector<CpRef> cps_;                          // by tree size
+  std::vector<CpRef> cps_;  // by tree size
   std::vector<std::optional<std::int64_t>> min_time_;
-  std::size_t next_cp_ = 0;                         // first checkpoint with tree_size > position_
+  std::size_t next_cp_ = 0;  // first checkpoint with tree_size > position_
   std::array<std::unique_ptr<LevelCursor>, 64> cursors_;
+  std::array<std::optional<Hash>, 64> stored_prev_, stored_last_;  // the two latest stored nodes per level
   MerkleFrontier tree_;
-  std::uint64_t position_ = 0;                      // leaves appended to tree_ (next expected idx)
+  std::uint64_t position_ = 0;  // leaves appended to tree_ (next expected idx)
   std::optional<std::uint64_t> first_bad_leaf_, last_bad_leaf_;
-  std::optional<std::uint64_t> broken_;             // a missing leaf without a level-0 node
-  std::uint64_t last_good_size_ = 0;                // largest verified checkpoint size whose root matched
+  std::optional<std::uint64_t> broken_;  // a missing leaf without a level-0 node
+  std::uint64_t last_good_size_ = 0;     // largest verified checkpoint size whose root matched
 };
 
 }  // namespace

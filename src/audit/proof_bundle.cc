@@ -56,7 +56,8 @@ Result<std::vector<std::uint8_t>> Base64Decode(const std::string& text) {
       acc &= (1u << bits) - 1;
     }
   }
-  if (symbols % 4 != 0 || padding > 2 || acc != 0) return MakeError(ErrorKind::kInvalidArgument, "not base64: bad length or padding");
+  if (symbols % 4 != 0 || padding > 2 || acc != 0)
+    return MakeError(ErrorKind::kInvalidArgument, "not base64: bad length or padding");
   return out;
 }
 
@@ -76,7 +77,8 @@ struct LeafRow {
 
 constexpr const char* kLeafColumns = "SELECT idx, serial, leaf_hash, token FROM tokens ";
 
-Result<std::optional<LeafRow>> QueryLeaf(store::Database& db, const std::string& where, const std::function<void(store::Statement&)>& bind) {
+Result<std::optional<LeafRow>> QueryLeaf(store::Database& db, const std::string& where,
+                                         const std::function<void(store::Statement&)>& bind) {
   TSA_ASSIGN_OR_RETURN(store::Statement st, db.Prepare(std::string(kLeafColumns) + where + " ORDER BY idx LIMIT 1"));
   bind(st);
   TSA_ASSIGN_OR_RETURN(bool row, st.Step());
@@ -106,34 +108,40 @@ Result<std::optional<LeafRow>> FindBySerial(store::Database& db, const std::stri
 
 Result<json> BuildForLeaf(store::Database& db, const LeafRow& leaf, const ProofBuildOptions& options) {
   const std::string covering = "SELECT c.id, c.tree_size, c.checkpoint, c.tsa_token FROM checkpoints c WHERE c.tree_size > ? ";
-  TSA_ASSIGN_OR_RETURN(store::Statement anchored,
-                       db.Prepare(covering + "AND EXISTS (SELECT 1 FROM anchor_attempts a WHERE a.checkpoint_id = c.id AND a.ok = 1) "
-                                             "ORDER BY c.tree_size, c.id LIMIT 1"));
+  TSA_ASSIGN_OR_RETURN(
+      store::Statement anchored,
+      db.Prepare(covering + "AND EXISTS (SELECT 1 FROM anchor_attempts a WHERE a.checkpoint_id = c.id AND a.ok = 1) "
+                            "ORDER BY c.tree_size, c.id LIMIT 1"));
   anchored.Bind(1, static_cast<std::int64_t>(leaf.index));
   TSA_ASSIGN_OR_RETURN(bool found, anchored.Step());
   store::Statement* cp = &anchored;
   std::optional<store::Statement> latest;
   if (!found) {
     if (!options.allow_unanchored) {
-      return MakeError(ErrorKind::kUnavailable, "not anchored yet: no checkpoint with a successful anchor covers leaf " + std::to_string(leaf.index));
+      return MakeError(ErrorKind::kUnavailable,
+                       "not anchored yet: no checkpoint with a successful anchor covers leaf " + std::to_string(leaf.index));
     }
     TSA_ASSIGN_OR_RETURN(store::Statement st, db.Prepare(covering + "ORDER BY c.tree_size DESC, c.id DESC LIMIT 1"));
     latest.emplace(std::move(st));
     latest->Bind(1, static_cast<std::int64_t>(leaf.index));
     TSA_ASSIGN_OR_RETURN(found, latest->Step());
-    if (!found) return MakeError(ErrorKind::kUnavailable, "not anchored yet: no checkpoint covers leaf " + std::to_string(leaf.index) + " yet");
+    if (!found)
+      return MakeError(ErrorKind::kUnavailable,
+                       "not anchored yet: no checkpoint covers leaf " + std::to_string(leaf.index) + " yet");
     cp = &*latest;
   }
   const std::int64_t checkpoint_id = cp->ColumnInt(0);
   const std::string text = cp->ColumnText(2);
   const auto checkpoint_token = cp->ColumnBlob(3);
   auto parsed = ParseCheckpoint(text);
-  if (!parsed) return MakeError(ErrorKind::kStorage, "checkpoint " + std::to_string(checkpoint_id) + " is damaged: " + parsed.error().message);
+  if (!parsed)
+    return MakeError(ErrorKind::kStorage,
+                     "checkpoint " + std::to_string(checkpoint_id) + " is damaged: " + parsed.error().message);
   auto proof = InclusionProof(TokenLog::Nodes(db), leaf.index, parsed->tree_size);
   if (!proof) return MakeError(ErrorKind::kStorage, "cannot build the inclusion proof: " + proof.error().message);
   if (!VerifyInclusion(leaf.leaf, leaf.index, parsed->tree_size, *proof, parsed->root)) {
-    return MakeError(ErrorKind::kStorage, "the stored tree does not prove leaf " + std::to_string(leaf.index) + " in checkpoint " +
-                                              std::to_string(checkpoint_id) + " (run tsa-audit-verify)");
+    return MakeError(ErrorKind::kStorage, "the stored tree does not prove leaf " + std::to_string(leaf.index) +
+                                              " in checkpoint " + std::to_string(checkpoint_id) + " (run tsa-audit-verify)");
   }
 
   json bundle;
@@ -178,7 +186,8 @@ Result<json> BuildProofBundle(store::Database& db, const std::string& serial_hex
   return BuildForLeaf(db, *leaf, options);
 }
 
-Result<json> BuildProofBundleForToken(store::Database& db, const std::vector<std::uint8_t>& token_der, const ProofBuildOptions& options) {
+Result<json> BuildProofBundleForToken(store::Database& db, const std::vector<std::uint8_t>& token_der,
+                                      const ProofBuildOptions& options) {
   TSA_ASSIGN_OR_RETURN(core::TokenInfo token, TokenOf(token_der));
   const Hash leaf_hash = LeafHash(token.token_der);
   TSA_ASSIGN_OR_RETURN(auto leaf, FindBySerial(db, token.serial_hex));
@@ -203,7 +212,9 @@ class BundleReader {
   }
   Result<std::uint64_t> U64(const char* key) const {
     auto it = j_.find(key);
-    if (it == j_.end() || !it->is_number_unsigned()) return Bad(key, "a non-negative integer");
+    if (it == j_.end() || !it->is_number_integer() || (!it->is_number_unsigned() && it->get<std::int64_t>() < 0)) {
+      return Bad(key, "a non-negative integer");
+    }
     return it->get<std::uint64_t>();
   }
   Result<std::vector<std::uint8_t>> B64(const json& obj, const char* key) const {
@@ -219,7 +230,8 @@ class BundleReader {
     return h;
   }
   static Error Bad(const char* key, const char* what) {
-    return MakeError(ErrorKind::kInvalidArgument, std::string("not a ") + kProofFormat + " bundle: \"" + key + "\" must be " + what);
+    return MakeError(ErrorKind::kInvalidArgument,
+                     std::string("not a ") + kProofFormat + " bundle: \"" + key + "\" must be " + what);
   }
 
  private:
@@ -234,11 +246,14 @@ struct ParsedAnchor {
 
 }  // namespace
 
-Result<ProofReport> VerifyProofBundle(const json& bundle, const std::vector<std::uint8_t>& token_der, const ProofVerifyOptions& options) {
-  if (!bundle.is_object()) return MakeError(ErrorKind::kInvalidArgument, std::string("not a ") + kProofFormat + " bundle: not a JSON object");
+Result<ProofReport> VerifyProofBundle(const json& bundle, const std::vector<std::uint8_t>& token_der,
+                                      const ProofVerifyOptions& options) {
+  if (!bundle.is_object())
+    return MakeError(ErrorKind::kInvalidArgument, std::string("not a ") + kProofFormat + " bundle: not a JSON object");
   BundleReader r(bundle);
   TSA_ASSIGN_OR_RETURN(std::string format, r.Str(bundle, "format"));
-  if (format != kProofFormat) return MakeError(ErrorKind::kInvalidArgument, "unknown proof format \"" + format + "\" (expected " + kProofFormat + ")");
+  if (format != kProofFormat)
+    return MakeError(ErrorKind::kInvalidArgument, "unknown proof format \"" + format + "\" (expected " + kProofFormat + ")");
   ProofReport rep;
   TSA_ASSIGN_OR_RETURN(rep.leaf_index, r.U64("leaf_index"));
   TSA_ASSIGN_OR_RETURN(rep.tree_size, r.U64("tree_size"));
@@ -313,8 +328,8 @@ Result<ProofReport> VerifyProofBundle(const json& bundle, const std::vector<std:
   for (const ParsedAnchor& a : anchors) {
     ProofAnchorResult ar;
     ar.tsa_url = a.tsa_url;
-    auto check = chain_detail::CheckAnchorReply(a.reply, checkpoint_token, cp_token ? &*cp_token : nullptr, a.nonce, options.anchor_ca_pem,
-                                                options.max_skew_us);
+    auto check = chain_detail::CheckAnchorReply(a.reply, checkpoint_token, cp_token ? &*cp_token : nullptr, a.nonce,
+                                                options.anchor_ca_pem, options.max_skew_us);
     ar.error = check.error;
     if (check.token) ar.gen_time = check.token->gen_time;
     if (check.skew_us) ar.skew_seconds = static_cast<double>(*check.skew_us) / 1e6;
@@ -327,7 +342,8 @@ Result<ProofReport> VerifyProofBundle(const json& bundle, const std::vector<std:
     rep.anchored = rep.anchored || ar.ok;
     rep.anchors.push_back(std::move(ar));
   }
-  if (anchors.empty() && !options.allow_unanchored) fail("not anchored: the bundle carries no anchor (built before any external time-stamp)");
+  if (anchors.empty() && !options.allow_unanchored)
+    fail("not anchored: the bundle carries no anchor (built before any external time-stamp)");
 
   // The token itself: tsad's signature, and made before the checkpoint.
   if (token) {
@@ -336,7 +352,8 @@ Result<ProofReport> VerifyProofBundle(const json& bundle, const std::vector<std:
     vo.ca_pem = options.tsa_ca_pem;
     auto v = crypto::Verify(token->token_der, vo);
     if (!v) {
-      fail("the token: " + v.error().message + (options.tsa_cert_pem.empty() && token->certificate_count == 0 ? " (pass tsad's certificate)" : ""));
+      fail("the token: " + v.error().message +
+           (options.tsa_cert_pem.empty() && token->certificate_count == 0 ? " (pass tsad's certificate)" : ""));
     }
     if (cp_token && token->gen_time_us >= cp_token->gen_time_us + chain_detail::GenTimeResolutionUs(cp_token->gen_time_us)) {
       fail("the token's genTime " + token->gen_time + " is after the checkpoint token's " + cp_token->gen_time);
@@ -373,10 +390,12 @@ Result<json> ExportAuditJson(store::Database& db) {
   out["format"] = kExportFormat;
   out["log_size"] = has_size ? size.ColumnInt(0) : 0;
   out["checkpoints"] = json::array();
-  TSA_ASSIGN_OR_RETURN(store::Statement cps, db.Prepare("SELECT id, tree_size, root_hash, checkpoint, tsa_token, tsa_serial, tsa_gen_time_us "
-                                                        "FROM checkpoints ORDER BY id"));
-  TSA_ASSIGN_OR_RETURN(store::Statement anchors, db.Prepare("SELECT tsa_url, ext_gen_time_us, ext_serial, nonce, reply FROM anchor_attempts "
-                                                            "WHERE checkpoint_id = ? AND ok = 1 ORDER BY id"));
+  TSA_ASSIGN_OR_RETURN(store::Statement cps,
+                       db.Prepare("SELECT id, tree_size, root_hash, checkpoint, tsa_token, tsa_serial, tsa_gen_time_us "
+                                  "FROM checkpoints ORDER BY id"));
+  TSA_ASSIGN_OR_RETURN(store::Statement anchors,
+                       db.Prepare("SELECT tsa_url, ext_gen_time_us, ext_serial, nonce, reply FROM anchor_attempts "
+                                  "WHERE checkpoint_id = ? AND ok = 1 ORDER BY id"));
   const NodeReader nodes = TokenLog::Nodes(db);
   std::optional<std::uint64_t> previous;
   while (true) {
@@ -422,7 +441,8 @@ Result<json> ExportAuditJson(store::Database& db) {
 Result<AuditStats> ComputeStats(store::Database& db) {
   AuditStats s;
   {
-    TSA_ASSIGN_OR_RETURN(store::Statement st, db.Prepare("SELECT COUNT(*), COUNT(token), MIN(gen_time_us), MAX(gen_time_us) FROM tokens"));
+    TSA_ASSIGN_OR_RETURN(store::Statement st,
+                         db.Prepare("SELECT COUNT(*), COUNT(token), MIN(gen_time_us), MAX(gen_time_us) FROM tokens"));
     TSA_ASSIGN_OR_RETURN(bool row, st.Step());
     if (row) {
       s.tokens = static_cast<std::uint64_t>(st.ColumnInt(0));
@@ -435,23 +455,28 @@ Result<AuditStats> ComputeStats(store::Database& db) {
     TSA_ASSIGN_OR_RETURN(store::Statement st, db.Prepare("SELECT COUNT(*) FROM checkpoints"));
     TSA_ASSIGN_OR_RETURN(bool row, st.Step());
     if (row) s.checkpoints = static_cast<std::uint64_t>(st.ColumnInt(0));
-    TSA_ASSIGN_OR_RETURN(store::Statement last, db.Prepare("SELECT tree_size, tsa_gen_time_us FROM checkpoints ORDER BY id DESC LIMIT 1"));
+    TSA_ASSIGN_OR_RETURN(store::Statement last,
+                         db.Prepare("SELECT tree_size, tsa_gen_time_us FROM checkpoints ORDER BY id DESC LIMIT 1"));
     TSA_ASSIGN_OR_RETURN(bool has_last, last.Step());
     if (has_last) {
       s.last_checkpoint_size = static_cast<std::uint64_t>(std::max<std::int64_t>(0, last.ColumnInt(0)));
       s.last_checkpoint_time_us = last.ColumnInt(1);
     }
-    TSA_ASSIGN_OR_RETURN(store::Statement anchored, db.Prepare("SELECT COALESCE(MAX(c.tree_size), 0) FROM checkpoints c WHERE EXISTS "
-                                                               "(SELECT 1 FROM anchor_attempts a WHERE a.checkpoint_id = c.id AND a.ok = 1)"));
+    TSA_ASSIGN_OR_RETURN(store::Statement anchored,
+                         db.Prepare("SELECT COALESCE(MAX(c.tree_size), 0) FROM checkpoints c WHERE EXISTS "
+                                    "(SELECT 1 FROM anchor_attempts a WHERE a.checkpoint_id = c.id AND a.ok = 1)"));
     TSA_ASSIGN_OR_RETURN(bool has_anchored, anchored.Step());
     if (has_anchored) s.anchored_size = static_cast<std::uint64_t>(std::max<std::int64_t>(0, anchored.ColumnInt(0)));
   }
   {
-    TSA_ASSIGN_OR_RETURN(store::Statement st, db.Prepare("SELECT tsa_url, SUM(ok = 1), SUM(ok = 0) FROM anchor_attempts GROUP BY tsa_url ORDER BY tsa_url"));
+    TSA_ASSIGN_OR_RETURN(
+        store::Statement st,
+        db.Prepare("SELECT tsa_url, SUM(ok = 1), SUM(ok = 0) FROM anchor_attempts GROUP BY tsa_url ORDER BY tsa_url"));
     while (true) {
       TSA_ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) break;
-      TsaAnchorStats t{st.ColumnText(0), static_cast<std::uint64_t>(st.ColumnInt(1)), static_cast<std::uint64_t>(st.ColumnInt(2))};
+      TsaAnchorStats t{st.ColumnText(0), static_cast<std::uint64_t>(st.ColumnInt(1)),
+                       static_cast<std::uint64_t>(st.ColumnInt(2))};
       s.anchors_succeeded += t.succeeded;
       s.anchors_failed += t.failed;
       s.per_tsa.push_back(std::move(t));
@@ -496,7 +521,8 @@ json ToJson(const AuditStats& s) {
          {"last_anchor_error", s.last_anchor_error.empty() ? json(nullptr) : json(s.last_anchor_error)},
          {"last_success_time", time(s.last_success_time_us)},
          {"per_tsa", json::array()}};
-  for (const TsaAnchorStats& t : s.per_tsa) j["per_tsa"].push_back(json{{"tsa_url", t.tsa_url}, {"succeeded", t.succeeded}, {"failed", t.failed}});
+  for (const TsaAnchorStats& t : s.per_tsa)
+    j["per_tsa"].push_back(json{{"tsa_url", t.tsa_url}, {"succeeded", t.succeeded}, {"failed", t.failed}});
   return j;
 }
 
@@ -505,13 +531,15 @@ std::string ToText(const AuditStats& s) {
   char rate[32];
   std::snprintf(rate, sizeof(rate), "%.1f%%", s.success_rate * 100.0);
   std::ostringstream o;
-  o << "Tokens:              " << s.tokens << " (" << s.tokens_stored << " stored, " << (s.tokens - std::min(s.tokens, s.tokens_stored))
-    << " hashes only)\n"
+  o << "Tokens:              " << s.tokens << " (" << s.tokens_stored << " stored, "
+    << (s.tokens - std::min(s.tokens, s.tokens_stored)) << " hashes only)\n"
     << "  first / last:      " << time(s.first_gen_time_us) << " / " << time(s.last_gen_time_us) << "\n"
-    << "Checkpoints:         " << s.checkpoints << " (last: size " << s.last_checkpoint_size << " at " << time(s.last_checkpoint_time_us) << ")\n"
+    << "Checkpoints:         " << s.checkpoints << " (last: size " << s.last_checkpoint_size << " at "
+    << time(s.last_checkpoint_time_us) << ")\n"
     << "Anchored size:       " << s.anchored_size << " (" << (s.tokens > s.anchored_size ? s.tokens - s.anchored_size : 0)
     << " tokens not yet anchored)\n"
-    << "Anchor attempts:     " << s.anchor_attempts << " (" << s.anchors_succeeded << " succeeded, " << s.anchors_failed << " failed)\n"
+    << "Anchor attempts:     " << s.anchor_attempts << " (" << s.anchors_succeeded << " succeeded, " << s.anchors_failed
+    << " failed)\n"
     << "Success rate:        " << (s.anchor_attempts ? rate : "-") << "\n"
     << "Last anchor:         ";
   if (s.last_anchor_status.empty()) {

@@ -53,6 +53,12 @@ std::variant<core::TimeStampRequest, core::Rejection> DecodeRequest(std::span<co
     X509_EXTENSION* ext = TS_REQ_get_ext(req.get(), i);
     out.extension_oids.push_back(OidToString(X509_EXTENSION_get_object(ext)));
   }
+  auto der_out = ToDer(req.get(), i2d_TS_REQ);
+  if (!der_out) {
+    ERR_clear_error();
+    return core::Reject(core::FailInfo::kBadDataFormat, "Bad request format or system error.");
+  }
+  out.der = std::move(*der_out);
   return out;
 }
 

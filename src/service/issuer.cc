@@ -78,7 +78,7 @@ IssueOutcome Issuer::IssueImpl(std::span<const std::uint8_t> der_request, bool a
   const auto serial = core::EncodeSerial(space_, counter);
 
   // Step 10: sign.
-  auto signed_der = signer_->Sign(der_request, serial, gen_time);
+  auto signed_der = signer_->Sign(request.der, serial, gen_time);
   if (!signed_der) {
     return Rejected(core::Reject(core::FailInfo::kSystemFailure, "System failure."), alg_name, "signing: " + signed_der.error().message);
   }

@@ -2,7 +2,7 @@
 // anchored root from the database alone and checks every anchor, in one streaming pass over the
 // log (O(n) time, memory bounded by the number of checkpoints, not of tokens).
 //
-// What is checked (AUDIT_CHAIN.md, "Verifying the chain"):
+// What is checked (the chain itself is described in AUDIT_CHAIN.md):
 //   leaves       idx contiguous from 0; leaf_hash == LeafHash(token) and token_sha256 ==
 //                SHA-256(token) when the token is stored; the token parses and its serial, genTime,
 //                imprint (hash_oid + digest) and policy equal the row; with a pinned TSA
@@ -22,6 +22,14 @@
 // The first bad index is the smallest leaf index any error names. A root mismatch that no single
 // leaf explains (the attacker also rewrote leaf hashes and nodes) names the first leaf after the
 // last checkpoint whose root still matched: the change lies in [that index, tree_size).
+//
+// Limits (what no offline check of this database can show):
+//   - rows stored as hashes only (--store-token-hashes-only): the columns other than leaf_hash are
+//     not covered by anything signed; their changes go unnoticed;
+//   - leaves after the last checkpoint: removing them together with their merkle nodes, or
+//     appending consistent rows, leaves no trace (tsad's own signature on a forged token is only
+//     checked with tsa_cert_pem);
+//   - without anchor_ca_pem, an anchor proves that *some* key time-stamped the checkpoint token.
 #pragma once
 
 #include <cstdint>
@@ -44,8 +52,8 @@ struct ChainVerifyOptions {
   // checkpoint tokens are verified with the signer certificate they carry and leaf token
   // signatures are not checked (a leaf token need not carry a certificate).
   std::string tsa_cert_pem;
-  std::string tsa_ca_pem;       // trust bundle for tsad's certificate (optional)
-  std::string anchor_ca_pem;    // trust bundle for the external TSAs; empty: embedded signer only
+  std::string tsa_ca_pem;                  // trust bundle for tsad's certificate (optional)
+  std::string anchor_ca_pem;               // trust bundle for the external TSAs; empty: embedded signer only
   std::int64_t max_skew_us = 300'000'000;  // |external - tsad genTime| bound (300 s)
   bool require_anchors = false;            // a checkpoint without a verified anchor is an error
   bool verify_leaf_signatures = true;      // only with tsa_cert_pem
@@ -57,9 +65,9 @@ const char* SeverityName(Severity s);
 
 struct Finding {
   Severity severity = Severity::kError;
-  std::optional<std::uint64_t> index;          // leaf index
+  std::optional<std::uint64_t> index;  // leaf index
   std::optional<std::int64_t> checkpoint_id;
-  std::optional<std::int64_t> anchor_id;       // anchor_attempts.id
+  std::optional<std::int64_t> anchor_id;  // anchor_attempts.id
   std::string what;
 
   std::string ToString() const;  // "error: leaf 17: leaf_hash differs from SHA-256(0x00 || token)"
@@ -68,8 +76,8 @@ struct Finding {
 struct AnchorResult {
   std::int64_t id = 0;
   std::string tsa_url;
-  bool ok = false;                    // the reply verified
-  std::string error;                  // why not
+  bool ok = false;    // the reply verified
+  std::string error;  // why not
   std::int64_t ext_gen_time_us = 0;
   std::string ext_serial;
   std::optional<double> skew_seconds;  // external - tsad genTime
@@ -78,9 +86,9 @@ struct AnchorResult {
 struct CheckpointResult {
   std::int64_t id = 0;
   std::uint64_t tree_size = 0;
-  bool text_ok = false;          // parses, matches the tree_size/root_hash columns
-  bool root_ok = false;          // equals the root recomputed from the leaves
-  bool tsad_token_ok = false;    // imprint over the text, signature, columns
+  bool text_ok = false;        // parses, matches the tree_size/root_hash columns
+  bool root_ok = false;        // equals the root recomputed from the leaves
+  bool tsad_token_ok = false;  // imprint over the text, signature, columns
   std::int64_t tsad_gen_time_us = 0;
   std::vector<AnchorResult> anchors;  // ok attempts only
   std::uint64_t failed_attempts = 0;  // attempts stored with ok = 0
@@ -92,15 +100,15 @@ struct ChainReport {
   std::optional<std::uint64_t> first_bad_index;
   std::optional<std::int64_t> first_bad_checkpoint;  // smallest checkpoint id named by an error
   std::vector<Finding> findings;
-  std::uint64_t findings_omitted = 0;  // beyond max_findings
+  std::uint64_t findings_omitted = 0;         // beyond max_findings
   std::vector<CheckpointResult> checkpoints;  // by id
 
-  std::uint64_t leaves = 0;           // rows in tokens
-  std::uint64_t tokens_stored = 0;    // rows with the token DER
+  std::uint64_t leaves = 0;         // rows in tokens
+  std::uint64_t tokens_stored = 0;  // rows with the token DER
   std::uint64_t leaf_signatures_checked = 0;
   std::uint64_t anchors_verified = 0;
   std::uint64_t anchors_failed_attempts = 0;
-  std::uint64_t anchored_size = 0;    // largest tree size of an anchored checkpoint
+  std::uint64_t anchored_size = 0;  // largest tree size of an anchored checkpoint
   std::uint64_t errors = 0, warnings = 0;
 };
 

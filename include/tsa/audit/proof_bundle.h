@@ -44,16 +44,17 @@ struct ProofBuildOptions {
 // kUnavailable "not anchored yet": no checkpoint with an ok anchor covers it (and, with
 // allow_unanchored, no checkpoint covers it at all). kStorage: the stored nodes do not give a proof
 // that verifies against the checkpoint root (run tsa-audit-verify).
-Result<nlohmann::json> BuildProofBundle(store::Database& db, const std::string& serial_hex, const ProofBuildOptions& options = {});
+Result<nlohmann::json> BuildProofBundle(store::Database& db, const std::string& serial_hex,
+                                        const ProofBuildOptions& options = {});
 // Locates the token by its serial and leaf hash (SHA-256(0x00 || token)); `token_der` may be the
 // bare token or the TimeStampResp that carried it.
 Result<nlohmann::json> BuildProofBundleForToken(store::Database& db, const std::vector<std::uint8_t>& token_der,
                                                 const ProofBuildOptions& options = {});
 
 struct ProofVerifyOptions {
-  std::string tsa_cert_pem;     // tsad's certificate; empty: the signer certificates the tokens carry
-  std::string tsa_ca_pem;       // trust bundle for tsad's certificate (optional)
-  std::string anchor_ca_pem;    // trust bundle for the external TSAs (optional)
+  std::string tsa_cert_pem;   // tsad's certificate; empty: the signer certificates the tokens carry
+  std::string tsa_ca_pem;     // trust bundle for tsad's certificate (optional)
+  std::string anchor_ca_pem;  // trust bundle for the external TSAs (optional)
   std::int64_t max_skew_us = 300'000'000;
   bool allow_unanchored = false;  // accept a bundle with no anchor (reported, not an error)
 };
@@ -62,20 +63,20 @@ struct ProofAnchorResult {
   std::string tsa_url;
   bool ok = false;
   std::string error;
-  std::string gen_time;                 // the external token's
-  std::optional<double> skew_seconds;   // external - checkpoint token genTime
+  std::string gen_time;                // the external token's
+  std::optional<double> skew_seconds;  // external - checkpoint token genTime
 };
 
 struct ProofReport {
   bool ok = false;
-  std::vector<std::string> errors;      // every check that failed, in order
-  std::string serial_hex;               // the token's
+  std::vector<std::string> errors;  // every check that failed, in order
+  std::string serial_hex;           // the token's
   std::string token_gen_time;
   std::uint64_t leaf_index = 0;
   std::uint64_t tree_size = 0;
   std::string root_hex;
   std::string checkpoint_gen_time;
-  bool anchored = false;                // at least one anchor verified
+  bool anchored = false;  // at least one anchor verified
   std::vector<ProofAnchorResult> anchors;
 };
 
@@ -107,7 +108,7 @@ struct TsaAnchorStats {
 
 struct AuditStats {
   std::uint64_t tokens = 0;
-  std::uint64_t tokens_stored = 0;            // with the token DER (the rest: hashes only)
+  std::uint64_t tokens_stored = 0;  // with the token DER (the rest: hashes only)
   std::optional<std::int64_t> first_gen_time_us, last_gen_time_us;
   std::uint64_t checkpoints = 0;
   std::uint64_t last_checkpoint_size = 0;
@@ -115,12 +116,12 @@ struct AuditStats {
   std::uint64_t anchor_attempts = 0;
   std::uint64_t anchors_succeeded = 0;
   std::uint64_t anchors_failed = 0;
-  double success_rate = 0;                    // succeeded / attempts, 0..1 (0 without attempts)
-  std::optional<std::int64_t> last_anchor_time_us;   // the last attempt
-  std::string last_anchor_status;             // "ok" / "failed" / "" (never)
+  double success_rate = 0;                          // succeeded / attempts, 0..1 (0 without attempts)
+  std::optional<std::int64_t> last_anchor_time_us;  // the last attempt
+  std::string last_anchor_status;                   // "ok" / "failed" / "" (never)
   std::string last_anchor_url, last_anchor_error;
   std::optional<std::int64_t> last_success_time_us;
-  std::uint64_t anchored_size = 0;            // tree size of the last checkpoint with an ok anchor
+  std::uint64_t anchored_size = 0;  // tree size of the last checkpoint with an ok anchor
   std::vector<TsaAnchorStats> per_tsa;
 };
 

@@ -25,6 +25,9 @@ struct TimeStampRequest {
   bool has_nonce = false;
   bool cert_req = false;
   std::vector<std::string> extension_oids;  // [0] extensions, dotted OIDs in request order
+  // The request re-encoded in DER: what the signer is given, so that OpenSSL never re-parses the
+  // client's BER (indefinite lengths, empty [0], ...) differently from our own decoding.
+  std::vector<std::uint8_t> der;
 };
 
 // What this TSA accepts. Immutable after start-up.
