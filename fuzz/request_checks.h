@@ -217,6 +217,15 @@ inline Expectation Expect(std::span<const std::uint8_t> body, const core::Issuan
   return e;
 }
 
+struct CheckOptions {
+  // Accept a systemFailure from the signing step ("signing: ..." internal error) for a body the
+  // oracle calls valid. That answer still satisfies E13 (parseable, one failInfo bit, no token), but
+  // it means tsad's decoder and OpenSSL's TS_RESP_create_response disagree about the body (the
+  // first such finding: tests/testdata/fuzz/request/crash-ber-indefinite-*). Only for continuing a
+  // fuzz run past a known finding (TSA_FUZZ_TOLERATE_SIGNER_FAILURE=1); the replay test is strict.
+  bool tolerate_signer_system_failure = false;
+};
+
 struct CheckResult {
   service::IssueOutcome outcome;
   std::optional<core::FailInfo> expected_rejection;  // the oracle's verdict (nullopt: grant)
@@ -296,7 +305,7 @@ inline std::string CheckGrant(const IssuerEnv& env, std::span<const std::uint8_t
 
 // Issues `body` and checks every property above. Never throws for any body; a violation is
 // described in CheckResult::violation.
-inline CheckResult IssueAndCheck(IssuerEnv& env, std::span<const std::uint8_t> body) {
+inline CheckResult IssueAndCheck(IssuerEnv& env, std::span<const std::uint8_t> body, const CheckOptions& options = {}) {
   CheckResult result;
   const Expectation expected = Expect(body, env.policy);
   result.expected_rejection = expected.rejection;
@@ -331,7 +340,9 @@ inline CheckResult IssueAndCheck(IssuerEnv& env, std::span<const std::uint8_t> b
     } else if (out.rejection->fail_info != info.fail_info.front()) {
       result.violation = "IssueOutcome.rejection " + detail::FailInfoText(out.rejection->fail_info) + " differs from the reply's " +
                          detail::FailInfoText(info.fail_info.front());
-    } else if (expected.rejection != info.fail_info.front()) {
+    } else if (expected.rejection != info.fail_info.front() &&
+               !(options.tolerate_signer_system_failure && !expected.rejection &&
+                 info.fail_info.front() == core::FailInfo::kSystemFailure && out.internal_error.rfind("signing: ", 0) == 0)) {
       result.violation = "rejected with " + detail::FailInfoText(info.fail_info.front()) + " but the oracle expects " +
                          detail::FailInfoText(expected.rejection) +
                          (out.internal_error.empty() ? "" : " (internal error: " + out.internal_error + ")");

@@ -52,7 +52,7 @@ Result<std::unique_ptr<TokenLog>> TokenLog::Open(const TokenLogOptions& options)
   store::OpenOptions read_only;
   read_only.read_only = true;
   TSA_ASSIGN_OR_RETURN(auto reader, store::Database::Open(options.path, read_only));
-  return std::unique_ptr<TokenLog>(new TokenLog(options, std::move(db), std::move(reader), MerkleFrontier(size, std::move(frontier))));
+  return std::unique_ptr<TokenLog>(new TokenLog(options, std::move(db), std::move(reader), MerkleFrontier(size, std::move(frontier))));  // NOLINT: private constructor of a factory
 }
 
 TokenLog::TokenLog(TokenLogOptions options, std::unique_ptr<store::Database> db, std::unique_ptr<store::Database> reader,

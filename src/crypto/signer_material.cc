@@ -99,7 +99,7 @@ SignerMaterial::~SignerMaterial() {
 
 Result<std::shared_ptr<const SignerMaterial>> SignerMaterial::Load(const SignerFiles& files, std::time_t now) {
   ERR_clear_error();
-  std::shared_ptr<SignerMaterial> m(new SignerMaterial());
+  std::shared_ptr<SignerMaterial> m(new SignerMaterial());  // NOLINT: private constructor of a factory
 
   TSA_ASSIGN_OR_RETURN(std::string cert_pem, ReadFile(files.cert_path, "TSA certificate"));
   TSA_ASSIGN_OR_RETURN(auto certs, ParseCertificates(cert_pem, files.cert_path));

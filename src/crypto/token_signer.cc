@@ -57,7 +57,7 @@ Result<std::unique_ptr<TokenSigner>> TokenSigner::Create(std::shared_ptr<const S
     return MakeError(ErrorKind::kInvalidArgument, "clock precision of " + std::to_string(options.clock_precision_digits) +
                                                       " digits is too coarse for an accuracy of " + options.accuracy.ToString());
   }
-  std::unique_ptr<TokenSigner> signer(new TokenSigner(std::move(material), std::move(options)));
+  std::unique_ptr<TokenSigner> signer(new TokenSigner(std::move(material), std::move(options)));  // NOLINT: private constructor of a factory
   // Build one context now so that configuration errors surface at start-up, not per request.
   TSA_ASSIGN_OR_RETURN(auto ctx, signer->NewContext());
   signer->Release(std::move(ctx));

@@ -301,7 +301,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Create(const HttpOptions& option
   if (options.threads == 0) return MakeError(ErrorKind::kInvalidArgument, "worker threads must be at least 1");
   auto impl = std::make_unique<Impl>(options, issuer, audit, anchor_interval_s);
   impl->Configure();
-  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));  // NOLINT: private constructor of a factory
 }
 
 Result<int> HttpServer::Bind() {

@@ -14,7 +14,7 @@ Result<std::unique_ptr<Issuer>> Issuer::Create(Config config, std::shared_ptr<cr
   TSA_ASSIGN_OR_RETURN(std::uint64_t epoch, log->ClaimSerialEpoch(config.instance, reading.now));
   if (epoch >= (1ULL << 56)) return MakeError(ErrorKind::kInternal, "serial epoch out of range");
   core::SerialSpace space{config.instance, epoch};
-  return std::unique_ptr<Issuer>(new Issuer(config, std::move(signer), std::move(clock), std::move(log), space));
+  return std::unique_ptr<Issuer>(new Issuer(config, std::move(signer), std::move(clock), std::move(log), space));  // NOLINT: private constructor of a factory
 }
 
 Issuer::Issuer(Config config, std::shared_ptr<crypto::TokenSigner> signer, std::shared_ptr<core::ClockSource> clock,

@@ -21,7 +21,7 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const 
   flags |= SQLITE_OPEN_NOMUTEX;  // one owner thread per connection
   sqlite3* raw = nullptr;
   const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
-  std::unique_ptr<Database> db(new Database(raw, path));
+  std::unique_ptr<Database> db(new Database(raw, path));  // NOLINT: private constructor of a factory
   if (rc != SQLITE_OK) return SqliteError(raw, rc, "cannot open database " + path);
   sqlite3_extended_result_codes(raw, 1);
   sqlite3_busy_timeout(raw, options.busy_timeout_ms);

@@ -193,6 +193,47 @@ TEST_F(Rfc3161Conformance, A14_AllZeroDigestIsGranted) {
   EXPECT_TRUE(Granted(b));
 }
 
+// The checkers themselves must be able to fail: a real grant checked against wrong expectations,
+// and a grant whose bytes were altered, are refused.
+TEST_F(Rfc3161Conformance, GrantCheckerDetectsEveryMismatch) {
+  RequestBuilder b = RequestBuilder::Default();
+  const HttpResponse reply = Send(b.Encode());
+  ASSERT_TRUE(CheckGrant(reply, Expect(b)));
+
+  GrantExpectations other_nonce = Expect(b);
+  other_nonce.nonce->back() ^= 0x01;
+  EXPECT_FALSE(CheckGrant(reply, other_nonce)) << "V09 not detected";
+  GrantExpectations no_nonce = Expect(b);
+  no_nonce.nonce.reset();
+  EXPECT_FALSE(CheckGrant(reply, no_nonce)) << "V09 (unexpected nonce) not detected";
+  GrantExpectations no_certs = Expect(b);
+  no_certs.cert_req = false;
+  EXPECT_FALSE(CheckGrant(reply, no_certs)) << "V16 not detected";
+  GrantExpectations other_imprint = Expect(b);
+  other_imprint.imprint_der = RequestBuilder(b).WithHash(oid::kSha256).ImprintDer();
+  EXPECT_FALSE(CheckGrant(reply, other_imprint)) << "V08 not detected";
+  RequestBuilder absent = b;
+  absent.params = Params::kAbsent;
+  GrantExpectations absent_params = Expect(absent);
+  EXPECT_FALSE(CheckGrant(reply, absent_params)) << "V08 (parameter form) not detected";
+  GrantExpectations other_policy = Expect(b);
+  other_policy.policy = oid::kExtraPolicy;
+  EXPECT_FALSE(CheckGrant(reply, other_policy)) << "V07 not detected";
+  EXPECT_FALSE(CheckRejection(reply, FailInfo::kBadAlg)) << "a grant passed as a rejection";
+
+  HttpResponse tampered = reply;
+  tampered.body[tampered.body.size() - 3] ^= 0x40;  // inside the signature
+  EXPECT_FALSE(CheckGrant(tampered, Expect(b))) << "a broken signature was not detected";
+  HttpResponse wrong_type = reply;
+  wrong_type.headers = {{"Content-Type", "application/timestamp-reply; charset=binary"}, {"Content-Length", "1"}};
+  EXPECT_FALSE(CheckGrant(wrong_type, Expect(b))) << "a Content-Type with parameters was accepted";
+
+  const HttpResponse rejection = Send(RequestBuilder::Default().WithHash(oid::kMd5).Encode());
+  ASSERT_TRUE(CheckRejection(rejection, FailInfo::kBadAlg));
+  EXPECT_FALSE(CheckRejection(rejection, FailInfo::kBadDataFormat));
+  EXPECT_FALSE(CheckGrant(rejection, Expect(b)));
+}
+
 // ---------------------------------------------------------------------------------------------
 // B: hash algorithms.
 
@@ -457,7 +498,9 @@ TEST_F(Rfc3161Conformance, S01_SameRequestTwiceGetsDifferentSerialsAndSameNonce)
 TEST_F(Rfc3161Conformance, S02_FourHundredConcurrentRequestsHaveNoDuplicateSerials) {
   const ConcurrentRun& run = RunConcurrent();
   EXPECT_EQ(run.requests, 400);
-  EXPECT_TRUE(run.failures.empty()) << run.failures.size() << " failed grants; first: " << (run.failures.empty() ? "" : run.failures[0]);
+  EXPECT_TRUE(run.failures.empty()) << run.failures.size() << " of 400 valid concurrent requests not granted; first: "
+                                    << (run.failures.empty() ? "" : run.failures[0])
+                                    << "\n(a spurious timeNotAvailable here is the race pinned by ProductBug_IssuerClockRace)";
   std::set<std::string> serials;
   for (const auto& g : run.grants) serials.insert(g.serial_hex);
   EXPECT_EQ(serials.size(), run.grants.size()) << "duplicate serial numbers";
@@ -545,6 +588,38 @@ TEST_F(OpensslCli, V17_CraftedRequestsVerifyWithOpenssl) {
     auto verify = Openssl({"ts", "-verify", "-in", r, "-queryfile", q, "-CAfile", env_.pki().files.ca_cert});
     EXPECT_EQ(verify.exit_code, 0) << verify.output;
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// RSA-3072, the recommended main unit (§0.1; NuGet accepts only RSA): the V-checks, openssl ts
+// -verify, and V19 (token <= 4096 bytes with the certificates, for PDF signers).
+
+class RsaSigner : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { env_.Start({}, crypto::KeyType::kRsa3072); }
+  static void TearDownTestSuite() { env_.Stop(); }
+  void SetUp() override { ASSERT_TRUE(env_.Ready()); }
+  static inline SharedTsad env_;
+};
+
+TEST_F(RsaSigner, A01_Rsa3072GrantPassesEveryCheckAndFitsPdfReservation) {
+  TempDir dir("tsa-rsa");
+  const RequestBuilder b = RequestBuilder::Default();
+  const HttpResponse reply = PostQuery(env_.port(), b.Encode());
+  GrantFacts facts;
+  ASSERT_TRUE(CheckGrant(reply, ExpectationsFor(b, env_.pki().tsa_cert_pem, env_.pki().ca_cert_pem), &facts));
+  EXPECT_LE(facts.token_der.size(), 4096u) << "V19: token of " << facts.token_der.size() << " bytes overflows a 4 KiB PDF reservation";
+  auto info = crypto::DescribeResponse(reply.body);
+  ASSERT_TRUE(info.has_value());
+  // RFC 3370 §3.2 / RFC 5754: rsaEncryption or sha*WithRSAEncryption.
+  EXPECT_TRUE(info->token->signature_algorithm == "rsaEncryption" || info->token->signature_algorithm.find("WithRSAEncryption") != std::string::npos)
+      << info->token->signature_algorithm;
+  EXPECT_EQ(info->token->certificate_count, 1) << "only the TSA certificate: the root is left out (§3)";
+  WriteBytes(dir.Sub("q.tsq"), b.Encode());
+  WriteBytes(dir.Sub("r.tsr"), reply.body);
+  auto verify = RunCommand({"openssl", "ts", "-verify", "-in", dir.Sub("r.tsr"), "-queryfile", dir.Sub("q.tsq"), "-CAfile",
+                            env_.pki().files.ca_cert});
+  EXPECT_EQ(verify.exit_code, 0) << verify.output;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 #include "support/tsad_process.h"
 
+#include "support/http_helpers.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -138,6 +140,7 @@ TsadProcess::~TsadProcess() {
     argv.push_back(options_.cert_dir);
   }
   if (options_.allow_unsynced_clock) argv.push_back("--allow-unsynced-clock");
+  if (options_.hermetic) argv.push_back("--no-anchor");
   argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
 
   {
@@ -153,7 +156,16 @@ TsadProcess::~TsadProcess() {
   while (Clock::now() < deadline) {
     if (fs::exists(port_file_)) {
       port_ = ReadPortFile(port_file_);
-      if (port_ > 0) return ::testing::AssertionSuccess();
+      if (port_ > 0) {
+        if (!options_.probe_http) return ::testing::AssertionSuccess();
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        const HttpResponse probe = HttpRequest(port_, "GET", "/health", {}, {}, std::max(left, std::chrono::milliseconds(1)));
+        if (probe.status > 0) return ::testing::AssertionSuccess();
+        Kill();
+        return ::testing::AssertionFailure() << "tsad wrote its port file (" << port_ << ") but did not answer GET /health: "
+                                             << probe.error << ". Log:\n"
+                                             << log();
+      }
     }
     int status = 0;
     const pid_t r = ::waitpid(pid_, &status, WNOHANG);

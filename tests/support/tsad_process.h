@@ -18,6 +18,10 @@ struct TsadOptions {
   std::string cert_dir;                // --cert-dir (required unless extra_args names --cert-dir/--cert)
   std::string db_path;                 // --db; empty: <work dir>/tsa.db
   bool allow_unsynced_clock = true;    // --allow-unsynced-clock (this test machine has no NTP)
+  bool hermetic = true;                // --no-anchor: never contact the external anchoring TSAs
+  // After the port file, also wait for one HTTP answer (GET /health, any status): the accept loop
+  // is then really running. Off only for tests of the moment right after the port file appears.
+  bool probe_http = true;
   std::vector<std::string> extra_args;  // appended last; --db/--cert-dir here replace the defaults
   std::chrono::milliseconds ready_timeout{20000};
 };
@@ -29,8 +33,9 @@ class TsadProcess {
   TsadProcess(const TsadProcess&) = delete;
   TsadProcess& operator=(const TsadProcess&) = delete;
 
-  // Starts tsad and waits until it listens (port file written). On failure (exit, timeout), the
-  // message carries the exit status and the whole log.
+  // Starts tsad and waits until it listens (port file written, then one HTTP answer unless
+  // probe_http is off). On failure (exit, timeout), the message carries the exit status and the
+  // whole log.
   ::testing::AssertionResult Start();
 
   bool running();

@@ -5,8 +5,8 @@
 //                                                      one token's proof bundle, checked by tsa-audit-verify --proof
 // Exit codes: 0 done; 1 the database cannot answer (unknown serial or token, not anchored yet,
 // damaged log); 2 usage; 3 an input cannot be opened or read, or the output cannot be written.
-#include <CLI/CLI.hpp>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include <fstream>
 #include <iostream>
@@ -46,7 +46,8 @@ int main(int argc, char** argv) try {
   try {
     app.parse(argc, argv);
     if (proof->parsed() && serial.empty() && token_path.empty()) throw CLI::ValidationError("proof needs --serial or --token");
-    if (serial.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) throw CLI::ValidationError("--serial must be hex");
+    if (serial.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+      throw CLI::ValidationError("--serial must be hex");
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);
     return Fail(2, std::string(e.what()) + " (see --help)");
@@ -92,7 +93,8 @@ int main(int argc, char** argv) try {
     const int code = kind == tsa::ErrorKind::kNotFound || kind == tsa::ErrorKind::kUnavailable ? 1 : CodeOf(bundle.error());
     return Fail(code, bundle.error().message);
   }
-  if ((*bundle)["anchors"].empty()) std::cerr << "tsa-audit: warning: not anchored yet; this bundle proves inclusion and tsad's signature only\n";
+  if ((*bundle)["anchors"].empty())
+    std::cerr << "tsa-audit: warning: not anchored yet; this bundle proves inclusion and tsad's signature only\n";
   return emit(bundle->dump(2) + "\n");
 } catch (const std::exception& e) {
   std::cerr << "tsa-audit: " << e.what() << "\n";

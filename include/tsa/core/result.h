@@ -82,15 +82,17 @@ inline Status Ok() { return Status(); }
 #define TSA_CONCAT_INNER(a, b) a##b
 #define TSA_CONCAT(a, b) TSA_CONCAT_INNER(a, b)
 
-// Returns the error of a failed Result/Status from the enclosing function.
-#define TSA_TRY(expr)                                   \
-  do {                                                  \
-    auto&& tsa_try_result_ = (expr);                    \
-    if (!tsa_try_result_) return tsa_try_result_.error(); \
+// Returns the error of a failed Result/Status from the enclosing function. The temporary's name is
+// unique per expansion so that TSA_TRY inside a lambda inside TSA_TRY does not shadow.
+#define TSA_TRY(expr) TSA_TRY_IMPL(TSA_CONCAT(tsa_try_result_, __COUNTER__), expr)
+#define TSA_TRY_IMPL(tmp, expr)        \
+  do {                                 \
+    auto&& tmp = (expr);               \
+    if (!tmp) return tmp.error();      \
   } while (0)
 
 // auto x = value of expr, or return its error.
-#define TSA_ASSIGN_OR_RETURN(lhs, expr) TSA_ASSIGN_OR_RETURN_IMPL(TSA_CONCAT(tsa_res_, __LINE__), lhs, expr)
+#define TSA_ASSIGN_OR_RETURN(lhs, expr) TSA_ASSIGN_OR_RETURN_IMPL(TSA_CONCAT(tsa_res_, __COUNTER__), lhs, expr)
 #define TSA_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                              \
   if (!tmp) return std::move(tmp.error());        \

@@ -49,24 +49,24 @@ TEST(CheckpointTest, ParseRejectsAnythingNonCanonical) {
   const std::string upper_root = "5DC9DA79A70659A9AD559CB701DED9A2AB9D823AAD2F4960CFE370EFF4604328";
   const std::vector<std::string> bad = {
       "",
-      "tsad-checkpoint/v1\n" + std::string(kOrigin) + "\n8\n" + root,                 // no final newline
-      "tsad-checkpoint/v1\n" + std::string(kOrigin) + "\n8\n" + root + "\n\n",         // extra empty line
-      "tsad-checkpoint/v1\n" + std::string(kOrigin) + "\n8\n" + root + "\nextra\n",    // extra line
-      "tsad-checkpoint/v1\n8\n" + root + "\n",                                          // no origin line
-      "tsad-checkpoint/v2\n" + std::string(kOrigin) + "\n8\n" + root + "\n",           // other version
+      "tsad-checkpoint/v1\n" + std::string(kOrigin) + "\n8\n" + root,                // no final newline
+      "tsad-checkpoint/v1\n" + std::string(kOrigin) + "\n8\n" + root + "\n\n",       // extra empty line
+      "tsad-checkpoint/v1\n" + std::string(kOrigin) + "\n8\n" + root + "\nextra\n",  // extra line
+      "tsad-checkpoint/v1\n8\n" + root + "\n",                                       // no origin line
+      "tsad-checkpoint/v2\n" + std::string(kOrigin) + "\n8\n" + root + "\n",         // other version
       "TSAD-CHECKPOINT/V1\n" + std::string(kOrigin) + "\n8\n" + root + "\n",
-      "tsad-checkpoint/v1\n" + std::string(kOrigin) + "\n08\n" + root + "\n",          // leading zero
+      "tsad-checkpoint/v1\n" + std::string(kOrigin) + "\n08\n" + root + "\n",  // leading zero
       "tsad-checkpoint/v1\n" + std::string(kOrigin) + "\n+8\n" + root + "\n",
       "tsad-checkpoint/v1\n" + std::string(kOrigin) + "\n-8\n" + root + "\n",
       "tsad-checkpoint/v1\n" + std::string(kOrigin) + "\n8 \n" + root + "\n",
-      "tsad-checkpoint/v1\n" + std::string(kOrigin) + "\n\n" + root + "\n",            // empty size
+      "tsad-checkpoint/v1\n" + std::string(kOrigin) + "\n\n" + root + "\n",  // empty size
       "tsad-checkpoint/v1\n" + std::string(kOrigin) + "\n0x8\n" + root + "\n",
       "tsad-checkpoint/v1\n" + std::string(kOrigin) + "\n99999999999999999999\n" + root + "\n",  // 20 digits
-      "tsad-checkpoint/v1\n" + std::string(kOrigin) + "\n8\n" + upper_root + "\n",     // upper-case hex
-      "tsad-checkpoint/v1\n" + std::string(kOrigin) + "\n8\n" + root.substr(2) + "\n", // short hash
-      "tsad-checkpoint/v1\n" + std::string(kOrigin) + "\n8\n" + root + "00\n",         // long hash
+      "tsad-checkpoint/v1\n" + std::string(kOrigin) + "\n8\n" + upper_root + "\n",               // upper-case hex
+      "tsad-checkpoint/v1\n" + std::string(kOrigin) + "\n8\n" + root.substr(2) + "\n",           // short hash
+      "tsad-checkpoint/v1\n" + std::string(kOrigin) + "\n8\n" + root + "00\n",                   // long hash
       "tsad-checkpoint/v1\n" + std::string(kOrigin) + "\n8\n" + root.substr(0, 62) + "zz\n",
-      "tsad-checkpoint/v1\r\n" + std::string(kOrigin) + "\r\n8\r\n" + root + "\r\n",   // CRLF
+      "tsad-checkpoint/v1\r\n" + std::string(kOrigin) + "\r\n8\r\n" + root + "\r\n",  // CRLF
   };
   for (const auto& text : bad) {
     EXPECT_FALSE(ParseCheckpoint(text)) << "accepted: " << text;

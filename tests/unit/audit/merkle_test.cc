@@ -19,9 +19,8 @@ namespace {
 std::vector<std::uint8_t> Hex(const std::string& hex) { return *core::ParseHex(hex); }
 Hash H(const std::string& hex) { return *HashFromHex(hex); }
 
-const std::vector<std::string> kCtLeaves = {"",         "00",       "10",
-                                            "2021",     "3031",     "40414243",
-                                            "5051525354555657", "606162636465666768696a6b6c6d6e6f"};
+const std::vector<std::string> kCtLeaves = {
+    "", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"};
 
 // Roots of the trees of the first 0..8 leaves.
 const std::vector<std::string> kCtRoots = {
@@ -43,16 +42,19 @@ struct InclusionVector {
 };
 const std::vector<InclusionVector> kCtInclusion = {
     {0, 1, {}},
-    {0, 8,
+    {0,
+     8,
      {"96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
       "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
       "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"}},
-    {5, 8,
+    {5,
+     8,
      {"bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
       "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
       "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"}},
     {2, 3, {"fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"}},
-    {1, 5,
+    {1,
+     5,
      {"6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
       "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
       "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"}},
@@ -64,15 +66,18 @@ struct ConsistencyVector {
 };
 const std::vector<ConsistencyVector> kCtConsistency = {
     {1, 1, {}},
-    {1, 8,
+    {1,
+     8,
      {"96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
       "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
       "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"}},
-    {6, 8,
+    {6,
+     8,
      {"0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
       "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
       "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"}},
-    {2, 5,
+    {2,
+     5,
      {"5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
       "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"}},
 };
@@ -230,7 +235,9 @@ TEST_F(MerkleSizesTest, EveryInclusionProofVerifiesAndAFlippedOneFails) {
       ASSERT_TRUE(VerifyInclusion(leaves_[i], i, n, *proof, roots_[n])) << "leaf " << i << " size " << n;
       // Wrong leaf, index, size or root.
       EXPECT_FALSE(VerifyInclusion(leaves_[(i + 1) % kMax], i, n, *proof, roots_[n]));
-      if (n > 1) EXPECT_FALSE(VerifyInclusion(leaves_[i], (i + 1) % n, n, *proof, roots_[n])) << "leaf " << i << " size " << n;
+      if (n > 1) {
+        EXPECT_FALSE(VerifyInclusion(leaves_[i], (i + 1) % n, n, *proof, roots_[n])) << "leaf " << i << " size " << n;
+      }
       EXPECT_FALSE(VerifyInclusion(leaves_[i], n, n, *proof, roots_[n]));
       // Every flipped bit in every proof element.
       for (std::size_t k = 0; k < proof->size(); ++k) {

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <set>
 #include <string>
@@ -213,8 +214,9 @@ TEST(TokenLogTest, HeadIsTheRfc9162RootOfTheCommittedLeavesAndSurvivesReopening)
   {
     auto log = OpenLog(dir.Sub("tsa.db"));
     ASSERT_NE(log, nullptr);
-    EXPECT_EQ(log->Head().size, 0U);
-    EXPECT_EQ(Bytes(log->Head().root.begin(), log->Head().root.end()), Sha256(Bytes{})) << "MTH of the empty tree";
+    const LogHead empty = log->Head();
+    EXPECT_EQ(empty.size, 0U);
+    EXPECT_EQ(Bytes(empty.root.begin(), empty.root.end()), Sha256(Bytes{})) << "MTH of the empty tree";
     for (int i = 0; i < 13; ++i) {
       const TokenRecord r = Record("head-" + std::to_string(i), static_cast<std::uint8_t>(i));
       leaves.push_back(ExpectedLeaf(r.token_der));
@@ -232,7 +234,9 @@ TEST(TokenLogTest, HeadIsTheRfc9162RootOfTheCommittedLeavesAndSurvivesReopening)
   const TokenRecord r = Record("head-13", 13);
   leaves.push_back(ExpectedLeaf(r.token_der));
   ASSERT_TRUE(log->Append(r));
-  EXPECT_EQ(Bytes(log->Head().root.begin(), log->Head().root.end()), ExpectedRoot(leaves, 0, leaves.size()));
+  const LogHead after = log->Head();
+  EXPECT_EQ(after.size, leaves.size());
+  EXPECT_EQ(Bytes(after.root.begin(), after.root.end()), ExpectedRoot(leaves, 0, leaves.size()));
 }
 
 TEST(TokenLogTest, ClaimSerialEpochStrictlyIncreasesEvenWhenNowGoesBackwards) {
@@ -284,6 +288,43 @@ TEST(TokenLogTest, ProbeSucceedsAndWritesTheHealthRow) {
   ASSERT_TRUE(*q->Step());
   EXPECT_EQ(q->ColumnInt(0), 1);
   EXPECT_EQ(log->Stats().size, 0U) << "a probe is not a token";
+}
+
+// token_log.h: Probe is "a real write through the writer ..., bounded by timeout_ms" (/health).
+TEST(TokenLogTest, ProbeIsBoundedByItsTimeoutWhileAnotherProcessHoldsTheWriteLock) {
+  unit_test::TempDir dir;
+  const std::string path = dir.Sub("tsa.db");
+  auto log = OpenLog(path);
+  ASSERT_NE(log, nullptr);
+  auto other = SecondConnection(path);
+  ASSERT_NE(other, nullptr);
+  ASSERT_TRUE(other->Exec("BEGIN IMMEDIATE"));  // e.g. an operator's sqlite3 shell or a backup
+  const auto start = std::chrono::steady_clock::now();
+  const Status st = log->Probe(200);
+  const auto elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_FALSE(st) << "the database cannot be written";
+  EXPECT_LT(elapsed_ms, 1'000) << "Probe(200) took " << elapsed_ms << " ms";
+  ASSERT_TRUE(other->Exec("COMMIT"));
+  EXPECT_TRUE(log->Probe(5'000));
+}
+
+TEST(TokenLogTest, MaxBatchBoundsTheRecordsPerTransaction) {
+  unit_test::TempDir dir;
+  TokenLogOptions options;
+  options.path = dir.Sub("tsa.db");
+  options.synchronous_full = false;
+  options.max_batch = 1;
+  auto log = TokenLog::Open(options);
+  ASSERT_TRUE(log) << log.error().ToString();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 25; ++i) EXPECT_TRUE((*log)->Append(Record("b" + std::to_string(t) + "-" + std::to_string(i), 1)));
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ((*log)->Stats().size, 100U);
+  EXPECT_EQ((*log)->Stats().commits, 100U) << "one record per transaction";
 }
 
 TEST(TokenLogTest, AppendReturnsAnErrorAndStoresNothingWhenTheDatabaseRefusesWrites) {

@@ -48,7 +48,15 @@ TEST(WantsJsonTest, AcceptHeaderNamingApplicationJson) {
   EXPECT_TRUE(WantsJson("", "application/json"));
   EXPECT_TRUE(WantsJson("", "Application/JSON"));
   EXPECT_TRUE(WantsJson("", "text/html, application/json;q=0.9"));
-  EXPECT_TRUE(WantsJson("", "application/timestamp-reply , application/json ; q=0.5"));
+  EXPECT_TRUE(WantsJson("", " application/json ; q=0.5 , text/plain"));
+}
+
+TEST(WantsJsonTest, TheDerReplyTypeWinsOverJsonInTheSameAcceptHeader) {
+  EXPECT_FALSE(WantsJson("", "application/timestamp-reply, application/json"));
+  EXPECT_FALSE(WantsJson("", "application/json, application/timestamp-reply"));
+  EXPECT_FALSE(WantsJson("", "application/timestamp-reply , application/json ; q=0.5"));
+  EXPECT_FALSE(WantsJson("", "Application/Timestamp-Reply;q=0.1, application/json"));
+  EXPECT_TRUE(WantsJson("json", "application/timestamp-reply")) << "?format=json is explicit";
 }
 
 TEST(WantsJsonTest, OtherAcceptHeadersGetDer) {

@@ -31,7 +31,7 @@ TEST(DescribeResponseTest, ReadsAGrantAndItsBareTokenAlike) {
   const core::UnixMicros gen = unit_test::NowMicros();
   auto der = signer->Sign(unit_test::Sha256Request(), Bytes{0x42}, gen);
   ASSERT_TRUE(der);
-  auto resp = DescribeResponse(*der);
+  auto resp = DescribeResponse(der->response_der);
   ASSERT_TRUE(resp);
   ASSERT_TRUE(resp->granted());
   EXPECT_EQ(resp->token->gen_time_us, gen / 1000 * 1000);

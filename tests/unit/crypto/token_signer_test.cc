@@ -9,6 +9,8 @@
 #include <openssl/ts.h>
 
 #include <set>
+#include <utility>
+#include <variant>
 #include <string>
 #include <thread>
 #include <vector>
@@ -17,6 +19,7 @@
 #include "tsa/core/bytes.h"
 #include "tsa/crypto/ossl_ptr.h"
 #include "tsa/crypto/ossl_util.h"
+#include "tsa/crypto/request_codec.h"
 #include "tsa/crypto/response_inspector.h"
 
 namespace tsa::crypto {
@@ -61,7 +64,7 @@ TEST_F(TokenSignerTest, SignsAGrantWithTheGivenSerialGenTimeAndEveryTstInfoField
   auto der = signer->Sign(request, serial, At(123'456));
   ASSERT_TRUE(der) << der.error().ToString();
 
-  const auto info = Describe(*der);
+  const auto info = Describe(der->response_der);
   EXPECT_EQ(info.status, 0);
   EXPECT_TRUE(info.fail_info.empty());
   ASSERT_TRUE(info.token.has_value());
@@ -89,16 +92,31 @@ TEST_F(TokenSignerTest, SignsAGrantWithTheGivenSerialGenTimeAndEveryTstInfoField
   EXPECT_EQ(t.signature_algorithm, "ecdsa-with-SHA256");
 }
 
+TEST_F(TokenSignerTest, TokenDerIsExactlyTheTokenInsideTheResponse) {
+  auto signer = Signer();
+  ASSERT_NE(signer, nullptr);
+  for (bool cert_req : {true, false}) {
+    auto der = signer->Sign(unit_test::Sha256Request(0x21, cert_req), Bytes{0x05}, At(0));
+    ASSERT_TRUE(der) << der.error().ToString();
+    const auto info = Describe(der->response_der);
+    ASSERT_TRUE(info.token.has_value());
+    EXPECT_EQ(der->token_der, info.token->token_der);
+    auto bare = DescribeResponse(der->token_der);
+    ASSERT_TRUE(bare);
+    EXPECT_EQ(bare->token->serial_hex, "05");
+  }
+}
+
 TEST_F(TokenSignerTest, CertificatesAreAbsentWhenCertReqIsFalse) {
   auto signer = Signer();
   ASSERT_NE(signer, nullptr);
   auto der = signer->Sign(unit_test::Sha256Request(0x01, /*cert_req=*/false), Bytes{0x05}, At(0));
   ASSERT_TRUE(der) << der.error().ToString();
-  const auto info = Describe(*der);
+  const auto info = Describe(der->response_der);
   ASSERT_TRUE(info.token.has_value());
   EXPECT_EQ(info.token->certificate_count, 0);
   EXPECT_TRUE(info.token->signer_subject.empty());
-  auto token = TokenOf(*der);
+  auto token = TokenOf(der->response_der);
   ASSERT_NE(token, nullptr);
   EXPECT_EQ(token->d.sign->cert, nullptr) << "the certificates field must not be present at all";
 }
@@ -108,7 +126,7 @@ TEST_F(TokenSignerTest, NoNonceInTheRequestMeansNoNonceInTheToken) {
   ASSERT_NE(signer, nullptr);
   auto der = signer->Sign(unit_test::Sha256Request(0x01, true, std::nullopt), Bytes{0x05}, At(0));
   ASSERT_TRUE(der);
-  EXPECT_FALSE(Describe(*der).token->nonce_hex.has_value());
+  EXPECT_FALSE(Describe(der->response_der).token->nonce_hex.has_value());
 }
 
 TEST_F(TokenSignerTest, NonceIsEchoedByteExactIncludingATopBitPadding) {
@@ -117,7 +135,7 @@ TEST_F(TokenSignerTest, NonceIsEchoedByteExactIncludingATopBitPadding) {
   Bytes big(64, 0xee);  // a 512-bit nonce with the top bit set: INTEGER content 00 ee ee ...
   auto der = signer->Sign(unit_test::Sha256Request(0x01, true, big), Bytes{0x05}, At(0));
   ASSERT_TRUE(der) << der.error().ToString();
-  EXPECT_EQ(*Describe(*der).token->nonce_hex, "00" + core::ToHex(big));
+  EXPECT_EQ(*Describe(der->response_der).token->nonce_hex, "00" + core::ToHex(big));
 }
 
 TEST_F(TokenSignerTest, RequestedPolicyBecomesTheTokenPolicy) {
@@ -125,7 +143,7 @@ TEST_F(TokenSignerTest, RequestedPolicyBecomesTheTokenPolicy) {
   ASSERT_NE(signer, nullptr);
   auto der = signer->Sign(unit_test::Sha256Request(0x01, true, std::nullopt, std::string(kOtherPolicy)), Bytes{0x05}, At(0));
   ASSERT_TRUE(der) << der.error().ToString();
-  EXPECT_EQ(Describe(*der).token->policy, kOtherPolicy);
+  EXPECT_EQ(Describe(der->response_der).token->policy, kOtherPolicy);
 }
 
 TEST_F(TokenSignerTest, SerialWithTheTopBitSetStaysPositive) {
@@ -134,7 +152,7 @@ TEST_F(TokenSignerTest, SerialWithTheTopBitSetStaysPositive) {
   const Bytes serial = {0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01};
   auto der = signer->Sign(unit_test::Sha256Request(), serial, At(0));
   ASSERT_TRUE(der) << der.error().ToString();
-  EXPECT_EQ(Describe(*der).token->serial_hex, "00" + core::ToHex(serial));
+  EXPECT_EQ(Describe(der->response_der).token->serial_hex, "00" + core::ToHex(serial));
 }
 
 TEST_F(TokenSignerTest, GenTimeUsesTheConfiguredPrecisionWithoutTrailingZeros) {
@@ -155,7 +173,7 @@ TEST_F(TokenSignerTest, GenTimeUsesTheConfiguredPrecisionWithoutTrailingZeros) {
     ASSERT_NE(signer, nullptr);
     auto der = signer->Sign(unit_test::Sha256Request(), Bytes{0x07}, At(c.micros));
     ASSERT_TRUE(der) << der.error().ToString();
-    EXPECT_EQ(Describe(*der).token->gen_time, c.expected);
+    EXPECT_EQ(Describe(der->response_der).token->gen_time, c.expected);
   }
 }
 
@@ -166,7 +184,7 @@ TEST_F(TokenSignerTest, AccuracyIsTheConfiguredOne) {
   ASSERT_NE(signer, nullptr);
   auto der = signer->Sign(unit_test::Sha256Request(), Bytes{0x07}, At(0));
   ASSERT_TRUE(der);
-  const auto& acc = Describe(*der).token->accuracy;
+  const auto& acc = Describe(der->response_der).token->accuracy;
   ASSERT_TRUE(acc.has_value());
   EXPECT_EQ(acc->TotalMicros(), 250'000);
 }
@@ -178,7 +196,7 @@ TEST_F(TokenSignerTest, TsaNameIsLeftOutWhenDisabled) {
   ASSERT_NE(signer, nullptr);
   auto der = signer->Sign(unit_test::Sha256Request(), Bytes{0x07}, At(0));
   ASSERT_TRUE(der);
-  EXPECT_FALSE(Describe(*der).token->tsa.has_value());
+  EXPECT_FALSE(Describe(der->response_der).token->tsa.has_value());
 }
 
 TEST_F(TokenSignerTest, MessageImprintIsCopiedIncludingTheParameterForm) {
@@ -190,7 +208,7 @@ TEST_F(TokenSignerTest, MessageImprintIsCopiedIncludingTheParameterForm) {
     spec.hash_parameters_null = null_params;
     auto der = signer->Sign(unit_test::RequestDer(spec), Bytes{0x09}, At(0));
     ASSERT_TRUE(der);
-    auto token = TokenOf(*der);
+    auto token = TokenOf(der->response_der);
     ASSERT_NE(token, nullptr);
     UniquePtr<TS_TST_INFO> tst(PKCS7_to_TS_TST_INFO(token.get()));
     ASSERT_NE(tst, nullptr);
@@ -205,7 +223,7 @@ TEST_F(TokenSignerTest, TokenHasOneSignerInfoWithSigningCertificateV2) {
   ASSERT_NE(signer, nullptr);
   auto der = signer->Sign(unit_test::Sha256Request(), Bytes{0x09}, At(0));
   ASSERT_TRUE(der);
-  auto token = TokenOf(*der);
+  auto token = TokenOf(der->response_der);
   ASSERT_NE(token, nullptr);
   ASSERT_TRUE(PKCS7_type_is_signed(token.get()));
   STACK_OF(PKCS7_SIGNER_INFO)* infos = PKCS7_get_signer_info(token.get());
@@ -214,6 +232,84 @@ TEST_F(TokenSignerTest, TokenHasOneSignerInfoWithSigningCertificateV2) {
   EXPECT_NE(PKCS7_get_signed_attribute(si, NID_id_smime_aa_signingCertificateV2), nullptr) << "RFC 5816 ESSCertIDv2";
   EXPECT_EQ(PKCS7_get_signed_attribute(si, NID_id_smime_aa_signingCertificate), nullptr) << "no SHA-1 ESSCertID v1";
   EXPECT_EQ(OidToString(token->d.sign->contents->type), "1.2.840.113549.1.9.16.1.4") << "eContentType id-ct-TSTInfo";
+}
+
+TEST_F(TokenSignerTest, SignsEveryHashAlgorithmThePolicyAccepts) {
+  auto options = unit_test::DefaultSignerOptions();
+  options.policy.accepted_hashes.clear();
+  for (const auto& info : core::AllHashAlgorithms()) options.policy.accepted_hashes.push_back(info.algorithm);
+  auto signer = Signer(options);
+  ASSERT_NE(signer, nullptr);
+  for (const auto& info : core::AllHashAlgorithms()) {
+    SCOPED_TRACE(info.name);
+    RequestSpec spec;
+    spec.hash = info.algorithm;
+    spec.digest = Bytes(info.digest_length, 0x6d);
+    auto der = signer->Sign(unit_test::RequestDer(spec), Bytes{0x0b}, At(0));
+    ASSERT_TRUE(der) << der.error().ToString();
+    const auto t = Describe(der->response_der).token;
+    ASSERT_TRUE(t.has_value());
+    EXPECT_EQ(t->hash_oid, info.oid);
+    EXPECT_EQ(t->hash_algorithm, info.name);
+  }
+}
+
+// Conformance §8.2: tsad is lenient about the BER variants OpenSSL decodes, so what DecodeRequest
+// and ValidateRequest accept must be signable.
+Bytes Indefinite(const Bytes& der, const Bytes& extra_inside = {}) {
+  EXPECT_LT(der[1], 0x80) << "short-form outer length";
+  Bytes out = {0x30, 0x80};
+  out.insert(out.end(), der.begin() + 2, der.end());
+  out.insert(out.end(), extra_inside.begin(), extra_inside.end());
+  out.insert(out.end(), {0x00, 0x00});
+  return out;
+}
+
+void ExpectAcceptedByDecodeAndValidate(const Bytes& der) {
+  auto decoded = DecodeRequest(der);
+  ASSERT_TRUE(std::holds_alternative<core::TimeStampRequest>(decoded));
+  EXPECT_FALSE(core::ValidateRequest(std::get<core::TimeStampRequest>(decoded), unit_test::DefaultIssuancePolicy()).has_value());
+}
+
+TEST_F(TokenSignerTest, SignsBerVariantsThatDecodeRequestAccepts) {
+  auto signer = Signer();
+  ASSERT_NE(signer, nullptr);
+  const Bytes der = unit_test::Sha256Request(0x42, /*cert_req=*/false);
+  Bytes long_form = {0x30, 0x81, der[1]};
+  long_form.insert(long_form.end(), der.begin() + 2, der.end());
+  Bytes explicit_false = der;
+  explicit_false.insert(explicit_false.end(), {0x01, 0x01, 0x00});
+  explicit_false[1] = static_cast<std::uint8_t>(explicit_false[1] + 3);
+  const std::vector<std::pair<std::string, Bytes>> variants = {
+      {"indefinite outer length", Indefinite(der)},
+      {"long-form outer length", long_form},
+      {"explicit certReq FALSE", explicit_false},
+      {"indefinite outer length, indefinite empty [0]", Indefinite(der, {0xa0, 0x80, 0x00, 0x00})},
+  };
+  for (const auto& [name, body] : variants) {
+    SCOPED_TRACE(name);
+    ExpectAcceptedByDecodeAndValidate(body);
+    auto signed_der = signer->Sign(body, Bytes{0x0c}, At(0));
+    ASSERT_TRUE(signed_der) << signed_der.error().ToString();
+    EXPECT_EQ(Describe(signed_der->response_der).token->digest_hex, core::ToHex(Bytes(32, 0x42)));
+  }
+}
+
+// Found by fuzz/request_fuzzer (tests/testdata/fuzz/request/crash-ber-indefinite-*): OpenSSL's
+// BIO reader behind TS_RESP_create_response (d2i_TS_REQ_bio) takes a zero-length [0] inside an
+// indefinite-length SEQUENCE for the end-of-contents octets, while d2i_TS_REQ (DecodeRequest)
+// accepts the body; Sign then fails and the client gets systemFailure for a valid request.
+TEST_F(TokenSignerTest, SignsAnIndefiniteLengthRequestWithAnEmptyExtensionsField) {
+  auto signer = Signer();
+  ASSERT_NE(signer, nullptr);
+  const Bytes der = unit_test::Sha256Request(0x42, /*cert_req=*/false);
+  for (const Bytes& empty_ctx0 : {Bytes{0xa0, 0x00}, Bytes{0x80, 0x00}}) {
+    const Bytes body = Indefinite(der, empty_ctx0);
+    SCOPED_TRACE(core::ToHex(body));
+    ExpectAcceptedByDecodeAndValidate(body);
+    auto signed_der = signer->Sign(body, Bytes{0x0d}, At(0));
+    ASSERT_TRUE(signed_der) << signed_der.error().ToString();
+  }
 }
 
 TEST_F(TokenSignerTest, RequestOpenSslWouldRejectIsAnErrorNotARejectionReply) {
@@ -237,7 +333,7 @@ TEST_F(TokenSignerTest, SignerStillWorksAfterAFailedSign) {
   ASSERT_FALSE(signer->Sign(Bytes{0x30, 0x00}, Bytes{0x01}, At(0)));
   auto der = signer->Sign(unit_test::Sha256Request(), Bytes{0x02}, At(0));
   ASSERT_TRUE(der) << der.error().ToString();
-  EXPECT_EQ(Describe(*der).token->serial_hex, "02");
+  EXPECT_EQ(Describe(der->response_der).token->serial_hex, "02");
 }
 
 TEST_F(TokenSignerTest, ConcurrentSignsFromEightThreadsAreAllGrantedWithTheirOwnSerial) {
@@ -258,7 +354,7 @@ TEST_F(TokenSignerTest, ConcurrentSignsFromEightThreadsAreAllGrantedWithTheirOwn
           ++failures[t];
           continue;
         }
-        auto info = DescribeResponse(*der);
+        auto info = DescribeResponse(der->response_der);
         if (!info || !info->granted() || info->token->serial_hex != core::ToHex(serial) ||
             info->token->nonce_hex != core::ToHex(nonce) || info->token->digest_hex != core::ToHex(Bytes(32, static_cast<std::uint8_t>(i))) ||
             info->token->certificate_count != ((i % 2) == 0 ? 1 : 0)) {

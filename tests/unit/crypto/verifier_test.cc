@@ -48,7 +48,7 @@ class VerifierTest : public ::testing::Test {
   Bytes SignNow(const Bytes& request) {
     auto der = signer_->Sign(request, Bytes{0x01, 0x02, 0x03}, unit_test::NowMicros());
     EXPECT_TRUE(der) << (der ? "" : der.error().ToString());
-    return der ? *der : Bytes{};
+    return der ? der->response_der : Bytes{};
   }
 
   static VerifyOptions Options() {
