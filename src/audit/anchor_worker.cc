@@ -172,7 +172,7 @@ Status AnchorWorker::Attempt(const std::string& url, int timeout_s) {
   return Ok();
 }
 
-Status AnchorWorker::RunCycle(int timeout_s) {
+Status AnchorWorker::RunCycle(int timeout_s, std::chrono::steady_clock::time_point deadline, std::stop_token stop) {
   std::lock_guard lock(cycle_mutex_);
   const LogHead head = log_.Head();
   if (head.size == 0) return Ok();  // nothing issued yet
@@ -186,7 +186,10 @@ Status AnchorWorker::RunCycle(int timeout_s) {
   Status last = MakeError(ErrorKind::kUnavailable, "no anchor TSA configured");
   for (const auto& url : options_.urls) {
     if (std::find(current_->anchored_urls.begin(), current_->anchored_urls.end(), url) != current_->anchored_urls.end()) continue;
-    last = Attempt(url, timeout_s);
+    if (stop.stop_requested()) return MakeError(ErrorKind::kUnavailable, "stopping");
+    const auto left = std::chrono::duration_cast<std::chrono::seconds>(deadline - std::chrono::steady_clock::now()).count();
+    if (left < 1) return MakeError(ErrorKind::kUnavailable, "anchoring cycle out of time");
+    last = Attempt(url, static_cast<int>(std::min<long long>(timeout_s, left)));
     if (last && options_.mode == AnchorMode::kFirst) return Ok();  // failover: the first success is enough
   }
   return Satisfied(*current_) ? Ok() : last;
@@ -201,7 +204,7 @@ void AnchorWorker::Run(std::stop_token stop) {
       wake_.wait_until(lock, stop, next, [] { return false; });
     }
     if (stop.stop_requested()) break;
-    const Status st = RunCycle(options_.timeout_s);
+    const Status st = RunCycle(options_.timeout_s, std::chrono::steady_clock::time_point::max(), stop);
     if (st) {
       backoff = options_.min_backoff;
       next = std::chrono::steady_clock::now() + options_.interval;
@@ -210,8 +213,9 @@ void AnchorWorker::Run(std::stop_token stop) {
       backoff = std::min<std::chrono::seconds>(backoff * 2, std::max(options_.interval, options_.min_backoff));
     }
   }
-  // Shutdown: one last bounded attempt when the head moved since the last anchored checkpoint.
-  (void)RunCycle(options_.shutdown_timeout_s);
+  // Shutdown: one last attempt when the head moved since the last anchored checkpoint, bounded as
+  // a whole (not per TSA) so that hanging TSAs cannot hold the process.
+  (void)RunCycle(options_.shutdown_timeout_s, std::chrono::steady_clock::now() + std::chrono::seconds(options_.shutdown_timeout_s));
 }
 
 }  // namespace tsa::audit

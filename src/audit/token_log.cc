@@ -72,44 +72,37 @@ TokenLog::~TokenLog() {
   if (writer_.joinable()) writer_.join();
 }
 
-Status TokenLog::Submit(Pending& pending, int timeout_ms) {
+Status TokenLog::Submit(const std::shared_ptr<Pending>& pending, int timeout_ms) {
   std::unique_lock lock(mutex_);
   if (stopping_) return MakeError(ErrorKind::kUnavailable, "the token log is shutting down");
-  queue_.push_back(&pending);
+  queue_.push_back(pending);
   wake_writer_.notify_one();
   if (timeout_ms < 0) {
-    done_.wait(lock, [&] { return pending.done; });
-  } else if (!done_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return pending.done; })) {
-    // Still queued or in flight: it must not touch our stack after we return, so wait it out
-    // unless it is still in the queue, where we can take it back.
-    for (auto it = queue_.begin(); it != queue_.end(); ++it) {
-      if (*it == &pending) {
-        queue_.erase(it);
-        return MakeError(ErrorKind::kUnavailable, "the token log did not answer within " + std::to_string(timeout_ms) + " ms");
-      }
-    }
-    done_.wait(lock, [&] { return pending.done; });
+    done_.wait(lock, [&] { return pending->done; });
+  } else if (!done_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return pending->done; })) {
+    // Shared ownership lets the writer finish it later; a probe that waited too long has failed.
+    return MakeError(ErrorKind::kUnavailable, "the token log did not answer within " + std::to_string(timeout_ms) + " ms");
   }
-  return pending.status;
+  return pending->status;
 }
 
 Status TokenLog::Append(TokenRecord record) {
-  Pending p;
-  p.kind = Pending::Kind::kToken;
-  p.record = std::move(record);
+  auto p = std::make_shared<Pending>();
+  p->kind = Pending::Kind::kToken;
+  p->record = std::move(record);
   return Submit(p, -1);
 }
 
 Status TokenLog::Probe(int timeout_ms) {
-  Pending p;
-  p.kind = Pending::Kind::kProbe;
+  auto p = std::make_shared<Pending>();
+  p->kind = Pending::Kind::kProbe;
   return Submit(p, timeout_ms);
 }
 
 Status TokenLog::Write(std::function<Status(store::Database&)> write) {
-  Pending p;
-  p.kind = Pending::Kind::kWrite;
-  p.write = std::move(write);
+  auto p = std::make_shared<Pending>();
+  p->kind = Pending::Kind::kWrite;
+  p->write = std::move(write);
   return Submit(p, -1);
 }
 
@@ -124,12 +117,12 @@ LogHead TokenLog::Head() const {
 }
 
 Result<std::uint64_t> TokenLog::ClaimSerialEpoch(std::uint16_t instance, std::int64_t now_us) {
-  Pending p;
-  p.kind = Pending::Kind::kClaimEpoch;
-  p.instance = instance;
-  p.now_us = now_us;
+  auto p = std::make_shared<Pending>();
+  p->kind = Pending::Kind::kClaimEpoch;
+  p->instance = instance;
+  p->now_us = now_us;
   TSA_TRY(Submit(p, -1));
-  return p.epoch;
+  return p->epoch;
 }
 
 TokenLogStats TokenLog::Stats() const {
@@ -138,7 +131,7 @@ TokenLogStats TokenLog::Stats() const {
 }
 
 void TokenLog::Run(std::stop_token stop) {
-  std::vector<Pending*> batch;
+  std::vector<std::shared_ptr<Pending>> batch;
   while (true) {
     {
       std::unique_lock lock(mutex_);
@@ -160,7 +153,7 @@ void TokenLog::Run(std::stop_token stop) {
       std::lock_guard lock(mutex_);
       stats_.commits += 1;
       stats_.last_error = st ? "" : st.error().message;
-      for (Pending* p : batch) {
+      for (const auto& p : batch) {
         if (!st) p->status = st;
         if (st && p->kind == Pending::Kind::kToken) stats_.size += 1;
         p->done = true;
@@ -171,10 +164,10 @@ void TokenLog::Run(std::stop_token stop) {
   }
 }
 
-Status TokenLog::Commit(std::vector<Pending*>& batch) {
+Status TokenLog::Commit(std::vector<std::shared_ptr<Pending>>& batch) {
   store::Database& db = *db_;
   if (batch.size() == 1 && batch.front()->kind == Pending::Kind::kClaimEpoch) {
-    Pending* p = batch.front();
+    const auto& p = batch.front();
     TSA_ASSIGN_OR_RETURN(p->epoch, store::ClaimSerialEpoch(db, p->instance, p->now_us));
     return Ok();
   }
@@ -195,7 +188,7 @@ Status TokenLog::Commit(std::vector<Pending*>& batch) {
       db.Prepare("INSERT INTO tokens (idx, serial, gen_time_us, policy, hash_oid, digest, token, token_sha256, leaf_hash) "
                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   TSA_ASSIGN_OR_RETURN(store::Statement node_insert, db.Prepare("INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)"));
-  for (Pending* p : batch) {
+  for (const auto& p : batch) {
     switch (p->kind) {
       case Pending::Kind::kToken: {
         const TokenRecord& r = p->record;

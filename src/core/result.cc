@@ -16,6 +16,6 @@ const char* ErrorKindName(ErrorKind kind) {
   return "unknown";
 }
 
-std::string Error::ToString() const { return message; }
+std::string Error::ToString() const { return std::string(ErrorKindName(kind)) + ": " + message; }
 
 }  // namespace tsa

@@ -50,7 +50,13 @@ Result<HttpReply> DoPost(const std::string& url, const std::vector<std::uint8_t>
   if (hook) hook(&client, true);
   auto res = client.Post(path.c_str(), headers, reinterpret_cast<const char*>(body.data()), body.size(), content_type.c_str());
   if (hook) hook(&client, false);
-  if (!res) return MakeError(ErrorKind::kIo, "request to " + url + " failed: " + httplib::to_string(res.error()));
+  if (!res) {
+    const auto err = res.error();
+    const std::string why = err == httplib::Error::Read ? "no complete reply (timed out, cancelled or connection closed)"
+                            : err == httplib::Error::Connection ? "cannot connect"
+                                                                : httplib::to_string(err);
+    return MakeError(ErrorKind::kIo, "request to " + url + " failed: " + why);
+  }
   HttpReply reply;
   reply.status = res->status;
   reply.content_type = res->get_header_value("Content-Type");

@@ -2,7 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tsa/audit/proof_bundle.h"
 #include "tsa/core/bytes.h"
+#include "tsa/core/serial.h"
 #include "tsa/core/response_info.h"
 #include "tsa/crypto/response_inspector.h"
 
@@ -74,11 +76,15 @@ nlohmann::json AuditService::AnchorHealth(std::int64_t now_us, int interval_s) c
   return j;
 }
 
-}  // namespace tsa::service
-
-namespace tsa::service {
-// TEMPORARY until audit/proof_bundle lands (same session).
 Result<nlohmann::json> AuditService::Proof(const std::string& serial_hex) {
-  return MakeError(ErrorKind::kUnavailable, "proof bundles for " + serial_hex + " are not available yet");
+  const auto serial = core::CanonicalSerialHex(serial_hex);
+  if (!serial) return MakeError(ErrorKind::kInvalidArgument, "not a serial number: " + serial_hex);
+  Result<nlohmann::json> bundle = MakeError(ErrorKind::kInternal, "no result");
+  TSA_TRY(log_.Read([&](store::Database& db) -> Status {
+    bundle = audit::BuildProofBundle(db, *serial);
+    return Ok();
+  }));
+  return bundle;
 }
+
 }  // namespace tsa::service

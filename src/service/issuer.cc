@@ -68,8 +68,10 @@ IssueOutcome Issuer::IssueImpl(std::span<const std::uint8_t> der_request, bool a
   core::UnixMicros gen_time = 0;
   std::uint64_t counter = 0;
   {
-    const core::ClockReading reading = clock_->Read();
+    // The clock is read under the lock: a reading taken before another request's must not be
+    // checked after it, or the gate would see time going backwards.
     std::lock_guard lock(issuance_mutex_);
+    const core::ClockReading reading = clock_->Read();
     auto gate = gate_.Next(reading);
     if (gate.rejection) return Rejected(std::move(*gate.rejection), alg_name, gate_.Problem(reading).value_or("clock"));
     gen_time = *gate.gen_time;

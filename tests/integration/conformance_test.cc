@@ -421,6 +421,60 @@ TEST_F(Rfc3161Conformance, E12_EmptyExtensionsIsGrantedLenient) {
   EXPECT_TRUE(Granted(b));
 }
 
+TEST_F(Rfc3161Conformance, E08_E12_AllBerVariantsTogetherAreGranted) {
+  RequestBuilder b = RequestBuilder::Default();
+  b.framing = Framing::kIndefiniteLength;
+  b.cert_req = CertReq::kExplicitFalse;
+  b.extensions = std::vector<RequestBuilder::Extension>{};
+  EXPECT_TRUE(Granted(b)) << "indefinite length + explicit certReq FALSE + empty [0]";
+  RequestBuilder c = RequestBuilder::Default();
+  c.framing = Framing::kLongFormLength;
+  c.cert_req = CertReq::kRawByte;
+  c.cert_req_byte = 0x01;
+  c.extensions = std::vector<RequestBuilder::Extension>{};
+  EXPECT_TRUE(Granted(c)) << "long-form lengths + BOOLEAN 0x01 + empty [0]";
+}
+
+// §1.3 processing order: with several faults the failInfo is the one of the first failing step
+// (version -> hash algorithm -> parameters -> digest length -> policy -> extensions).
+TEST_F(Rfc3161Conformance, SeveralFaultsAreReportedInTheDocumentedProcessingOrder) {
+  {
+    RequestBuilder b = RequestBuilder::Default().WithHash(oid::kMd5);
+    b.version = {0x02};
+    EXPECT_TRUE(Rejected(b, FailInfo::kBadRequest)) << "version before hash algorithm";
+  }
+  {
+    RequestBuilder b = RequestBuilder::Default().WithHash(oid::kMd5);
+    b.digest = RandomBytes(7);
+    EXPECT_TRUE(Rejected(b, FailInfo::kBadAlg)) << "hash algorithm before digest length";
+  }
+  {
+    RequestBuilder b = RequestBuilder::Default();
+    b.params = Params::kOctetString;
+    b.digest = RandomBytes(31);
+    EXPECT_TRUE(Rejected(b, FailInfo::kBadAlg)) << "parameters before digest length";
+  }
+  {
+    RequestBuilder b = RequestBuilder::Default();
+    b.digest = RandomBytes(31);
+    b.policy = oid::kUnknownPolicy;
+    EXPECT_TRUE(Rejected(b, FailInfo::kBadDataFormat)) << "digest length before policy";
+  }
+  {
+    RequestBuilder b = RequestBuilder::Default();
+    b.policy = oid::kUnknownPolicy;
+    b.extensions = std::vector<RequestBuilder::Extension>{{"1.3.6.1.4.1.99999.7.1", true, {0x05, 0x00}}};
+    EXPECT_TRUE(Rejected(b, FailInfo::kUnacceptedPolicy)) << "policy before extensions";
+  }
+  {
+    RequestBuilder b = RequestBuilder::Default();
+    b.version = {0x02};
+    Bytes der = b.Encode();
+    der.push_back(0x00);
+    EXPECT_TRUE(Rejected(der, FailInfo::kBadDataFormat)) << "decoding (trailing data) before version";
+  }
+}
+
 // E13 (10,000 bodies under ASan) belongs to the fuzzer; this is a bounded version against the real
 // server: ~300 bodies derived from a valid request. Every reply is HTTP 200 with the exact reply
 // type and a parseable TimeStampResp; a rejection has exactly one failInfo; a grant only answers a

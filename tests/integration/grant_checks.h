@@ -460,6 +460,12 @@ inline ::testing::AssertionResult CheckRejection(const HttpResponse& http, core:
   if (bits != FailBitsDer(expected)) {
     return ::testing::AssertionFailure() << "failInfo DER " << bits << " differs from " << FailBitsDer(expected);
   }
+  // §1.3: statusString "short and generic, with no internal paths, OpenSSL error strings or key IDs".
+  const std::string& text = info->status_string;
+  if (text.size() > 120 || text.find('/') != std::string::npos || text.find("error:") != std::string::npos ||
+      text.find(".pem") != std::string::npos) {
+    return ::testing::AssertionFailure() << "statusString is not short and generic: \"" << text << "\"";
+  }
   return ::testing::AssertionSuccess();
 }
 

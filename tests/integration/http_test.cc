@@ -163,6 +163,23 @@ TEST_F(HttpProfile, H10_HugeContentLengthWithShortBodyIs413Promptly) {
   EXPECT_LT(elapsed, 2s);
 }
 
+TEST_F(HttpProfile, H10b_QueryBodyOverMaxRequestBytesIs413) {
+  // Announced by Content-Length (default --max-request-bytes 16384)...
+  const HttpResponse announced = PostQuery(port(), Bytes(16 * 1024 + 1, 0x30));
+  EXPECT_EQ(announced.status, 413) << announced.Summary();
+  // ...and discovered while reading a chunked body that announces nothing.
+  auto conn = HttpConnection::Connect(port());
+  ASSERT_TRUE(conn);
+  std::string req = "POST /tsa HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/timestamp-query\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 20; ++i) req += "400\r\n" + std::string(1024, 'x') + "\r\n";
+  req += "0\r\n\r\n";
+  conn->Send(req);
+  const HttpResponse chunked = conn->ReadResponse(5s);
+  EXPECT_EQ(chunked.status, 413) << chunked.Summary();
+  // A body of exactly the limit is read and answered (here: not a request -> badDataFormat).
+  EXPECT_TRUE(CheckRejection(PostQuery(port(), Bytes(16 * 1024, 0x30)), FailInfo::kBadDataFormat));
+}
+
 TEST_F(HttpProfile, H11_Http10WithoutHostIsServedAndClosed) {
   const RequestBuilder b = RequestBuilder::Default();
   const Bytes der = b.Encode();

@@ -83,7 +83,8 @@ BatchResult IssueBatch(int port, const std::string& tsa_cert_pem, int count, int
         const RequestBuilder b = RequestBuilder::Default();
         const HttpResponse r = PostQuery(port, b.Encode());
         std::lock_guard lock(mu);
-        if (r.status == 0 && allow_transport_errors) {
+        // A process being killed may cut a reply anywhere, even inside a 200's body.
+        if ((r.status == 0 || !r.error.empty()) && allow_transport_errors) {
           ++result.transport_errors;
           continue;
         }

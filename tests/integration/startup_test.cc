@@ -4,6 +4,7 @@
 #include <sys/timex.h>
 
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <sstream>
 
 #include "grant_checks.h"
@@ -38,9 +39,14 @@ std::string Lower(std::string s) {
 void ExpectRefusal(const TsadProcess::StartupFailure& r, const std::string& keyword) {
   EXPECT_FALSE(r.started) << "tsad started and served; it must refuse. stderr:\n" << r.stderr_text;
   EXPECT_EQ(r.exit_code, 1) << "stderr:\n" << r.stderr_text << "\nstdout:\n" << r.stdout_text;
+  static const std::regex kLogLine(R"(^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z \w+ .*)");
   std::vector<std::string> human;
   for (const auto& line : Lines(r.stderr_text)) {
-    if (line.rfind("tsad: ", 0) == 0) human.push_back(line);
+    if (line.rfind("tsad: ", 0) == 0) {
+      human.push_back(line);
+    } else {
+      EXPECT_TRUE(std::regex_match(line, kLogLine)) << "stderr line is neither the message nor a structured log line: " << line;
+    }
   }
   ASSERT_EQ(human.size(), 1u) << "expected one 'tsad: ...' line on stderr; got:\n" << r.stderr_text;
   EXPECT_NE(Lower(human[0]).find(Lower(keyword)), std::string::npos) << "message does not mention '" << keyword << "': " << human[0];

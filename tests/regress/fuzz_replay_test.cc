@@ -198,14 +198,26 @@ TEST_F(FuzzE13, EveryTruncationOfAValidRequestIsRejectedAsBadDataFormat) {
   }
 }
 
+// Every bit of every byte, except that inside the digest one bit per byte is enough: any flip
+// there leaves a valid request for another digest (each such grant costs a signature, a
+// verification and a log commit, which adds up in the sanitizer builds).
 TEST_F(FuzzE13, EverySingleBitFlipOfAValidRequestAnswersWithinE13) {
   for (const auto& seed : kValidSeeds) {
     const auto original = ReadBytes(kSeedDir / seed);
     ASSERT_FALSE(original.empty()) << seed;
+    const Expectation parsed = Expect(original, env_->policy);
+    ASSERT_TRUE(parsed.request && !parsed.rejection) << seed << " is not a valid request";
+    const ASN1_OCTET_STRING* digest = TS_MSG_IMPRINT_get_msg(TS_REQ_get_msg_imprint(parsed.request.get()));
+    const auto* digest_data = ASN1_STRING_get0_data(digest);
+    const auto digest_at = static_cast<std::size_t>(
+        std::search(original.begin(), original.end(), digest_data, digest_data + ASN1_STRING_length(digest)) - original.begin());
+    const std::size_t digest_end = digest_at + static_cast<std::size_t>(ASN1_STRING_length(digest));
+    ASSERT_LT(digest_at, original.size()) << seed;
     int grants = 0;
     int rejections = 0;
     for (std::size_t i = 0; i < original.size(); ++i) {
-      for (int bit = 0; bit < 8; ++bit) {
+      const int bits = i >= digest_at && i < digest_end ? 1 : 8;
+      for (int bit = 0; bit < bits; ++bit) {
         auto body = original;
         body[i] = static_cast<std::uint8_t>(body[i] ^ (1u << bit));
         const CheckResult r = Check(body);

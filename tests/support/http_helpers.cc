@@ -207,7 +207,13 @@ HttpResponse HttpConnection::ReadResponse(std::chrono::milliseconds timeout, boo
       while ((eol = buffer_.find("\r\n")) == std::string::npos) {
         if (!need(buffer_.size() + 1)) return finish(r);
       }
-      const std::size_t size = std::stoul(buffer_.substr(0, eol), nullptr, 16);
+      std::size_t size = 0;
+      try {
+        size = std::stoul(buffer_.substr(0, eol), nullptr, 16);
+      } catch (...) {
+        r.error = "bad chunk size line: " + buffer_.substr(0, eol);
+        return finish(r);
+      }
       buffer_.erase(0, eol + 2);
       if (!need(size + 2)) return finish(r);
       r.body.insert(r.body.end(), buffer_.begin(), buffer_.begin() + static_cast<long>(size));

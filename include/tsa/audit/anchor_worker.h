@@ -74,7 +74,10 @@ class AnchorWorker {
   // Stops the thread: aborts a hanging request, then makes one last bounded attempt if the head moved.
   void Stop();
   // One anchoring cycle now, on the caller's thread (tools, tests). Returns whether it succeeded.
-  Status RunCycle(int timeout_s);
+  // Each request gets at most timeout_s and the whole cycle ends by `deadline`; a stop request
+  // ends it between requests.
+  Status RunCycle(int timeout_s, std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max(),
+                  std::stop_token stop = {});
 
   AnchorStatus GetStatus() const;
 

@@ -85,8 +85,8 @@ class TokenLog {
   TokenLog(TokenLogOptions options, std::unique_ptr<store::Database> db, std::unique_ptr<store::Database> reader,
            MerkleFrontier frontier);
   void Run(std::stop_token stop);
-  Status Commit(std::vector<Pending*>& batch);
-  Status Submit(Pending& pending, int timeout_ms);
+  Status Commit(std::vector<std::shared_ptr<Pending>>& batch);
+  Status Submit(const std::shared_ptr<Pending>& pending, int timeout_ms);
 
   TokenLogOptions options_;
   std::unique_ptr<store::Database> db_;  // used only by the writer thread after Open
@@ -96,7 +96,7 @@ class TokenLog {
   mutable std::mutex mutex_;
   std::condition_variable_any wake_writer_;
   std::condition_variable done_;
-  std::deque<Pending*> queue_;  // guarded by mutex_
+  std::deque<std::shared_ptr<Pending>> queue_;  // guarded by mutex_
   TokenLogStats stats_;         // guarded by mutex_
   bool stopping_ = false;       // guarded by mutex_
   MerkleFrontier frontier_;     // guarded by mutex_; the committed tree

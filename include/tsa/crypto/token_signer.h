@@ -30,7 +30,8 @@ class TokenSigner {
   static Result<std::unique_ptr<TokenSigner>> Create(std::shared_ptr<const SignerMaterial> material, SignerOptions options);
   ~TokenSigner();
 
-  // Signs a request that DecodeRequest and ValidateRequest have accepted, with the given serial
+  // Signs a request that DecodeRequest and ValidateRequest have accepted, given as the DER that
+  // DecodeRequest re-encoded (TimeStampRequest::der, not the client's bytes), with the given serial
   // (big-endian positive magnitude) and genTime. Returns the DER TimeStampResp with status
   // granted. Any other outcome of OpenSSL is an error: the caller answers systemFailure, never a
   // bare rejection (conformance §5.4).
