@@ -1,6 +1,7 @@
 #include "tsa/app/daemon.h"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
@@ -87,6 +88,12 @@ int RunDaemon(const Config& config) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  // Each open connection holds a descriptor (and a worker): raise the soft limit to the hard one.
+  struct rlimit fd_limit {};
+  if (getrlimit(RLIMIT_NOFILE, &fd_limit) == 0 && fd_limit.rlim_cur < fd_limit.rlim_max) {
+    fd_limit.rlim_cur = fd_limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &fd_limit);
+  }
 
   auto policy = BuildPolicy(config);
   if (!policy) return Fail(policy.error().message);

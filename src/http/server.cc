@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include <sys/socket.h>
@@ -74,6 +75,7 @@ struct HttpServer::Impl {
   int anchor_interval_s;
   httplib::Server server;
   std::atomic<bool> stopping{false};
+  std::atomic<bool> serving_done{false};
   int listen_socket = -1;
 
   Impl(const HttpOptions& o, service::Issuer& i, service::AuditService& a, int interval) : options(o), issuer(i), audit(a), anchor_interval_s(interval) {}
@@ -316,12 +318,19 @@ Result<int> HttpServer::Bind() {
 }
 
 Status HttpServer::Serve() {
-  if (!impl_->server.listen_after_bind() && !impl_->stopping) return MakeError(ErrorKind::kIo, "the HTTP server stopped unexpectedly");
+  const bool ok = impl_->stopping || impl_->server.listen_after_bind();
+  impl_->serving_done = true;
+  if (!ok && !impl_->stopping) return MakeError(ErrorKind::kIo, "the HTTP server stopped unexpectedly");
   return Ok();
 }
 
 void HttpServer::Stop() {
   impl_->stopping = true;
+  // cpp-httplib's stop() is a no-op until listen_after_bind() runs: a signal that arrives between
+  // Bind() and Serve() would be lost, so wait (bounded) until the server runs or Serve() returned.
+  for (int i = 0; i < 5000 && !impl_->server.is_running() && !impl_->serving_done; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   impl_->server.stop();
 }
 

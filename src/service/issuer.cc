@@ -123,9 +123,8 @@ IssueOutcome Issuer::IssueForDigest(core::HashAlgorithm algorithm, const std::ve
 }
 
 std::optional<std::string> Issuer::ClockProblem() {
-  const core::ClockReading reading = clock_->Read();
-  std::lock_guard lock(issuance_mutex_);
-  return gate_.Problem(reading);
+  std::lock_guard lock(issuance_mutex_);  // read under the lock, as Issue does
+  return gate_.Problem(clock_->Read());
 }
 
 }  // namespace tsa::service

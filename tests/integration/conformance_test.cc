@@ -554,7 +554,7 @@ TEST_F(Rfc3161Conformance, S02_FourHundredConcurrentRequestsHaveNoDuplicateSeria
   EXPECT_EQ(run.requests, 400);
   EXPECT_TRUE(run.failures.empty()) << run.failures.size() << " of 400 valid concurrent requests not granted; first: "
                                     << (run.failures.empty() ? "" : run.failures[0])
-                                    << "\n(a spurious timeNotAvailable here is the race pinned by ProductBug_IssuerClockRace)";
+                                    << "\n(a spurious timeNotAvailable here is the race pinned by IssuerClockRace)";
   std::set<std::string> serials;
   for (const auto& g : run.grants) serials.insert(g.serial_hex);
   EXPECT_EQ(serials.size(), run.grants.size()) << "duplicate serial numbers";

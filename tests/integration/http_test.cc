@@ -299,14 +299,14 @@ DropTiming SendThenWaitForDrop(int port, const std::string& bytes, std::chrono::
   return t;
 }
 
-TEST_F(HttpProfile, ProductBug_H17_SlowLorisHeadersAreDroppedWithinTheReadTimeout) {
+TEST_F(HttpProfile, H17_SlowLorisHeadersAreDroppedWithinTheReadTimeout) {
   const DropTiming t = SendThenWaitForDrop(port(), "POST /tsa HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: applic", std::chrono::seconds(kReadTimeoutS + 8));
   EXPECT_TRUE(t.closed && t.closed_ms <= kReadTimeoutS * 1000 + 1500)
       << "--read-timeout " << kReadTimeoutS << ": first reply byte after " << t.first_reply_ms << " ms, connection closed after "
       << t.closed_ms << " ms (-1: still open). Reply: " << t.reply;
 }
 
-TEST_F(HttpProfile, ProductBug_H17b_SlowBodyIsDroppedWithinTheReadTimeout) {
+TEST_F(HttpProfile, H17b_SlowBodyIsDroppedWithinTheReadTimeout) {
   const DropTiming t = SendThenWaitForDrop(
       port(), "POST /tsa HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/timestamp-query\r\nContent-Length: 100\r\n\r\n0123456789",
       std::chrono::seconds(kReadTimeoutS + 8));

@@ -73,7 +73,7 @@ class ScriptedClock : public core::ClockSource {
   bool released_ = false;
 };
 
-TEST(ProductBug_IssuerClockRace, RequestThatReadTheClockFirstButLocksSecondIsStillGranted) {
+TEST(IssuerClockRace, RequestThatReadTheClockFirstButLocksSecondIsStillGranted) {
   TempDir dir("tsa-race");
   auto pki = CreateTestPki(dir.Sub("pki"));
   ASSERT_TRUE(pki.has_value()) << pki.error().ToString();

@@ -162,7 +162,7 @@ TEST_F(StartupConfig, SigtermWhileServingFinishesInFlightRequestsAndExitsZero) {
 // be lost. tsad writes the port file before the HTTP accept loop runs; a stop requested in that
 // window (cpp-httplib's stop() before listen_after_bind() is a no-op) left tsad running for ever
 // in about 3 of 10 tries on this machine.
-TEST_F(StartupConfig, ProductBug_SigtermRightAfterThePortFileAppearsIsNotLost) {
+TEST_F(StartupConfig, SigtermRightAfterThePortFileAppearsIsNotLost) {
   for (int i = 0; i < 12; ++i) {
     SCOPED_TRACE("attempt " + std::to_string(i + 1));
     TsadOptions options;

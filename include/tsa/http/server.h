@@ -23,7 +23,9 @@ struct HttpOptions {
   std::size_t max_data_bytes = 64 * 1024 * 1024;      // raw-data mode bodies, hashed while streaming
   int read_timeout_s = 10;                            // slow clients (slow-loris) are dropped after this
   int write_timeout_s = 10;
-  int keep_alive_timeout_s = 5;
+  // cpp-httplib waits this long for the next request on a connection, also after a request it
+  // failed to read: short, so that slow or idle clients are dropped promptly (conformance H17).
+  int keep_alive_timeout_s = 1;
   std::size_t keep_alive_max = 100;
 };
 

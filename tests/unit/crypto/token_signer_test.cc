@@ -298,8 +298,8 @@ TEST_F(TokenSignerTest, SignsBerVariantsThatDecodeRequestAccepts) {
 // Found by fuzz/request_fuzzer (tests/testdata/fuzz/request/crash-ber-indefinite-*): OpenSSL's
 // BIO reader behind TS_RESP_create_response (d2i_TS_REQ_bio) takes a zero-length [0] inside an
 // indefinite-length SEQUENCE for the end-of-contents octets, while d2i_TS_REQ (DecodeRequest)
-// accepts the body; Sign then fails and the client gets systemFailure for a valid request.
-TEST_F(TokenSignerTest, SignsAnIndefiniteLengthRequestWithAnEmptyExtensionsField) {
+// accepts the body. The fix: Sign is given DecodeRequest's DER re-encoding, never the client's BER.
+TEST_F(TokenSignerTest, SignsTheDerReencodingOfAnIndefiniteLengthRequestWithAnEmptyExtensionsField) {
   auto signer = Signer();
   ASSERT_NE(signer, nullptr);
   const Bytes der = unit_test::Sha256Request(0x42, /*cert_req=*/false);
@@ -307,7 +307,9 @@ TEST_F(TokenSignerTest, SignsAnIndefiniteLengthRequestWithAnEmptyExtensionsField
     const Bytes body = Indefinite(der, empty_ctx0);
     SCOPED_TRACE(core::ToHex(body));
     ExpectAcceptedByDecodeAndValidate(body);
-    auto signed_der = signer->Sign(body, Bytes{0x0d}, At(0));
+    auto decoded = DecodeRequest(body);
+    ASSERT_TRUE(std::holds_alternative<core::TimeStampRequest>(decoded));
+    auto signed_der = signer->Sign(std::get<core::TimeStampRequest>(decoded).der, Bytes{0x0d}, At(0));
     ASSERT_TRUE(signed_der) << signed_der.error().ToString();
   }
 }
