@@ -70,8 +70,9 @@ Status SelfTest(crypto::TokenSigner& signer, const core::SerialSpace& space) {
 }
 
 int Fail(const std::string& message) {
-  std::cerr << "tsad: " << message << "\n";
   service::LogEvent(spdlog::level::critical, "startup_failed", {{"error", message}});
+  service::ShutdownLogging();  // the log line first, then the one-line reason last on stderr
+  std::cerr << "tsad: " << message << "\n";
   return 1;
 }
 
@@ -220,7 +221,7 @@ int RunDaemon(const Config& config) {
   anchors.Stop();   // a last anchor when the head moved, bounded by its timeout
   const auto stats = shared_log->Stats();
   service::LogEvent(spdlog::level::info, "stopped", {{"tokens_logged", std::to_string(stats.size)}});
-  spdlog::default_logger()->flush();
+  service::ShutdownLogging();
   if (!served) {
     std::cerr << "tsad: " << served.error().message << "\n";
     return 1;

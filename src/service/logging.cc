@@ -1,5 +1,6 @@
 #include "tsa/service/logging.h"
 
+#include <spdlog/async.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -21,7 +22,11 @@ bool NeedsQuotes(const std::string& v) {
 
 void ConfigureLogging(LogFormat format, spdlog::level::level_enum level) {
   g_format = format;
-  auto logger = spdlog::stderr_logger_mt("tsad");
+  // Asynchronous: request threads only enqueue the line; one background thread writes stderr, so
+  // logging stays off the request's critical path. The queue blocks (never drops) when full.
+  spdlog::init_thread_pool(16384, 1);
+  auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  auto logger = std::make_shared<spdlog::async_logger>("tsad", sink, spdlog::thread_pool(), spdlog::async_overflow_policy::block);
   if (format == LogFormat::kJson) {
     logger->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l",%v})", spdlog::pattern_time_type::utc);
   } else {
@@ -31,6 +36,8 @@ void ConfigureLogging(LogFormat format, spdlog::level::level_enum level) {
   logger->flush_on(spdlog::level::warn);
   spdlog::set_default_logger(logger);
 }
+
+void ShutdownLogging() { spdlog::shutdown(); }
 
 void LogEvent(spdlog::level::level_enum level, std::string_view event, const LogFields& fields) {
   if (!spdlog::should_log(level)) return;

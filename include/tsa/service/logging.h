@@ -18,6 +18,9 @@ using LogFields = std::vector<std::pair<std::string_view, std::string>>;
 // Installs the default logger on stderr (UTC timestamps). Call once at start-up.
 void ConfigureLogging(LogFormat format, spdlog::level::level_enum level);
 
+// Flushes and stops the background writer. Call once before exit.
+void ShutdownLogging();
+
 void LogEvent(spdlog::level::level_enum level, std::string_view event, const LogFields& fields);
 
 }  // namespace tsa::service
