@@ -79,15 +79,16 @@ int Fail(const std::string& message) {
 }  // namespace
 
 int RunDaemon(const Config& config) {
-  service::ConfigureLogging(config.log_format == "json" ? service::LogFormat::kJson : service::LogFormat::kText,
-                            spdlog::level::from_str(config.log_level));
-
-  // Signals are handled by one thread with sigwait; block them before any thread starts.
+  // Signals are handled by one thread with sigwait; block them before any thread starts, or the
+  // kernel may deliver SIGTERM to a thread that does not block it and kill the process.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Only now start threads (the async logger's among them): they inherit the blocked mask.
+  service::ConfigureLogging(config.log_format == "json" ? service::LogFormat::kJson : service::LogFormat::kText,
+                            spdlog::level::from_str(config.log_level));
   signal(SIGPIPE, SIG_IGN);
   // Each open connection holds a descriptor (and a worker): raise the soft limit to the hard one.
   struct rlimit fd_limit {};
@@ -220,7 +221,7 @@ int RunDaemon(const Config& config) {
   server->reset();  // joins the workers: in-flight requests have finished
   anchors.Stop();   // a last anchor when the head moved, bounded by its timeout
   const auto stats = shared_log->Stats();
-  service::LogEvent(spdlog::level::info, "stopped", {{"tokens_logged", std::to_string(stats.size)}});
+  service::LogEvent(spdlog::level::info, "stopped", {{"tokens_logged", std::to_string(stats.size)}, {"log_commits", std::to_string(stats.commits)}});
   service::ShutdownLogging();
   if (!served) {
     std::cerr << "tsad: " << served.error().message << "\n";

@@ -6,7 +6,8 @@
 
 namespace tsa::audit {
 
-// One queued request to the writer; lives on the caller's stack until `done`.
+// One queued request to the writer, shared between the caller and the writer (a caller that gives
+// up after a timeout leaves it to the writer). Finish() is called once `status` is final.
 struct TokenLog::Pending {
   enum class Kind { kToken, kProbe, kClaimEpoch, kWrite } kind = Kind::kToken;
   TokenRecord record;
@@ -15,7 +16,30 @@ struct TokenLog::Pending {
   std::int64_t now_us = 0;
   std::uint64_t epoch = 0;
   Status status;
-  bool done = false;
+  Hash leaf{};  // kToken: computed on the caller's thread, off the single writer
+  Hash token_sha256{};
+
+  // Completion: one mutex/condvar per waiter, so a commit wakes exactly the callers it served
+  // (std::binary_semaphore's libstdc++ wait spins with sched_yield first, burning signing cores).
+  std::mutex done_mutex;
+  std::condition_variable done_cv;
+  bool done = false;  // guarded by done_mutex
+
+  void Finish() {
+    {
+      std::lock_guard lock(done_mutex);
+      done = true;
+    }
+    done_cv.notify_one();
+  }
+  bool Wait(int timeout_ms) {
+    std::unique_lock lock(done_mutex);
+    if (timeout_ms < 0) {
+      done_cv.wait(lock, [&] { return done; });
+      return true;
+    }
+    return done_cv.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return done; });
+  }
 };
 
 NodeReader TokenLog::Nodes(store::Database& db) {
@@ -73,13 +97,13 @@ TokenLog::~TokenLog() {
 }
 
 Status TokenLog::Submit(const std::shared_ptr<Pending>& pending, int timeout_ms) {
-  std::unique_lock lock(mutex_);
-  if (stopping_) return MakeError(ErrorKind::kUnavailable, "the token log is shutting down");
-  queue_.push_back(pending);
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return MakeError(ErrorKind::kUnavailable, "the token log is shutting down");
+    queue_.push_back(pending);
+  }
   wake_writer_.notify_one();
-  if (timeout_ms < 0) {
-    done_.wait(lock, [&] { return pending->done; });
-  } else if (!done_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return pending->done; })) {
+  if (!pending->Wait(timeout_ms)) {
     // Shared ownership lets the writer finish it later; a probe that waited too long has failed.
     return MakeError(ErrorKind::kUnavailable, "the token log did not answer within " + std::to_string(timeout_ms) + " ms");
   }
@@ -90,6 +114,8 @@ Status TokenLog::Append(TokenRecord record) {
   auto p = std::make_shared<Pending>();
   p->kind = Pending::Kind::kToken;
   p->record = std::move(record);
+  p->leaf = LeafHash(p->record.token_der);
+  p->token_sha256 = Sha256(p->record.token_der.data(), p->record.token_der.size());
   return Submit(p, -1);
 }
 
@@ -156,10 +182,9 @@ void TokenLog::Run(std::stop_token stop) {
       for (const auto& p : batch) {
         if (!st) p->status = st;
         if (st && p->kind == Pending::Kind::kToken) stats_.size += 1;
-        p->done = true;
       }
     }
-    done_.notify_all();
+    for (const auto& p : batch) p->Finish();
     batch.clear();
   }
 }
@@ -183,17 +208,26 @@ Status TokenLog::Commit(std::vector<std::shared_ptr<Pending>>& batch) {
     std::lock_guard lock(mutex_);
     tree = frontier_;
   }
-  TSA_ASSIGN_OR_RETURN(
-      store::Statement insert,
-      db.Prepare("INSERT INTO tokens (idx, serial, gen_time_us, policy, hash_oid, digest, token, token_sha256, leaf_hash) "
-                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-  TSA_ASSIGN_OR_RETURN(store::Statement node_insert, db.Prepare("INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)"));
+  // Prepared once, reused by every batch (the writer thread owns them).
+  if (!insert_stmt_) {
+    TSA_ASSIGN_OR_RETURN(
+        store::Statement st,
+        db.Prepare("INSERT INTO tokens (idx, serial, gen_time_us, policy, hash_oid, digest, token, token_sha256, leaf_hash) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    insert_stmt_.emplace(std::move(st));
+  }
+  if (!node_stmt_) {
+    TSA_ASSIGN_OR_RETURN(store::Statement st, db.Prepare("INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)"));
+    node_stmt_.emplace(std::move(st));
+  }
+  store::Statement& insert = *insert_stmt_;
+  store::Statement& node_insert = *node_stmt_;
   for (const auto& p : batch) {
     switch (p->kind) {
       case Pending::Kind::kToken: {
         const TokenRecord& r = p->record;
-        const Hash token_hash = Sha256(r.token_der.data(), r.token_der.size());
-        const Hash leaf = LeafHash(r.token_der);
+        const Hash& token_hash = p->token_sha256;
+        const Hash& leaf = p->leaf;
         const std::uint64_t index = tree.size();
         TSA_TRY(insert.Reset());
         insert.Bind(1, static_cast<std::int64_t>(index)).Bind(2, r.serial_hex).Bind(3, r.gen_time_us).Bind(4, r.policy).Bind(5, r.hash_oid);

@@ -29,6 +29,7 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const 
     // WAL: readers (tools, health checks) never block the writer.
     TSA_TRY(db->Exec("PRAGMA journal_mode=WAL"));
     TSA_TRY(db->Exec(options.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"));
+    TSA_TRY(db->Exec("PRAGMA wal_autocheckpoint=" + std::to_string(options.wal_autocheckpoint_pages)));
   }
   TSA_TRY(db->Exec("PRAGMA foreign_keys=ON"));
   return db;

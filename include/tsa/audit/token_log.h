@@ -90,12 +90,13 @@ class TokenLog {
 
   TokenLogOptions options_;
   std::unique_ptr<store::Database> db_;  // used only by the writer thread after Open
+  std::optional<store::Statement> insert_stmt_;  // writer thread only
+  std::optional<store::Statement> node_stmt_;    // writer thread only
   std::mutex read_mutex_;
   std::unique_ptr<store::Database> reader_;  // guarded by read_mutex_
 
   mutable std::mutex mutex_;
   std::condition_variable_any wake_writer_;
-  std::condition_variable done_;
   std::deque<std::shared_ptr<Pending>> queue_;  // guarded by mutex_
   TokenLogStats stats_;         // guarded by mutex_
   bool stopping_ = false;       // guarded by mutex_

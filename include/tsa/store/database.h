@@ -25,6 +25,9 @@ struct OpenOptions {
   // synchronous=FULL: a committed transaction survives power loss, not only a process crash.
   bool synchronous_full = true;
   int busy_timeout_ms = 5000;
+  // WAL pages before SQLite copies the WAL back into the database (a checkpoint, which rewrites
+  // and fsyncs pages): larger means fewer, longer checkpoints.
+  int wal_autocheckpoint_pages = 1000;
 };
 
 // Not thread-safe: one owner thread at a time (the store's writer, or a tool).

@@ -199,6 +199,35 @@ TEST(DecodeRequestTest, AcceptsTheBerVariantOfAnExplicitCertReqFalse) {
   EXPECT_FALSE(r.cert_req);
 }
 
+TEST(DecodeRequestTest, CarriesTheDerReEncodingOfWhatItDecoded) {
+  const Bytes der = unit_test::Sha256Request(0x31, /*cert_req=*/false, Bytes{0x05, 0x06}, std::string(kOtherPolicy));
+  EXPECT_EQ(ExpectDecoded(der).der, der) << "DER in, the same DER out";
+
+  // BER variants OpenSSL decodes come out with definite, minimal lengths.
+  Bytes indefinite = {0x30, 0x80};
+  indefinite.insert(indefinite.end(), der.begin() + 2, der.end());
+  indefinite.insert(indefinite.end(), {0x00, 0x00});
+  EXPECT_EQ(ExpectDecoded(indefinite).der, der);
+  Bytes explicit_false = der;
+  explicit_false.insert(explicit_false.end(), {0x01, 0x01, 0x00});
+  explicit_false[1] = static_cast<std::uint8_t>(explicit_false[1] + 3);
+  EXPECT_EQ(ExpectDecoded(explicit_false).der, der) << "certReq DEFAULT FALSE is left out";
+
+  // With an empty [0] inside: OpenSSL keeps the (empty) extensions field, so the re-encoding is
+  // the DER plus "a0 00"; it must parse back to itself and to the same request.
+  Bytes empty_ext = {0x30, 0x80};
+  empty_ext.insert(empty_ext.end(), der.begin() + 2, der.end());
+  empty_ext.insert(empty_ext.end(), {0xa0, 0x00, 0x00, 0x00});
+  const auto r = ExpectDecoded(empty_ext);
+  ASSERT_FALSE(r.der.empty());
+  EXPECT_NE(r.der[1], 0x80) << "definite length";
+  const auto again = ExpectDecoded(r.der);
+  EXPECT_EQ(again.der, r.der);
+  EXPECT_EQ(again.digest, r.digest);
+  EXPECT_EQ(again.policy, r.policy);
+  EXPECT_TRUE(again.extension_oids.empty());
+}
+
 TEST(EncodeRequestTest, RoundTripsEveryField) {
   RequestSpec spec;
   spec.hash = core::HashAlgorithm::kSha384;

@@ -184,7 +184,9 @@ TEST_F(TokenSignerTest, AccuracyIsTheConfiguredOne) {
   ASSERT_NE(signer, nullptr);
   auto der = signer->Sign(unit_test::Sha256Request(), Bytes{0x07}, At(0));
   ASSERT_TRUE(der);
-  const auto& acc = Describe(der->response_der).token->accuracy;
+  const auto info = Describe(der->response_der);
+  ASSERT_TRUE(info.token.has_value());
+  const auto& acc = info.token->accuracy;
   ASSERT_TRUE(acc.has_value());
   EXPECT_EQ(acc->TotalMicros(), 250'000);
 }
@@ -289,7 +291,9 @@ TEST_F(TokenSignerTest, SignsBerVariantsThatDecodeRequestAccepts) {
   for (const auto& [name, body] : variants) {
     SCOPED_TRACE(name);
     ExpectAcceptedByDecodeAndValidate(body);
-    auto signed_der = signer->Sign(body, Bytes{0x0c}, At(0));
+    auto decoded = DecodeRequest(body);
+    ASSERT_TRUE(std::holds_alternative<core::TimeStampRequest>(decoded));
+    auto signed_der = signer->Sign(std::get<core::TimeStampRequest>(decoded).der, Bytes{0x0c}, At(0));
     ASSERT_TRUE(signed_der) << signed_der.error().ToString();
     EXPECT_EQ(Describe(signed_der->response_der).token->digest_hex, core::ToHex(Bytes(32, 0x42)));
   }

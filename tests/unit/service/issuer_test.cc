@@ -345,6 +345,29 @@ TEST_F(IssuerTest, RejectionsAreNotLoggedAndCarryTheFailInfoOfTheProcessingOrder
   EXPECT_EQ(issuer->log().Stats().size, 0U);
 }
 
+// Conformance §8.2 (lenient BER). Fuzz finding: an indefinite-length request with an empty [0]
+// decoded fine but OpenSSL's BIO reader refused it at signing time (systemFailure).
+TEST_F(IssuerTest, GrantsABerIndefiniteLengthRequestWithAnEmptyExtensionsField) {
+  auto issuer = MakeIssuer();
+  ASSERT_NE(issuer, nullptr);
+  const Bytes der = unit_test::Sha256Request(0x44, /*cert_req=*/true, Bytes{0x01, 0x02, 0x03});
+  ASSERT_LT(der[1], 0x80);
+  for (const Bytes& tail : {Bytes{0x00, 0x00}, Bytes{0xa0, 0x00, 0x00, 0x00}, Bytes{0x80, 0x00, 0x00, 0x00}}) {
+    Bytes body = {0x30, 0x80};
+    body.insert(body.end(), der.begin() + 2, der.end());
+    body.insert(body.end(), tail.begin(), tail.end());
+    SCOPED_TRACE(core::ToHex(body));
+    clock_->Advance(10);
+    const auto out = issuer->Issue(body);
+    ASSERT_TRUE(out.granted()) << out.internal_error;
+    const auto info = Describe(out.der);
+    ASSERT_TRUE(info.granted());
+    EXPECT_EQ(*info.token->nonce_hex, "010203");
+    EXPECT_EQ(info.token->digest_hex, core::ToHex(Bytes(32, 0x44)));
+  }
+  EXPECT_EQ(LoggedTokens(), 3);
+}
+
 TEST_F(IssuerTest, ARequestWithSeveralFaultsGetsTheFirstFailInfo) {
   auto issuer = MakeIssuer();
   ASSERT_NE(issuer, nullptr);
