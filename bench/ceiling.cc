@@ -32,7 +32,8 @@ int main(int argc, char** argv) {
   }
   tsa::crypto::SignerOptions options;
   options.policy.default_policy = "1.3.6.1.4.1.99999.1.1";
-  options.policy.accepted_hashes = {tsa::core::HashAlgorithm::kSha256, tsa::core::HashAlgorithm::kSha384, tsa::core::HashAlgorithm::kSha512};
+  options.policy.accepted_hashes = {tsa::core::HashAlgorithm::kSha256, tsa::core::HashAlgorithm::kSha384,
+                                    tsa::core::HashAlgorithm::kSha512};
   auto signer = tsa::crypto::TokenSigner::Create(*material, options);
   auto request = tsa::core::ReadFileBytes(request_path);
   if (!signer || !request) {
@@ -48,7 +49,8 @@ int main(int argc, char** argv) {
       const tsa::core::SerialSpace space{static_cast<std::uint16_t>(t), 1};
       std::uint64_t n = 0;
       while (std::chrono::steady_clock::now() < deadline) {
-        const auto now = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+        const auto now =
+            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
         if (!(*signer)->Sign(*request, tsa::core::EncodeSerial(space, ++n), now)) failed = true;
       }
       total += n;

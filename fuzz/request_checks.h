@@ -155,7 +155,7 @@ inline Result<std::unique_ptr<IssuerEnv>> MakeIssuerEnv(const IssuerEnvOptions& 
 
 // What the oracle makes of a body.
 struct Expectation {
-  crypto::UniquePtr<TS_REQ> request;      // set when the body is exactly one decodable TimeStampReq
+  crypto::UniquePtr<TS_REQ> request;        // set when the body is exactly one decodable TimeStampReq
   std::optional<core::FailInfo> rejection;  // nullopt: a valid request, which must be granted
 };
 
@@ -257,7 +257,8 @@ inline std::string CheckGrant(const IssuerEnv& env, std::span<const std::uint8_t
   verify.tsa_cert_pem = env.tsa_cert_pem;
   verify.ca_pem = env.chain_pem;
   verify.request_der = std::vector<std::uint8_t>(body.begin(), body.end());
-  if (auto verified = crypto::Verify(out.der, verify); !verified) return "the granted token does not verify: " + verified.error().message;
+  if (auto verified = crypto::Verify(out.der, verify); !verified)
+    return "the granted token does not verify: " + verified.error().message;
 
   // And the echoes, read straight from the TSTInfo (independently of DescribeResponse).
   const auto& token_der = info.token->token_der;
@@ -327,8 +328,8 @@ inline CheckResult IssueAndCheck(IssuerEnv& env, std::span<const std::uint8_t> b
   }
   const bool granted = info.status == 0;
   if (granted != out.granted()) {
-    result.violation = std::string("IssueOutcome says ") + (out.granted() ? "granted" : "rejected") + " but the reply has status " +
-                       std::to_string(info.status);
+    result.violation = std::string("IssueOutcome says ") + (out.granted() ? "granted" : "rejected") +
+                       " but the reply has status " + std::to_string(info.status);
     return result;
   }
 
@@ -338,8 +339,8 @@ inline CheckResult IssueAndCheck(IssuerEnv& env, std::span<const std::uint8_t> b
     } else if (info.fail_info.size() != 1) {
       result.violation = "a rejection with " + std::to_string(info.fail_info.size()) + " failInfo bits (exactly one required)";
     } else if (out.rejection->fail_info != info.fail_info.front()) {
-      result.violation = "IssueOutcome.rejection " + detail::FailInfoText(out.rejection->fail_info) + " differs from the reply's " +
-                         detail::FailInfoText(info.fail_info.front());
+      result.violation = "IssueOutcome.rejection " + detail::FailInfoText(out.rejection->fail_info) +
+                         " differs from the reply's " + detail::FailInfoText(info.fail_info.front());
     } else if (expected.rejection != info.fail_info.front() &&
                !(options.tolerate_signer_system_failure && !expected.rejection &&
                  info.fail_info.front() == core::FailInfo::kSystemFailure && out.internal_error.rfind("signing: ", 0) == 0)) {
@@ -357,7 +358,8 @@ inline CheckResult IssueAndCheck(IssuerEnv& env, std::span<const std::uint8_t> b
     return result;
   }
   if (log_after != log_before + 1) {
-    result.violation = "a grant moved the token log from " + std::to_string(log_before) + " to " + std::to_string(log_after) + " records";
+    result.violation = "a grant moved the token log from " + std::to_string(log_before) + " to " + std::to_string(log_after) +
+                       " records";
     return result;
   }
   result.violation = detail::CheckGrant(env, body, expected.request.get(), out, info);

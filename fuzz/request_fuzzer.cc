@@ -65,7 +65,8 @@ extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
 #ifdef TSA_FUZZ_HAVE_DEATH_CALLBACK
   __sanitizer_set_death_callback(RemoveTempDirOnDeath);
 #endif
-  std::fprintf(stderr, "request_fuzzer: issuer ready in %s (EC P-256 TSA, policy %s)%s\n", g_env->dir.c_str(), tsa::fuzz::kDefaultPolicy,
+  std::fprintf(stderr, "request_fuzzer: issuer ready in %s (EC P-256 TSA, policy %s)%s\n", g_env->dir.c_str(),
+               tsa::fuzz::kDefaultPolicy,
                g_check_options.tolerate_signer_system_failure ? "; tolerating systemFailure from signing" : "");
   return 0;
 }
@@ -80,7 +81,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   if (!result.ok()) {
     std::fprintf(stderr, "\n==== request_fuzzer: E13 VIOLATION: %s\n", result.violation.c_str());
-    if (!result.outcome.internal_error.empty()) std::fprintf(stderr, "internal error: %s\n", result.outcome.internal_error.c_str());
+    if (!result.outcome.internal_error.empty())
+      std::fprintf(stderr, "internal error: %s\n", result.outcome.internal_error.c_str());
     PrintBody(body);
     RemoveTempDirOnDeath();
     std::abort();

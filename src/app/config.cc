@@ -10,69 +10,131 @@ ParsedConfig ParseConfig(int argc, char** argv) {
   Config c;
   CLI::App app{"tsad: an RFC 3161 time-stamping authority"};
   app.set_version_flag("--version", std::string("tsad ") + TSA_VERSION);
-  app.set_config("--config", "", "TOML/INI file with any of the options below (keys as the long flag names)")->envname("TSA_CONFIG");
+  app.set_config("--config", "", "TOML/INI file with any of the options below (keys as the long flag names)")
+      ->envname("TSA_CONFIG");
   app.option_defaults()->always_capture_default();
 
   app.add_option("--host", c.host, "Address to listen on")->envname("TSA_HOST")->group("HTTP");
-  app.add_option("-p,--port", c.port, "Port to listen on (0: any free port)")->envname("TSA_PORT")->check(CLI::Range(0, 65535))->group("HTTP");
-  app.add_option("--threads", c.threads, "HTTP worker threads kept warm")->envname("TSA_THREADS")->check(CLI::Range(1, 1024))->group("HTTP");
+  app.add_option("-p,--port", c.port, "Port to listen on (0: any free port)")
+      ->envname("TSA_PORT")
+      ->check(CLI::Range(0, 65535))
+      ->group("HTTP");
+  app.add_option("--threads", c.threads, "HTTP worker threads kept warm")
+      ->envname("TSA_THREADS")
+      ->check(CLI::Range(1, 1024))
+      ->group("HTTP");
   app.add_option("--max-threads", c.max_threads, "Most HTTP workers (each open connection holds one)")
-      ->envname("TSA_MAX_THREADS")->check(CLI::Range(1, 65536))->group("HTTP");
+      ->envname("TSA_MAX_THREADS")
+      ->check(CLI::Range(1, 65536))
+      ->group("HTTP");
   app.add_option("--max-request-bytes", c.max_request_bytes, "Largest DER TimeStampReq body accepted (413 above)")
-      ->envname("TSA_MAX_REQUEST_BYTES")->group("HTTP");
+      ->envname("TSA_MAX_REQUEST_BYTES")
+      ->group("HTTP");
   app.add_option("--max-data-bytes", c.max_data_bytes, "Largest raw-data body hashed by tsad (413 above)")
-      ->envname("TSA_MAX_DATA_BYTES")->group("HTTP");
+      ->envname("TSA_MAX_DATA_BYTES")
+      ->group("HTTP");
   app.add_option("--read-timeout", c.read_timeout_s, "Seconds a client may take to send a request")
-      ->envname("TSA_READ_TIMEOUT")->check(CLI::Range(1, 300))->group("HTTP");
-  app.add_option("--port-file", c.port_file, "Write the bound port to this file once listening")->envname("TSA_PORT_FILE")->group("HTTP");
+      ->envname("TSA_READ_TIMEOUT")
+      ->check(CLI::Range(1, 300))
+      ->group("HTTP");
+  app.add_option("--port-file", c.port_file, "Write the bound port to this file once listening")
+      ->envname("TSA_PORT_FILE")
+      ->group("HTTP");
 
   app.add_option("--cert-dir", c.cert_dir, "Directory with tsa_key.pem, tsa_cert.pem and optional chain.pem")
-      ->envname("TSA_CERT_DIR")->group("Signing");
+      ->envname("TSA_CERT_DIR")
+      ->group("Signing");
   app.add_option("--key", c.key_file, "TSA private key (PEM); overrides --cert-dir")->envname("TSA_KEY_FILE")->group("Signing");
-  app.add_option("--cert", c.cert_file, "TSA certificate (PEM); overrides --cert-dir")->envname("TSA_CERT_FILE")->group("Signing");
-  app.add_option("--chain", c.chain_file, "Issuer certificates (PEM); overrides --cert-dir")->envname("TSA_CHAIN_FILE")->group("Signing");
+  app.add_option("--cert", c.cert_file, "TSA certificate (PEM); overrides --cert-dir")
+      ->envname("TSA_CERT_FILE")
+      ->group("Signing");
+  app.add_option("--chain", c.chain_file, "Issuer certificates (PEM); overrides --cert-dir")
+      ->envname("TSA_CHAIN_FILE")
+      ->group("Signing");
 
   app.add_option("--policy", c.policy, "Default TSA policy OID (TSTInfo.policy)")->envname("TSA_POLICY")->group("Tokens");
-  app.add_option("--accept-policy", c.accepted_policies, "Further policy OIDs a request may ask for (repeatable, comma-separated)")
-      ->envname("TSA_ACCEPT_POLICIES")->delimiter(',')->group("Tokens");
+  app.add_option("--accept-policy", c.accepted_policies,
+                 "Further policy OIDs a request may ask for (repeatable, comma-separated)")
+      ->envname("TSA_ACCEPT_POLICIES")
+      ->delimiter(',')
+      ->group("Tokens");
   app.add_option("--hash", c.hashes, "Accepted imprint hash algorithms (comma-separated)")
-      ->envname("TSA_HASHES")->delimiter(',')->group("Tokens");
-  app.add_flag("--allow-sha1,!--no-allow-sha1", c.allow_sha1, "Also accept SHA-1 imprints (legacy clients)")->envname("TSA_ALLOW_SHA1")->group("Tokens");
-  app.add_option("--accuracy", c.accuracy, "Declared accuracy written in every token: 1s, 500ms, ...")->envname("TSA_ACCURACY")->group("Tokens");
+      ->envname("TSA_HASHES")
+      ->delimiter(',')
+      ->group("Tokens");
+  app.add_flag("--allow-sha1,!--no-allow-sha1", c.allow_sha1, "Also accept SHA-1 imprints (legacy clients)")
+      ->envname("TSA_ALLOW_SHA1")
+      ->group("Tokens");
+  app.add_option("--accuracy", c.accuracy, "Declared accuracy written in every token: 1s, 500ms, ...")
+      ->envname("TSA_ACCURACY")
+      ->group("Tokens");
   app.add_option("--clock-precision", c.clock_precision_digits, "Fraction digits of genTime (0-6)")
-      ->envname("TSA_CLOCK_PRECISION")->check(CLI::Range(0, 6))->group("Tokens");
-  app.add_flag("--tsa-name,!--no-tsa-name", c.include_tsa_name, "Put the TSA name in TSTInfo.tsa")->envname("TSA_TSA_NAME")->group("Tokens");
+      ->envname("TSA_CLOCK_PRECISION")
+      ->check(CLI::Range(0, 6))
+      ->group("Tokens");
+  app.add_flag("--tsa-name,!--no-tsa-name", c.include_tsa_name, "Put the TSA name in TSTInfo.tsa")
+      ->envname("TSA_TSA_NAME")
+      ->group("Tokens");
 
   app.add_flag("--allow-unsynced-clock,!--require-synced-clock", c.allow_unsynced_clock,
                "Issue tokens even when the kernel reports the clock unsynchronised (development/containers only)")
-      ->envname("TSA_ALLOW_UNSYNCED_CLOCK")->group("Time");
+      ->envname("TSA_ALLOW_UNSYNCED_CLOCK")
+      ->group("Time");
 
   app.add_option("--db", c.db_path, "SQLite database of the audit log")->envname("TSA_DB")->group("Storage");
   app.add_flag("--audit-log,!--no-audit-log", c.audit_log,
                "Append every granted token to the audit log (turning it off gives up the audit chain: benchmarks only)")
-      ->envname("TSA_AUDIT_LOG")->group("Storage");
+      ->envname("TSA_AUDIT_LOG")
+      ->group("Storage");
   app.add_flag("--store-tokens,!--store-token-hashes-only", c.store_tokens, "Keep each token in the log (else only its hash)")
-      ->envname("TSA_STORE_TOKENS")->group("Storage");
-  app.add_flag("--sync-full,!--sync-normal", c.synchronous_full, "fsync every commit (survives power loss)")->envname("TSA_SYNC_FULL")->group("Storage");
-  app.add_option("--instance-id", c.instance_id, "Instance number (0-65535), distinct per tsad behind one URL; part of every serial")
-      ->envname("TSA_INSTANCE_ID")->check(CLI::Range(0, 65535))->group("Storage");
+      ->envname("TSA_STORE_TOKENS")
+      ->group("Storage");
+  app.add_flag("--sync-full,!--sync-normal", c.synchronous_full, "fsync every commit (survives power loss)")
+      ->envname("TSA_SYNC_FULL")
+      ->group("Storage");
+  app.add_option("--instance-id", c.instance_id,
+                 "Instance number (0-65535), distinct per tsad behind one URL; part of every serial")
+      ->envname("TSA_INSTANCE_ID")
+      ->check(CLI::Range(0, 65535))
+      ->group("Storage");
 
-  app.add_option("--anchor-tsa", c.anchor_tsas, "External TSA URL(s) that time-stamp the log's checkpoints (repeatable, comma-separated)")
-      ->envname("TSA_ANCHOR_TSAS")->delimiter(',')->group("Audit chain");
-  app.add_flag("--anchor,!--no-anchor", c.anchor_enabled, "Anchor checkpoints at external TSAs")->envname("TSA_ANCHOR")->group("Audit chain");
+  app.add_option("--anchor-tsa", c.anchor_tsas,
+                 "External TSA URL(s) that time-stamp the log's checkpoints (repeatable, comma-separated)")
+      ->envname("TSA_ANCHOR_TSAS")
+      ->delimiter(',')
+      ->group("Audit chain");
+  app.add_flag("--anchor,!--no-anchor", c.anchor_enabled, "Anchor checkpoints at external TSAs")
+      ->envname("TSA_ANCHOR")
+      ->group("Audit chain");
   app.add_option("--anchor-interval", c.anchor_interval_s, "Seconds between anchors (when the log has grown)")
-      ->envname("TSA_ANCHOR_INTERVAL")->check(CLI::Range(1, 7 * 86400))->group("Audit chain");
-  app.add_option("--anchor-ca", c.anchor_ca, "PEM trust bundle the external TSAs' tokens must chain to")->envname("TSA_ANCHOR_CA")->group("Audit chain");
+      ->envname("TSA_ANCHOR_INTERVAL")
+      ->check(CLI::Range(1, 7 * 86400))
+      ->group("Audit chain");
+  app.add_option("--anchor-ca", c.anchor_ca, "PEM trust bundle the external TSAs' tokens must chain to")
+      ->envname("TSA_ANCHOR_CA")
+      ->group("Audit chain");
   app.add_option("--anchor-mode", c.anchor_mode, "first: fail over down the list until one succeeds; all: every TSA must anchor")
-      ->envname("TSA_ANCHOR_MODE")->check(CLI::IsMember({"first", "all"}))->group("Audit chain");
+      ->envname("TSA_ANCHOR_MODE")
+      ->check(CLI::IsMember({"first", "all"}))
+      ->group("Audit chain");
   app.add_option("--anchor-timeout", c.anchor_timeout_s, "Seconds per request to an external TSA")
-      ->envname("TSA_ANCHOR_TIMEOUT")->check(CLI::Range(1, 600))->group("Audit chain");
-  app.add_option("--anchor-retry-min", c.anchor_retry_min_s, "Seconds before the first retry after a failed anchor (doubles up to the interval)")
-      ->envname("TSA_ANCHOR_RETRY_MIN")->check(CLI::Range(1, 86400))->group("Audit chain");
+      ->envname("TSA_ANCHOR_TIMEOUT")
+      ->check(CLI::Range(1, 600))
+      ->group("Audit chain");
+  app.add_option("--anchor-retry-min", c.anchor_retry_min_s,
+                 "Seconds before the first retry after a failed anchor (doubles up to the interval)")
+      ->envname("TSA_ANCHOR_RETRY_MIN")
+      ->check(CLI::Range(1, 86400))
+      ->group("Audit chain");
 
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
-      ->envname("TSA_LOG_LEVEL")->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))->group("Logging");
-  app.add_option("--log-format", c.log_format, "text or json")->envname("TSA_LOG_FORMAT")->check(CLI::IsMember({"text", "json"}))->group("Logging");
+      ->envname("TSA_LOG_LEVEL")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
+      ->group("Logging");
+  app.add_option("--log-format", c.log_format, "text or json")
+      ->envname("TSA_LOG_FORMAT")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->group("Logging");
 
   try {
     app.parse(argc, argv);

@@ -1,8 +1,8 @@
 #include "tsa/app/daemon.h"
 
 #include <signal.h>
-#include <sys/resource.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -46,7 +46,8 @@ Result<core::IssuancePolicy> BuildPolicy(const Config& c) {
     p.accepted_hashes.push_back(*alg);
   }
   if (c.allow_sha1 && !p.Accepts(core::HashAlgorithm::kSha1)) p.accepted_hashes.push_back(core::HashAlgorithm::kSha1);
-  if (p.accepted_hashes.empty()) return MakeError(ErrorKind::kInvalidArgument, "the list of accepted hash algorithms (--hash) is empty");
+  if (p.accepted_hashes.empty())
+    return MakeError(ErrorKind::kInvalidArgument, "the list of accepted hash algorithms (--hash) is empty");
   return p;
 }
 
@@ -58,7 +59,8 @@ Status SelfTest(crypto::TokenSigner& signer, const core::SerialSpace& space) {
   spec.digest.assign(core::Info(spec.hash).digest_length, 0x5a);
   spec.nonce = crypto::RandomNonce();
   TSA_ASSIGN_OR_RETURN(auto request, crypto::EncodeRequest(spec));
-  const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const auto now_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   TSA_ASSIGN_OR_RETURN(auto response, signer.Sign(request, core::EncodeSerial(space, 0), now_us));
   crypto::VerifyOptions verify;
   verify.tsa_cert_pem = signer.material().certificate_pem();
@@ -147,13 +149,14 @@ int RunDaemon(const Config& config) {
     std::ifstream in(config.anchor_ca);
     if (!in) return Fail("cannot read --anchor-ca " + config.anchor_ca);
     anchor_options.ca_pem.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    if (anchor_options.ca_pem.find("BEGIN CERTIFICATE") == std::string::npos) return Fail("no PEM certificate in --anchor-ca " + config.anchor_ca);
+    if (anchor_options.ca_pem.find("BEGIN CERTIFICATE") == std::string::npos)
+      return Fail("no PEM certificate in --anchor-ca " + config.anchor_ca);
   }
   service::Issuer* issuer_ptr = issuer->get();
   http::HttpAnchorTransport anchor_transport;
-  audit::AnchorWorker anchors(anchor_options, *shared_log,
-                              [issuer_ptr](const audit::Hash& imprint) { return issuer_ptr->IssueCheckpointToken(imprint); },
-                              anchor_transport);
+  audit::AnchorWorker anchors(
+      anchor_options, *shared_log, [issuer_ptr](const audit::Hash& imprint) { return issuer_ptr->IssueCheckpointToken(imprint); },
+      anchor_transport);
   service::AuditService audit_service(*shared_log, config.anchor_enabled ? &anchors : nullptr);
 
   http::HttpOptions http_options;
@@ -173,26 +176,28 @@ int RunDaemon(const Config& config) {
   const bool trust_unsynced = issuer_config.clock_mode == core::ClockMode::kTrustUnsynced;
   std::vector<std::string> hash_names;
   for (auto a : policy->accepted_hashes) hash_names.push_back(core::Info(a).name);
-  service::LogEvent(spdlog::level::info, "started",
-                    {{"version", TSA_VERSION},
-                     {"listen", config.host + ":" + std::to_string(*port)},
-                     {"cert", (*material)->subject()},
-                     {"key", (*material)->key_description()},
-                     {"cert_days_left", std::to_string(((*material)->not_after() - std::time(nullptr)) / 86400)},
-                     {"policy", policy->default_policy},
-                     {"hashes", Join(hash_names)},
-                     {"accuracy", accuracy->ToString()},
-                     {"clock", trust_unsynced ? "trust-unsynced (development: clock sync NOT enforced)" : "require-sync"},
-                     {"clock_state", reading.detail},
-                     {"db", config.db_path + (config.audit_log ? "" : " (audit log OFF)")},
-                     {"threads", std::to_string(config.threads)},
-                     {"anchor", config.anchor_enabled ? Join(config.anchor_tsas) + " every " + std::to_string(config.anchor_interval_s) + "s (" +
-                                                            config.anchor_mode + ")"
-                                                      : "off"},
-                     {"instance", std::to_string(config.instance_id)}});
+  service::LogEvent(
+      spdlog::level::info, "started",
+      {{"version", TSA_VERSION},
+       {"listen", config.host + ":" + std::to_string(*port)},
+       {"cert", (*material)->subject()},
+       {"key", (*material)->key_description()},
+       {"cert_days_left", std::to_string(((*material)->not_after() - std::time(nullptr)) / 86400)},
+       {"policy", policy->default_policy},
+       {"hashes", Join(hash_names)},
+       {"accuracy", accuracy->ToString()},
+       {"clock", trust_unsynced ? "trust-unsynced (development: clock sync NOT enforced)" : "require-sync"},
+       {"clock_state", reading.detail},
+       {"db", config.db_path + (config.audit_log ? "" : " (audit log OFF)")},
+       {"threads", std::to_string(config.threads)},
+       {"anchor", config.anchor_enabled ? Join(config.anchor_tsas) + " every " + std::to_string(config.anchor_interval_s) +
+                                              "s (" + config.anchor_mode + ")"
+                                        : "off"},
+       {"instance", std::to_string(config.instance_id)}});
   if (!trust_unsynced && !reading.synchronised) {
     service::LogEvent(spdlog::level::warn, "clock_unsynchronised",
-                      {{"detail", reading.detail}, {"effect", "every request is answered timeNotAvailable until the clock is synchronised"},
+                      {{"detail", reading.detail},
+                       {"effect", "every request is answered timeNotAvailable until the clock is synchronised"},
                        {"hint", "run an NTP daemon, or start with --allow-unsynced-clock on development machines"}});
   }
   if (!config.port_file.empty()) {
@@ -205,7 +210,9 @@ int RunDaemon(const Config& config) {
   http::HttpServer* srv = server->get();
   std::jthread signal_thread([srv, &signals](std::stop_token stop) {
     while (!stop.stop_requested()) {
-      struct timespec timeout {0, 200'000'000};
+      struct timespec timeout {
+        0, 200'000'000
+      };
       const int sig = sigtimedwait(&signals, nullptr, &timeout);
       if (sig == SIGTERM || sig == SIGINT) {
         service::LogEvent(spdlog::level::info, "stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
@@ -221,7 +228,8 @@ int RunDaemon(const Config& config) {
   server->reset();  // joins the workers: in-flight requests have finished
   anchors.Stop();   // a last anchor when the head moved, bounded by its timeout
   const auto stats = shared_log->Stats();
-  service::LogEvent(spdlog::level::info, "stopped", {{"tokens_logged", std::to_string(stats.size)}, {"log_commits", std::to_string(stats.commits)}});
+  service::LogEvent(spdlog::level::info, "stopped",
+                    {{"tokens_logged", std::to_string(stats.size)}, {"log_commits", std::to_string(stats.commits)}});
   service::ShutdownLogging();
   if (!served) {
     std::cerr << "tsad: " << served.error().message << "\n";

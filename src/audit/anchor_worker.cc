@@ -47,7 +47,9 @@ AnchorStatus AnchorWorker::GetStatus() const {
 Status AnchorWorker::LoadCurrent() {
   current_.reset();
   return log_.Read([this](store::Database& db) -> Status {
-    TSA_ASSIGN_OR_RETURN(store::Statement cp, db.Prepare("SELECT id, tree_size, tsa_token, tsa_gen_time_us FROM checkpoints ORDER BY id DESC LIMIT 1"));
+    TSA_ASSIGN_OR_RETURN(
+        store::Statement cp,
+        db.Prepare("SELECT id, tree_size, tsa_token, tsa_gen_time_us FROM checkpoints ORDER BY id DESC LIMIT 1"));
     TSA_ASSIGN_OR_RETURN(bool row, cp.Step());
     if (!row) return Ok();
     Current c;
@@ -55,7 +57,8 @@ Status AnchorWorker::LoadCurrent() {
     c.tree_size = static_cast<std::uint64_t>(cp.ColumnInt(1));
     c.token_der = cp.ColumnBlob(2);
     c.gen_time_us = cp.ColumnInt(3);
-    TSA_ASSIGN_OR_RETURN(store::Statement ok, db.Prepare("SELECT DISTINCT tsa_url FROM anchor_attempts WHERE checkpoint_id = ? AND ok = 1"));
+    TSA_ASSIGN_OR_RETURN(store::Statement ok,
+                         db.Prepare("SELECT DISTINCT tsa_url FROM anchor_attempts WHERE checkpoint_id = ? AND ok = 1"));
     ok.Bind(1, c.checkpoint_id);
     while (true) {
       TSA_ASSIGN_OR_RETURN(bool more, ok.Step());
@@ -90,8 +93,9 @@ Status AnchorWorker::NewCheckpoint(const LogHead& head) {
   c.token_der = token.token_der;
   c.gen_time_us = token.gen_time_us;
   TSA_TRY(log_.Write([&](store::Database& db) -> Status {
-    TSA_ASSIGN_OR_RETURN(store::Statement ins, db.Prepare("INSERT INTO checkpoints (tree_size, root_hash, checkpoint, tsa_token, tsa_serial, "
-                                                          "tsa_gen_time_us, created_at_us) VALUES (?, ?, ?, ?, ?, ?, ?)"));
+    TSA_ASSIGN_OR_RETURN(store::Statement ins,
+                         db.Prepare("INSERT INTO checkpoints (tree_size, root_hash, checkpoint, tsa_token, tsa_serial, "
+                                    "tsa_gen_time_us, created_at_us) VALUES (?, ?, ?, ?, ?, ?, ?)"));
     ins.Bind(1, static_cast<std::int64_t>(head.size)).BindBlob(2, head.root).Bind(3, text).BindBlob(4, token.token_der);
     ins.Bind(5, token.serial_hex).Bind(6, token.gen_time_us).Bind(7, NowUs());
     TSA_TRY(ins.Run());
@@ -154,8 +158,9 @@ Status AnchorWorker::Attempt(const std::string& url, int timeout_s) {
   const bool ok = error.empty();
   const std::int64_t checkpoint_id = c.checkpoint_id;
   Status stored = log_.Write([&](store::Database& db) -> Status {
-    TSA_ASSIGN_OR_RETURN(store::Statement ins, db.Prepare("INSERT INTO anchor_attempts (checkpoint_id, tsa_url, attempted_at_us, ok, error, "
-                                                          "nonce, reply, ext_gen_time_us, ext_serial) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    TSA_ASSIGN_OR_RETURN(store::Statement ins,
+                         db.Prepare("INSERT INTO anchor_attempts (checkpoint_id, tsa_url, attempted_at_us, ok, error, "
+                                    "nonce, reply, ext_gen_time_us, ext_serial) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     ins.Bind(1, checkpoint_id).Bind(2, url).Bind(3, NowUs()).Bind(4, static_cast<std::int64_t>(ok ? 1 : 0));
     if (ok) {
       ins.BindNull(5).BindBlob(6, *spec.nonce).BindBlob(7, reply).Bind(8, ext_gen_time).Bind(9, ext_serial);
@@ -215,7 +220,8 @@ void AnchorWorker::Run(std::stop_token stop) {
   }
   // Shutdown: one last attempt when the head moved since the last anchored checkpoint, bounded as
   // a whole (not per TSA) so that hanging TSAs cannot hold the process.
-  (void)RunCycle(options_.shutdown_timeout_s, std::chrono::steady_clock::now() + std::chrono::seconds(options_.shutdown_timeout_s));
+  (void)RunCycle(options_.shutdown_timeout_s,
+                 std::chrono::steady_clock::now() + std::chrono::seconds(options_.shutdown_timeout_s));
 }
 
 }  // namespace tsa::audit

@@ -26,7 +26,8 @@ Result<Checkpoint> ParseCheckpoint(const std::string& text) {
   Checkpoint c;
   c.origin = lines[1];
   const std::string& size = lines[2];
-  if (size.empty() || size.size() > 19 || size.find_first_not_of("0123456789") != std::string::npos || (size.size() > 1 && size[0] == '0')) {
+  if (size.empty() || size.size() > 19 || size.find_first_not_of("0123456789") != std::string::npos ||
+      (size.size() > 1 && size[0] == '0')) {
     return MakeError(ErrorKind::kInvalidArgument, "bad checkpoint tree size");
   }
   c.tree_size = std::stoull(size);

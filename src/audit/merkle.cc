@@ -35,7 +35,8 @@ Hash EmptyRoot() { return Sha256(nullptr, 0); }
 std::string HashHex(const Hash& h) { return core::ToHex(std::vector<std::uint8_t>(h.begin(), h.end())); }
 
 Result<Hash> HashFromBytes(const std::vector<std::uint8_t>& bytes) {
-  if (bytes.size() != 32) return MakeError(ErrorKind::kInvalidArgument, "a hash must be 32 bytes, got " + std::to_string(bytes.size()));
+  if (bytes.size() != 32)
+    return MakeError(ErrorKind::kInvalidArgument, "a hash must be 32 bytes, got " + std::to_string(bytes.size()));
   Hash h;
   std::copy(bytes.begin(), bytes.end(), h.begin());
   return h;
@@ -120,7 +121,8 @@ Result<std::vector<Hash>> ConsistencyProof(const NodeReader& nodes, std::uint64_
   return out;
 }
 
-bool VerifyInclusion(const Hash& leaf, std::uint64_t index, std::uint64_t size, const std::vector<Hash>& proof, const Hash& root) {
+bool VerifyInclusion(const Hash& leaf, std::uint64_t index, std::uint64_t size, const std::vector<Hash>& proof,
+                     const Hash& root) {
   // RFC 9162 §2.1.3.2.
   if (index >= size) return false;
   std::uint64_t fn = index;

@@ -48,7 +48,8 @@ NodeReader TokenLog::Nodes(store::Database& db) {
     st.Bind(1, static_cast<std::int64_t>(level)).Bind(2, static_cast<std::int64_t>(index));
     TSA_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) {
-      return MakeError(ErrorKind::kNotFound, "merkle node level " + std::to_string(level) + " index " + std::to_string(index) + " missing");
+      return MakeError(ErrorKind::kNotFound,
+                       "merkle node level " + std::to_string(level) + " index " + std::to_string(index) + " missing");
     }
     return HashFromBytes(st.ColumnBlob(0));
   };
@@ -76,7 +77,10 @@ Result<std::unique_ptr<TokenLog>> TokenLog::Open(const TokenLogOptions& options)
   store::OpenOptions read_only;
   read_only.read_only = true;
   TSA_ASSIGN_OR_RETURN(auto reader, store::Database::Open(options.path, read_only));
-  return std::unique_ptr<TokenLog>(new TokenLog(options, std::move(db), std::move(reader), MerkleFrontier(size, std::move(frontier))));  // NOLINT: private constructor of a factory
+  MerkleFrontier tree(size, std::move(frontier));
+  // NOLINTNEXTLINE: private constructor of a factory
+  auto* log = new TokenLog(options, std::move(db), std::move(reader), std::move(tree));  // NOLINT
+  return std::unique_ptr<TokenLog>(log);
 }
 
 TokenLog::TokenLog(TokenLogOptions options, std::unique_ptr<store::Database> db, std::unique_ptr<store::Database> reader,
@@ -230,7 +234,11 @@ Status TokenLog::Commit(std::vector<std::shared_ptr<Pending>>& batch) {
         const Hash& leaf = p->leaf;
         const std::uint64_t index = tree.size();
         TSA_TRY(insert.Reset());
-        insert.Bind(1, static_cast<std::int64_t>(index)).Bind(2, r.serial_hex).Bind(3, r.gen_time_us).Bind(4, r.policy).Bind(5, r.hash_oid);
+        insert.Bind(1, static_cast<std::int64_t>(index))
+            .Bind(2, r.serial_hex)
+            .Bind(3, r.gen_time_us)
+            .Bind(4, r.policy)
+            .Bind(5, r.hash_oid);
         insert.BindBlob(6, r.digest);
         if (options_.keep_token) {
           insert.BindBlob(7, r.token_der);
@@ -241,7 +249,9 @@ Status TokenLog::Commit(std::vector<std::shared_ptr<Pending>>& batch) {
         TSA_TRY(insert.Run());
         for (const auto& node : tree.Append(leaf)) {
           TSA_TRY(node_insert.Reset());
-          node_insert.Bind(1, static_cast<std::int64_t>(node.level)).Bind(2, static_cast<std::int64_t>(node.index)).BindBlob(3, node.hash);
+          node_insert.Bind(1, static_cast<std::int64_t>(node.level))
+              .Bind(2, static_cast<std::int64_t>(node.index))
+              .BindBlob(3, node.hash);
           TSA_TRY(node_insert.Run());
         }
         break;
@@ -254,8 +264,7 @@ Status TokenLog::Commit(std::vector<std::shared_ptr<Pending>>& batch) {
         break;
       }
       case Pending::Kind::kWrite:
-      case Pending::Kind::kClaimEpoch:
-        return MakeError(ErrorKind::kInternal, "a solo write was batched with tokens");
+      case Pending::Kind::kClaimEpoch: return MakeError(ErrorKind::kInternal, "a solo write was batched with tokens");
     }
   }
   TSA_TRY(tx.Commit());

@@ -46,7 +46,8 @@ std::optional<std::string> ClockGate::Problem(const ClockReading& reading) const
     if (!reading.synchronised) return "clock not synchronised (" + reading.detail + ")";
     // EN 319 421 §7.7.1: synchronised within the declared accuracy.
     if (reading.max_error_us < 0 || reading.max_error_us >= accuracy_.TotalMicros()) {
-      return "clock error bound " + std::to_string(reading.max_error_us) + "us exceeds the declared accuracy " + accuracy_.ToString();
+      return "clock error bound " + std::to_string(reading.max_error_us) + "us exceeds the declared accuracy " +
+             accuracy_.ToString();
     }
   }
   if (reading.now < last_issued_) return "clock is behind the last issued genTime (stepped backwards)";

@@ -41,10 +41,11 @@ std::optional<std::string> CanonicalSerialHex(std::string_view hex) {
   }
   const auto first = digits.find_first_not_of('0');
   if (first == std::string::npos) return std::nullopt;  // zero is never a serial
-  digits.erase(0, first);
-  if (digits.size() % 2) digits.insert(0, "0");
-  if (digits[0] >= '8') digits.insert(0, "00");
-  return digits;
+  // Prefixes built by concatenation (GCC 12 -O3 warns falsely on string::insert at position 0).
+  std::string out = (digits.size() - first) % 2 ? std::string("0") : std::string();
+  out += std::string_view(digits).substr(first);
+  if (out[0] >= '8') out = "00" + out;
+  return out;
 }
 
 }  // namespace tsa::core

@@ -24,9 +24,7 @@ constexpr int kMaxDevPkiDays = 36500;
 // behind ours does not reject a brand-new certificate as "not yet valid".
 constexpr long kDevBackdateSeconds = -300;
 
-Error CryptoError(const std::string& what) {
-  return Error{ErrorKind::kCrypto, what + ": " + DrainOpensslErrors()};
-}
+Error CryptoError(const std::string& what) { return Error{ErrorKind::kCrypto, what + ": " + DrainOpensslErrors()}; }
 
 Error InvalidArgument(std::string message) { return Error{ErrorKind::kInvalidArgument, std::move(message)}; }
 
@@ -55,20 +53,16 @@ Status AddExtensions(const CertProfile& profile, X509* cert, X509* issuer_cert) 
   } else {
     TSA_TRY(AddExtension(cert, &ctx, NID_basic_constraints, "critical,CA:FALSE"));
     TSA_TRY(AddExtension(cert, &ctx, NID_key_usage,
-                         std::string(profile.key_usage_digital_signature_critical ? "critical," : "") +
-                             "digitalSignature"));
+                         std::string(profile.key_usage_digital_signature_critical ? "critical," : "") + "digitalSignature"));
     switch (profile.eku) {
       case CertProfile::kTimeStampingCritical:
         TSA_TRY(AddExtension(cert, &ctx, NID_ext_key_usage, "critical,timeStamping"));
         break;
-      case CertProfile::kTimeStampingNonCritical:
-        TSA_TRY(AddExtension(cert, &ctx, NID_ext_key_usage, "timeStamping"));
-        break;
+      case CertProfile::kTimeStampingNonCritical: TSA_TRY(AddExtension(cert, &ctx, NID_ext_key_usage, "timeStamping")); break;
       case CertProfile::kTimeStampingPlusServerAuth:
         TSA_TRY(AddExtension(cert, &ctx, NID_ext_key_usage, "critical,timeStamping,serverAuth"));
         break;
-      case CertProfile::kNone:
-        break;
+      case CertProfile::kNone: break;
     }
   }
   // SKID is computed from the public key already set on cert; it must precede AKID so that a
@@ -135,8 +129,8 @@ Status WriteFileWithMode(const std::string& path, std::string_view data, mode_t 
 }  // namespace
 
 std::optional<KeyType> KeyTypeFromName(std::string_view name) {
-  for (KeyType t : {KeyType::kRsa2048, KeyType::kRsa3072, KeyType::kEcP256, KeyType::kEcP384, KeyType::kEd25519,
-                    KeyType::kRsaPss}) {
+  for (KeyType t :
+       {KeyType::kRsa2048, KeyType::kRsa3072, KeyType::kEcP256, KeyType::kEcP384, KeyType::kEd25519, KeyType::kRsaPss}) {
     if (name == KeyTypeName(t)) return t;
   }
   return std::nullopt;
@@ -163,9 +157,18 @@ Result<UniquePtr<EVP_PKEY>> GenerateKey(KeyType type) {
     case KeyType::kRsa2048: rsa_bits = 2048; break;
     case KeyType::kRsa3072: rsa_bits = 3072; break;
     // RSASSA-PSS-only key (id-RSASSA-PSS SPKI), 2048 bits like the smallest plain RSA type.
-    case KeyType::kRsaPss: algorithm = "RSA-PSS"; rsa_bits = 2048; break;
-    case KeyType::kEcP256: algorithm = "EC"; curve = "P-256"; break;
-    case KeyType::kEcP384: algorithm = "EC"; curve = "P-384"; break;
+    case KeyType::kRsaPss:
+      algorithm = "RSA-PSS";
+      rsa_bits = 2048;
+      break;
+    case KeyType::kEcP256:
+      algorithm = "EC";
+      curve = "P-256";
+      break;
+    case KeyType::kEcP384:
+      algorithm = "EC";
+      curve = "P-384";
+      break;
     case KeyType::kEd25519: algorithm = "ED25519"; break;
   }
   const std::string what = std::string("generate ") + KeyTypeName(type) + " key";
@@ -228,8 +231,8 @@ Result<UniquePtr<X509_NAME>> ParseSubject(std::string_view subject) {
       return bad("unknown attribute type \"" + comp.type + "\"");
     }
     if (X509_NAME_add_entry_by_txt(name.get(), comp.type.c_str(), MBSTRING_UTF8,
-                                   reinterpret_cast<const unsigned char*>(comp.value.data()),
-                                   static_cast<int>(comp.value.size()), -1, 0) != 1) {
+                                   reinterpret_cast<const unsigned char*>(comp.value.data()), static_cast<int>(comp.value.size()),
+                                   -1, 0) != 1) {
       // e.g. a countryName that is not two letters: OpenSSL says "string too long ... maxsize=2".
       return bad("value for " + comp.type + " rejected: " + DrainOpensslErrors());
     }
@@ -252,8 +255,7 @@ Result<UniquePtr<X509>> IssueCertificate(const CertProfile& profile, EVP_PKEY* s
     return InvalidArgument("issue certificate: a self-signed certificate must be signed with its own key");
   }
   if (!self_signed && X509_check_private_key(issuer_cert, issuer_key) != 1) {
-    return InvalidArgument("issue certificate: issuer key does not match the issuer certificate: " +
-                           DrainOpensslErrors());
+    return InvalidArgument("issue certificate: issuer key does not match the issuer certificate: " + DrainOpensslErrors());
   }
   TSA_ASSIGN_OR_RETURN(UniquePtr<X509_NAME> subject, ParseSubject(profile.subject));
 
@@ -274,8 +276,8 @@ Result<UniquePtr<X509>> IssueCertificate(const CertProfile& profile, EVP_PKEY* s
     return CryptoError("set certificate names");
   }
   if (X509_time_adj_ex(X509_getm_notBefore(cert.get()), 0, profile.not_before_offset_seconds, nullptr) == nullptr ||
-      X509_time_adj_ex(X509_getm_notAfter(cert.get()), static_cast<int>(profile.validity_days),
-                       profile.not_before_offset_seconds, nullptr) == nullptr) {
+      X509_time_adj_ex(X509_getm_notAfter(cert.get()), static_cast<int>(profile.validity_days), profile.not_before_offset_seconds,
+                       nullptr) == nullptr) {
     return CryptoError("set certificate validity");
   }
   if (X509_set_pubkey(cert.get(), subject_key) != 1) return CryptoError("set certificate public key");
@@ -367,8 +369,7 @@ Result<DevPkiFiles> CreateDevPki(const DevPkiOptions& options) {
   tsa_profile.subject = options.subject;
   tsa_profile.not_before_offset_seconds = kDevBackdateSeconds;
   tsa_profile.validity_days = options.days;
-  TSA_ASSIGN_OR_RETURN(UniquePtr<X509> tsa_cert,
-                       IssueCertificate(tsa_profile, tsa_key.get(), ca_cert.get(), ca_key.get()));
+  TSA_ASSIGN_OR_RETURN(UniquePtr<X509> tsa_cert, IssueCertificate(tsa_profile, tsa_key.get(), ca_cert.get(), ca_key.get()));
 
   std::error_code ec;
   const bool created = fs::create_directories(options.dir, ec);

@@ -66,8 +66,8 @@ Result<std::vector<std::uint8_t>> EncodeRequest(const RequestSpec& spec) {
   ERR_clear_error();
   const auto& info = core::Info(spec.hash);
   if (spec.digest.size() != info.digest_length) {
-    return MakeError(ErrorKind::kInvalidArgument, std::string("digest must be ") + std::to_string(info.digest_length) +
-                                                      " bytes for " + info.name);
+    return MakeError(ErrorKind::kInvalidArgument,
+                     std::string("digest must be ") + std::to_string(info.digest_length) + " bytes for " + info.name);
   }
   UniquePtr<TS_REQ> req(TS_REQ_new());
   UniquePtr<TS_MSG_IMPRINT> imprint(TS_MSG_IMPRINT_new());

@@ -91,7 +91,8 @@ Result<core::TokenInfo> DescribeToken(PKCS7* token) {
       X509_ALGOR_get0(&obj, nullptr, nullptr, sig);
       const int nid = OBJ_obj2nid(obj);
       info.signature_algorithm = nid == NID_undef ? OidToString(obj) : OBJ_nid2ln(nid);
-      info.signature_hex = Hex(ASN1_STRING_get0_data(si->enc_digest), static_cast<std::size_t>(ASN1_STRING_length(si->enc_digest)));
+      info.signature_hex = Hex(ASN1_STRING_get0_data(si->enc_digest),
+                               static_cast<std::size_t>(ASN1_STRING_length(si->enc_digest)));
       STACK_OF(X509)* certs = token->d.sign->cert;
       info.certificate_count = certs ? sk_X509_num(certs) : 0;
       if (certs != nullptr) {
@@ -124,7 +125,8 @@ Result<core::ResponseInfo> DescribeResponse(std::span<const std::uint8_t> der) {
     for (int i = 0; texts != nullptr && i < sk_ASN1_UTF8STRING_num(texts); ++i) {
       const ASN1_UTF8STRING* t = sk_ASN1_UTF8STRING_value(texts, i);
       if (!out.status_string.empty()) out.status_string += " ";
-      out.status_string.append(reinterpret_cast<const char*>(ASN1_STRING_get0_data(t)), static_cast<std::size_t>(ASN1_STRING_length(t)));
+      out.status_string.append(reinterpret_cast<const char*>(ASN1_STRING_get0_data(t)),
+                               static_cast<std::size_t>(ASN1_STRING_length(t)));
     }
     if (PKCS7* token = TS_RESP_get_token(resp.get())) {
       TSA_ASSIGN_OR_RETURN(out.token, DescribeToken(token));

@@ -48,7 +48,8 @@ Result<std::string> CheckKeyType(EVP_PKEY* key, const EVP_MD** digest) {
   const int bits = EVP_PKEY_get_bits(key);
   switch (EVP_PKEY_get_base_id(key)) {
     case EVP_PKEY_RSA:
-      if (bits < 2048) return MakeError(ErrorKind::kInvalidArgument, "RSA key of " + std::to_string(bits) + " bits is too short (minimum 2048)");
+      if (bits < 2048)
+        return MakeError(ErrorKind::kInvalidArgument, "RSA key of " + std::to_string(bits) + " bits is too short (minimum 2048)");
       *digest = EVP_sha256();
       return "RSA-" + std::to_string(bits);
     case EVP_PKEY_EC: {
@@ -71,14 +72,15 @@ Result<std::string> CheckKeyType(EVP_PKEY* key, const EVP_MD** digest) {
       return MakeError(ErrorKind::kInvalidArgument, "EC curve " + name + " is not supported (use P-256, P-384 or P-521)");
     }
     case EVP_PKEY_RSA_PSS:
-      return MakeError(ErrorKind::kInvalidArgument,
-                       "RSA-PSS keys are not supported: OpenSSL 3.0's time-stamp signer cannot sign with them (use RSA or ECDSA)");
+      return MakeError(
+          ErrorKind::kInvalidArgument,
+          "RSA-PSS keys are not supported: OpenSSL 3.0's time-stamp signer cannot sign with them (use RSA or ECDSA)");
     case EVP_PKEY_ED25519:
     case EVP_PKEY_ED448:
-      return MakeError(ErrorKind::kInvalidArgument,
-                       "Ed25519/Ed448 keys are not supported: OpenSSL 3.0 cannot make EdDSA time-stamp tokens (use RSA or ECDSA)");
-    default:
-      return MakeError(ErrorKind::kInvalidArgument, "unsupported signing key type");
+      return MakeError(
+          ErrorKind::kInvalidArgument,
+          "Ed25519/Ed448 keys are not supported: OpenSSL 3.0 cannot make EdDSA time-stamp tokens (use RSA or ECDSA)");
+    default: return MakeError(ErrorKind::kInvalidArgument, "unsupported signing key type");
   }
 }
 
@@ -119,21 +121,24 @@ Result<std::shared_ptr<const SignerMaterial>> SignerMaterial::Load(const SignerF
 
   if (X509_check_private_key(m->cert_, m->key_) != 1) {
     ERR_clear_error();
-    return MakeError(ErrorKind::kInvalidArgument, "the private key " + files.key_path + " does not match the certificate " + files.cert_path);
+    return MakeError(ErrorKind::kInvalidArgument,
+                     "the private key " + files.key_path + " does not match the certificate " + files.cert_path);
   }
 
   // RFC 3161 §2.3: exactly one EKU, critical, id-kp-timeStamping only. OpenSSL's timestampsign
   // purpose check enforces all three (and keyUsage digitalSignature/nonRepudiation only).
   if (X509_check_purpose(m->cert_, X509_PURPOSE_TIMESTAMP_SIGN, 0) != 1) {
-    return MakeError(ErrorKind::kInvalidArgument,
-                     "the certificate " + files.cert_path +
-                         " is not a TSA certificate: it needs one critical extendedKeyUsage extension with timeStamping only (RFC 3161 section 2.3)");
+    return MakeError(ErrorKind::kInvalidArgument, "the certificate " + files.cert_path +
+                                                      " is not a TSA certificate: it needs one critical extendedKeyUsage "
+                                                      "extension with timeStamping only (RFC 3161 section 2.3)");
   }
 
   m->not_before_ = AsnTimeToTimeT(X509_get0_notBefore(m->cert_));
   m->not_after_ = AsnTimeToTimeT(X509_get0_notAfter(m->cert_));
-  if (now < m->not_before_) return MakeError(ErrorKind::kInvalidArgument, "the TSA certificate " + files.cert_path + " is not valid yet");
-  if (now > m->not_after_) return MakeError(ErrorKind::kInvalidArgument, "the TSA certificate " + files.cert_path + " has expired");
+  if (now < m->not_before_)
+    return MakeError(ErrorKind::kInvalidArgument, "the TSA certificate " + files.cert_path + " is not valid yet");
+  if (now > m->not_after_)
+    return MakeError(ErrorKind::kInvalidArgument, "the TSA certificate " + files.cert_path + " has expired");
 
   m->subject_ = NameToString(X509_get_subject_name(m->cert_));
   unsigned char md[EVP_MAX_MD_SIZE];
@@ -170,8 +175,8 @@ Result<std::shared_ptr<const SignerMaterial>> SignerMaterial::Load(const SignerF
     if (has_root && X509_verify_cert(ctx.get()) != 1) {
       const int err = X509_STORE_CTX_get_error(ctx.get());
       ERR_clear_error();
-      return MakeError(ErrorKind::kInvalidArgument, "the TSA certificate does not chain to " + files.chain_path + ": " +
-                                                        X509_verify_cert_error_string(err));
+      return MakeError(ErrorKind::kInvalidArgument,
+                       "the TSA certificate does not chain to " + files.chain_path + ": " + X509_verify_cert_error_string(err));
     }
   }
   return std::shared_ptr<const SignerMaterial>(std::move(m));

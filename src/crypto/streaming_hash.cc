@@ -18,7 +18,9 @@ Result<StreamingHash> StreamingHash::Create(core::HashAlgorithm algorithm) {
   return StreamingHash(algorithm, ctx);
 }
 
-StreamingHash::StreamingHash(StreamingHash&& other) noexcept : algorithm_(other.algorithm_), ctx_(other.ctx_) { other.ctx_ = nullptr; }
+StreamingHash::StreamingHash(StreamingHash&& other) noexcept : algorithm_(other.algorithm_), ctx_(other.ctx_) {
+  other.ctx_ = nullptr;
+}
 
 StreamingHash& StreamingHash::operator=(StreamingHash&& other) noexcept {
   if (this != &other) {

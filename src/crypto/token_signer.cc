@@ -46,7 +46,8 @@ TokenSigner::~TokenSigner() = default;
 
 Result<std::unique_ptr<TokenSigner>> TokenSigner::Create(std::shared_ptr<const SignerMaterial> material, SignerOptions options) {
   if (options.policy.default_policy.empty()) return MakeError(ErrorKind::kInvalidArgument, "no default policy OID configured");
-  if (options.policy.accepted_hashes.empty()) return MakeError(ErrorKind::kInvalidArgument, "the list of accepted hash algorithms is empty");
+  if (options.policy.accepted_hashes.empty())
+    return MakeError(ErrorKind::kInvalidArgument, "the list of accepted hash algorithms is empty");
   if (options.clock_precision_digits < 0 || options.clock_precision_digits > 6) {
     return MakeError(ErrorKind::kInvalidArgument, "clock precision must be 0..6 digits");
   }
@@ -57,7 +58,8 @@ Result<std::unique_ptr<TokenSigner>> TokenSigner::Create(std::shared_ptr<const S
     return MakeError(ErrorKind::kInvalidArgument, "clock precision of " + std::to_string(options.clock_precision_digits) +
                                                       " digits is too coarse for an accuracy of " + options.accuracy.ToString());
   }
-  std::unique_ptr<TokenSigner> signer(new TokenSigner(std::move(material), std::move(options)));  // NOLINT: private constructor of a factory
+  std::unique_ptr<TokenSigner> signer(
+      new TokenSigner(std::move(material), std::move(options)));  // NOLINT: private constructor of a factory
   // Build one context now so that configuration errors surface at start-up, not per request.
   TSA_ASSIGN_OR_RETURN(auto ctx, signer->NewContext());
   signer->Release(std::move(ctx));
@@ -100,7 +102,8 @@ Result<std::unique_ptr<TokenSigner::PooledContext>> TokenSigner::NewContext() co
   }
   const auto& acc = options_.accuracy;
   if (!TS_RESP_CTX_set_accuracy(c, acc.seconds, acc.millis, acc.micros)) return fail("accuracy");
-  if (!TS_RESP_CTX_set_clock_precision_digits(c, static_cast<unsigned>(options_.clock_precision_digits))) return fail("clock precision");
+  if (!TS_RESP_CTX_set_clock_precision_digits(c, static_cast<unsigned>(options_.clock_precision_digits)))
+    return fail("clock precision");
   if (options_.include_tsa_name) TS_RESP_CTX_add_flags(c, TS_TSA_NAME);
   TS_RESP_CTX_set_serial_cb(c, SerialCallback, pooled.get());
   TS_RESP_CTX_set_time_cb(c, TimeCallback, pooled.get());
@@ -146,8 +149,8 @@ Result<TokenSigner::Signed> TokenSigner::Sign(std::span<const std::uint8_t> der_
       const ASN1_UTF8STRING* t = sk_ASN1_UTF8STRING_value(texts, 0);
       text.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(t)), static_cast<std::size_t>(ASN1_STRING_length(t)));
     }
-    return MakeError(ErrorKind::kCrypto, "OpenSSL did not grant a validated request (status " + std::to_string(code) + ": " + text +
-                                             "): " + DrainOpensslErrors());
+    return MakeError(ErrorKind::kCrypto, "OpenSSL did not grant a validated request (status " + std::to_string(code) + ": " +
+                                             text + "): " + DrainOpensslErrors());
   }
   Signed out;
   TSA_ASSIGN_OR_RETURN(out.response_der, ToDer(resp.get(), i2d_TS_RESP));

@@ -20,14 +20,16 @@ Result<X509Stack> ParsePemCertificates(const std::string& pem, const char* what)
     sk_X509_push(certs.get(), cert);
   }
   ERR_clear_error();
-  if (sk_X509_num(certs.get()) == 0) return MakeError(ErrorKind::kInvalidArgument, std::string("no PEM certificate in the ") + what);
+  if (sk_X509_num(certs.get()) == 0)
+    return MakeError(ErrorKind::kInvalidArgument, std::string("no PEM certificate in the ") + what);
   return certs;
 }
 
 // The first OpenSSL reason, shortened for a one-line message.
 std::string Reason() {
   const unsigned long code = ERR_peek_last_error();
-  std::string out = code ? ERR_reason_error_string(code) ? ERR_reason_error_string(code) : "unknown error" : "verification failed";
+  std::string out = code ? ERR_reason_error_string(code) ? ERR_reason_error_string(code) : "unknown error"
+                         : "verification failed";
   ERR_clear_error();
   return out;
 }
@@ -75,11 +77,14 @@ Result<core::ResponseInfo> Verify(std::span<const std::uint8_t> der, const Verif
     if (found == nullptr || sk_X509_num(found) != 1) {
       sk_X509_free(found);
       ERR_clear_error();
-      return MakeError(ErrorKind::kInvalidArgument, "the token is not signed by exactly one signer identified by the given TSA certificate");
+      return MakeError(ErrorKind::kInvalidArgument,
+                       "the token is not signed by exactly one signer identified by the given TSA certificate");
     }
     const bool same = X509_cmp(sk_X509_value(found, 0), tsa_cert) == 0;
     sk_X509_free(found);
-    if (!same) return MakeError(ErrorKind::kInvalidArgument, "the token was signed by a different certificate than the given TSA certificate");
+    if (!same)
+      return MakeError(ErrorKind::kInvalidArgument,
+                       "the token was signed by a different certificate than the given TSA certificate");
   }
 
   UniquePtr<X509_STORE> store(X509_STORE_new());

@@ -52,7 +52,7 @@ Result<HttpReply> DoPost(const std::string& url, const std::vector<std::uint8_t>
   if (hook) hook(&client, false);
   if (!res) {
     const auto err = res.error();
-    const std::string why = err == httplib::Error::Read ? "no complete reply (timed out, cancelled or connection closed)"
+    const std::string why = err == httplib::Error::Read         ? "no complete reply (timed out, cancelled or connection closed)"
                             : err == httplib::Error::Connection ? "cannot connect"
                                                                 : httplib::to_string(err);
     return MakeError(ErrorKind::kIo, "request to " + url + " failed: " + why);
@@ -71,7 +71,8 @@ Result<HttpReply> Post(const std::string& url, const std::vector<std::uint8_t>& 
   return DoPost(url, body, content_type, options, nullptr);
 }
 
-Result<std::vector<std::uint8_t>> HttpAnchorTransport::PostQuery(const std::string& url, const std::vector<std::uint8_t>& der, int timeout_s) {
+Result<std::vector<std::uint8_t>> HttpAnchorTransport::PostQuery(const std::string& url, const std::vector<std::uint8_t>& der,
+                                                                 int timeout_s) {
   ClientOptions options;
   options.timeout_s = timeout_s;
   options.ca_bundle = ca_bundle_path_;

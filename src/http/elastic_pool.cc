@@ -4,7 +4,8 @@
 
 namespace tsa::http {
 
-ElasticPool::ElasticPool(std::size_t min_threads, std::size_t max_threads, std::size_t stack_bytes, std::chrono::seconds idle_timeout)
+ElasticPool::ElasticPool(std::size_t min_threads, std::size_t max_threads, std::size_t stack_bytes,
+                         std::chrono::seconds idle_timeout)
     : min_threads_(std::max<std::size_t>(1, min_threads)),
       max_threads_(std::max(max_threads, std::max<std::size_t>(1, min_threads))),
       stack_bytes_(stack_bytes),

@@ -7,8 +7,8 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <thread>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include <sys/socket.h>
 
@@ -78,12 +78,13 @@ struct HttpServer::Impl {
   std::atomic<bool> serving_done{false};
   int listen_socket = -1;
 
-  Impl(const HttpOptions& o, service::Issuer& i, service::AuditService& a, int interval) : options(o), issuer(i), audit(a), anchor_interval_s(interval) {}
+  Impl(const HttpOptions& o, service::Issuer& i, service::AuditService& a, int interval)
+      : options(o), issuer(i), audit(a), anchor_interval_s(interval) {}
 
   void LogRequest(const std::string& id, const httplib::Request& req, const service::IssueOutcome* outcome, const char* mode,
                   std::chrono::steady_clock::time_point start, int status) {
     const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
-    std::string result = outcome == nullptr ? "http-" + std::to_string(status)
+    std::string result = outcome == nullptr   ? "http-" + std::to_string(status)
                          : outcome->granted() ? "granted"
                                               : std::string("rejection:") + core::FailInfoName(outcome->rejection->fail_info);
     service::LogFields fields = {{"id", id},
@@ -178,7 +179,8 @@ struct HttpServer::Impl {
 
   void HandleHealth(const httplib::Request& /*req*/, httplib::Response& res) {
     auto report = service::CheckHealth(issuer, std::time(nullptr));
-    const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    const auto now_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     report.anchor_json = audit.AnchorHealth(now_us, anchor_interval_s).dump();
     res.status = report.ok ? 200 : 503;
     res.set_header("Cache-Control", "no-store");
@@ -194,7 +196,8 @@ struct HttpServer::Impl {
       res.set_header("Allow", "POST");
       res.set_content("{\"error\":\"method not allowed: use POST\"}\n", "application/json");
     };
-    auto not_allowed_with_body = [not_allowed](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader&) {
+    auto not_allowed_with_body = [not_allowed](const httplib::Request& req, httplib::Response& res,
+                                               const httplib::ContentReader&) {
       not_allowed(req, res);
       res.set_header("Connection", "close");  // the body was not read
     };
@@ -212,7 +215,8 @@ struct HttpServer::Impl {
 
     const auto& material = issuer.signer().material();
     const std::string cert_pem = material.certificate_pem();
-    const std::string chain_pem = material.chain_pem().empty() ? material.certificate_pem() : material.certificate_pem() + material.chain_pem();
+    const std::string chain_pem = material.chain_pem().empty() ? material.certificate_pem()
+                                                               : material.certificate_pem() + material.chain_pem();
     server.Get("/audit/checkpoint", [this](const httplib::Request&, httplib::Response& res) {
       auto cp = audit.LatestCheckpoint();
       if (!cp) {
@@ -231,7 +235,11 @@ struct HttpServer::Impl {
       auto proof = audit.Proof(serial);
       if (!proof) {
         const auto kind = proof.error().kind;
-        TransportError(res, kind == ErrorKind::kNotFound ? 404 : kind == ErrorKind::kUnavailable ? 409 : 503, proof.error().message);
+        TransportError(res,
+                       kind == ErrorKind::kNotFound      ? 404
+                       : kind == ErrorKind::kUnavailable ? 409
+                                                         : 503,
+                       proof.error().message);
         return;
       }
       res.set_header("Cache-Control", "no-store");
@@ -289,7 +297,11 @@ struct HttpServer::Impl {
         res.set_content("{\"error\":\"not found\"}\n", "application/json");
       }
       service::LogEvent(spdlog::level::info, "request",
-                        {{"id", "-"}, {"client", req.remote_addr}, {"method", req.method}, {"path", req.path}, {"outcome", "http-" + std::to_string(res.status)}});
+                        {{"id", "-"},
+                         {"client", req.remote_addr},
+                         {"method", req.method},
+                         {"path", req.path},
+                         {"outcome", "http-" + std::to_string(res.status)}});
     });
     Routes();
   }
@@ -298,8 +310,8 @@ struct HttpServer::Impl {
 HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 HttpServer::~HttpServer() = default;
 
-Result<std::unique_ptr<HttpServer>> HttpServer::Create(const HttpOptions& options, service::Issuer& issuer, service::AuditService& audit,
-                                                      int anchor_interval_s) {
+Result<std::unique_ptr<HttpServer>> HttpServer::Create(const HttpOptions& options, service::Issuer& issuer,
+                                                       service::AuditService& audit, int anchor_interval_s) {
   if (options.threads == 0) return MakeError(ErrorKind::kInvalidArgument, "worker threads must be at least 1");
   auto impl = std::make_unique<Impl>(options, issuer, audit, anchor_interval_s);
   impl->Configure();
@@ -307,8 +319,9 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Create(const HttpOptions& option
 }
 
 Result<int> HttpServer::Bind() {
-  const int port = impl_->options.port == 0 ? impl_->server.bind_to_any_port(impl_->options.host)
-                                           : (impl_->server.bind_to_port(impl_->options.host, impl_->options.port) ? impl_->options.port : -1);
+  const int port = impl_->options.port == 0
+                       ? impl_->server.bind_to_any_port(impl_->options.host)
+                       : (impl_->server.bind_to_port(impl_->options.host, impl_->options.port) ? impl_->options.port : -1);
   if (port <= 0) {
     return MakeError(ErrorKind::kIo, "cannot listen on " + impl_->options.host + ":" + std::to_string(impl_->options.port) +
                                          " (address in use or not available)");

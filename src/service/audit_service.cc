@@ -4,8 +4,8 @@
 
 #include "tsa/audit/proof_bundle.h"
 #include "tsa/core/bytes.h"
-#include "tsa/core/serial.h"
 #include "tsa/core/response_info.h"
+#include "tsa/core/serial.h"
 #include "tsa/crypto/response_inspector.h"
 
 namespace tsa::service {
@@ -29,8 +29,9 @@ Result<nlohmann::json> AuditService::LatestCheckpoint() {
   out["head"] = {{"tree_size", head.size}, {"root", audit::HashHex(head.root)}};
   out["checkpoint"] = nullptr;
   TSA_TRY(log_.Read([&](store::Database& db) -> Status {
-    TSA_ASSIGN_OR_RETURN(store::Statement cp, db.Prepare("SELECT id, tree_size, root_hash, checkpoint, tsa_token, tsa_serial, tsa_gen_time_us "
-                                                         "FROM checkpoints ORDER BY id DESC LIMIT 1"));
+    TSA_ASSIGN_OR_RETURN(store::Statement cp,
+                         db.Prepare("SELECT id, tree_size, root_hash, checkpoint, tsa_token, tsa_serial, tsa_gen_time_us "
+                                    "FROM checkpoints ORDER BY id DESC LIMIT 1"));
     TSA_ASSIGN_OR_RETURN(bool row, cp.Step());
     if (!row) return Ok();
     nlohmann::json c;
@@ -43,13 +44,15 @@ Result<nlohmann::json> AuditService::LatestCheckpoint() {
     c["serial"] = cp.ColumnText(5);
     c["gen_time"] = Rfc3339(cp.ColumnInt(6));
     auto anchors = nlohmann::json::array();
-    TSA_ASSIGN_OR_RETURN(store::Statement at, db.Prepare("SELECT tsa_url, ext_gen_time_us, reply, attempted_at_us FROM anchor_attempts "
-                                                         "WHERE checkpoint_id = ? AND ok = 1 ORDER BY id"));
+    TSA_ASSIGN_OR_RETURN(store::Statement at,
+                         db.Prepare("SELECT tsa_url, ext_gen_time_us, reply, attempted_at_us FROM anchor_attempts "
+                                    "WHERE checkpoint_id = ? AND ok = 1 ORDER BY id"));
     at.Bind(1, id);
     while (true) {
       TSA_ASSIGN_OR_RETURN(bool more, at.Step());
       if (!more) break;
-      anchors.push_back({{"tsa_url", at.ColumnText(0)}, {"gen_time", Rfc3339(at.ColumnInt(1))}, {"reply", core::Base64(at.ColumnBlob(2))}});
+      anchors.push_back(
+          {{"tsa_url", at.ColumnText(0)}, {"gen_time", Rfc3339(at.ColumnInt(1))}, {"reply", core::Base64(at.ColumnBlob(2))}});
     }
     c["anchors"] = anchors;
     out["checkpoint"] = c;

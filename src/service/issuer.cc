@@ -14,7 +14,9 @@ Result<std::unique_ptr<Issuer>> Issuer::Create(Config config, std::shared_ptr<cr
   TSA_ASSIGN_OR_RETURN(std::uint64_t epoch, log->ClaimSerialEpoch(config.instance, reading.now));
   if (epoch >= (1ULL << 56)) return MakeError(ErrorKind::kInternal, "serial epoch out of range");
   core::SerialSpace space{config.instance, epoch};
-  return std::unique_ptr<Issuer>(new Issuer(config, std::move(signer), std::move(clock), std::move(log), space));  // NOLINT: private constructor of a factory
+  // Private constructor of a factory.
+  auto* issuer = new Issuer(config, std::move(signer), std::move(clock), std::move(log), space);  // NOLINT
+  return std::unique_ptr<Issuer>(issuer);
 }
 
 Issuer::Issuer(Config config, std::shared_ptr<crypto::TokenSigner> signer, std::shared_ptr<core::ClockSource> clock,
@@ -35,7 +37,9 @@ IssueOutcome Issuer::Rejected(core::Rejection rejection, std::string hash_algori
   return out;
 }
 
-IssueOutcome Issuer::Issue(std::span<const std::uint8_t> der_request) { return IssueImpl(der_request, config_.log_tokens, nullptr); }
+IssueOutcome Issuer::Issue(std::span<const std::uint8_t> der_request) {
+  return IssueImpl(der_request, config_.log_tokens, nullptr);
+}
 
 Result<audit::CheckpointToken> Issuer::IssueCheckpointToken(const audit::Hash& imprint) {
   crypto::RequestSpec spec;
@@ -55,14 +59,16 @@ Result<audit::CheckpointToken> Issuer::IssueCheckpointToken(const audit::Hash& i
   return token;
 }
 
-IssueOutcome Issuer::IssueImpl(std::span<const std::uint8_t> der_request, bool append_to_log, std::vector<std::uint8_t>* token_out) {
+IssueOutcome Issuer::IssueImpl(std::span<const std::uint8_t> der_request, bool append_to_log,
+                               std::vector<std::uint8_t>* token_out) {
   // Steps 1-7 of the processing order (conformance §1.3): decode, then validate.
   auto decoded = crypto::DecodeRequest(der_request);
   if (auto* rejection = std::get_if<core::Rejection>(&decoded)) return Rejected(std::move(*rejection), "");
   const auto& request = std::get<core::TimeStampRequest>(decoded);
   const auto known = core::HashAlgorithmFromOid(request.hash_oid);
   std::string alg_name = known ? core::Info(*known).name : request.hash_oid;
-  if (auto rejection = core::ValidateRequest(request, signer_->options().policy)) return Rejected(std::move(*rejection), alg_name);
+  if (auto rejection = core::ValidateRequest(request, signer_->options().policy))
+    return Rejected(std::move(*rejection), alg_name);
 
   // Steps 8-9: genTime and serial under one lock, so genTime never decreases in serial order.
   core::UnixMicros gen_time = 0;
@@ -82,7 +88,8 @@ IssueOutcome Issuer::IssueImpl(std::span<const std::uint8_t> der_request, bool a
   // Step 10: sign.
   auto signed_der = signer_->Sign(request.der, serial, gen_time);
   if (!signed_der) {
-    return Rejected(core::Reject(core::FailInfo::kSystemFailure, "System failure."), alg_name, "signing: " + signed_der.error().message);
+    return Rejected(core::Reject(core::FailInfo::kSystemFailure, "System failure."), alg_name,
+                    "signing: " + signed_der.error().message);
   }
 
   // The token leaves only once it is durably in the log (AUDIT_CHAIN.md).
@@ -95,7 +102,8 @@ IssueOutcome Issuer::IssueImpl(std::span<const std::uint8_t> der_request, bool a
     record.digest = request.digest;
     record.token_der = std::move(signed_der->token_der);
     if (Status st = log_->Append(std::move(record)); !st) {
-      return Rejected(core::Reject(core::FailInfo::kSystemFailure, "System failure."), alg_name, "token log: " + st.error().message);
+      return Rejected(core::Reject(core::FailInfo::kSystemFailure, "System failure."), alg_name,
+                      "token log: " + st.error().message);
     }
   } else if (token_out != nullptr) {
     *token_out = std::move(signed_der->token_der);

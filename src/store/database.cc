@@ -67,7 +67,9 @@ Result<int> Database::UserVersion() {
 
 Status Database::SetUserVersion(int version) { return Exec("PRAGMA user_version=" + std::to_string(version)); }
 
-Statement::Statement(Statement&& other) noexcept : stmt_(other.stmt_), db_(other.db_), bind_rc_(other.bind_rc_) { other.stmt_ = nullptr; }
+Statement::Statement(Statement&& other) noexcept : stmt_(other.stmt_), db_(other.db_), bind_rc_(other.bind_rc_) {
+  other.stmt_ = nullptr;
+}
 
 Statement& Statement::operator=(Statement&& other) noexcept {
   if (this != &other) {
@@ -99,7 +101,8 @@ Statement& Statement::Bind(int index, const std::string& text) {
 Statement& Statement::BindBlob(int index, std::span<const std::uint8_t> blob) {
   // A zero-length blob is stored as an empty BLOB, not NULL.
   static const std::uint8_t kEmpty = 0;
-  const int rc = sqlite3_bind_blob(stmt_, index, blob.empty() ? &kEmpty : blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT);
+  const int rc = sqlite3_bind_blob(stmt_, index, blob.empty() ? &kEmpty : blob.data(), static_cast<int>(blob.size()),
+                                   SQLITE_TRANSIENT);
   if (rc != SQLITE_OK && bind_rc_ == 0) bind_rc_ = rc;
   return *this;
 }
@@ -136,7 +139,8 @@ std::int64_t Statement::ColumnInt(int index) const { return sqlite3_column_int64
 
 std::string Statement::ColumnText(int index) const {
   const auto* text = sqlite3_column_text(stmt_, index);
-  return text ? std::string(reinterpret_cast<const char*>(text), static_cast<std::size_t>(sqlite3_column_bytes(stmt_, index))) : std::string();
+  return text ? std::string(reinterpret_cast<const char*>(text), static_cast<std::size_t>(sqlite3_column_bytes(stmt_, index)))
+              : std::string();
 }
 
 std::vector<std::uint8_t> Statement::ColumnBlob(int index) const {

@@ -86,7 +86,8 @@ Result<std::uint64_t> ClaimSerialEpoch(Database& db, std::uint16_t instance, std
   TSA_ASSIGN_OR_RETURN(bool row, max.Step());
   const std::int64_t last = row ? max.ColumnInt(0) : 0;
   const std::int64_t epoch = std::max(now_us, last + 1);
-  TSA_ASSIGN_OR_RETURN(Statement ins, db.Prepare("INSERT INTO serial_epochs (instance, epoch_us, claimed_at_us) VALUES (?, ?, ?)"));
+  TSA_ASSIGN_OR_RETURN(Statement ins,
+                       db.Prepare("INSERT INTO serial_epochs (instance, epoch_us, claimed_at_us) VALUES (?, ?, ?)"));
   ins.Bind(1, static_cast<std::int64_t>(instance)).Bind(2, epoch).Bind(3, now_us);
   TSA_TRY(ins.Run());
   TSA_TRY(tx.Commit());

@@ -143,7 +143,8 @@ TEST_F(AuditAnchorTest, CheckpointIsAnchoredAtTheExternalTsa) {
   ASSERT_FALSE(reply.empty());
   const std::string reply_path = dir_->Sub("anchor1.tsr");
   ASSERT_TRUE(WriteFile(reply_path, reply));
-  auto verified = RunCommand({ToolPath("tsa-verify"), reply_path, ext_pki_.tsa_cert(), "--ca", ext_pki_.ca_cert(), "--digest", HexSha256(cp_token)});
+  auto verified = RunCommand(
+      {ToolPath("tsa-verify"), reply_path, ext_pki_.tsa_cert(), "--ca", ext_pki_.ca_cert(), "--digest", HexSha256(cp_token)});
   EXPECT_EQ(verified.exit_code, 0) << "tsa-verify refuses the stored anchor reply:\n" << verified.output;
   auto wrong = RunCommand({ToolPath("tsa-verify"), reply_path, main_pki_.tsa_cert(), "--ca", main_pki_.ca_cert()});
   EXPECT_NE(wrong.exit_code, 0) << "the anchor reply must not verify as signed by the tsad under test:\n" << wrong.output;
@@ -263,7 +264,8 @@ TEST_F(AuditAnchorTest, AllModeAnchorsEachCheckpointAtEveryTsa) {
     ASSERT_TRUE(IssueMany(port, 2, nullptr));
     const nlohmann::json cp = WaitForAnchoredCheckpoint(port, size, 2, 15s);
     ASSERT_EQ(CheckpointSize(cp), size) << cp.dump(2) << "\nLog:\n" << tsad->log();
-    ASSERT_EQ(CheckpointAnchors(cp), 2u) << "both TSAs must anchor checkpoint " << size << ": " << cp.dump(2) << "\nLog:\n" << tsad->log();
+    ASSERT_EQ(CheckpointAnchors(cp), 2u) << "both TSAs must anchor checkpoint " << size << ": " << cp.dump(2) << "\nLog:\n"
+                                         << tsad->log();
     checkpoint_ids.insert(cp["checkpoint"]["id"].get<std::int64_t>());
     const auto cp_token = B64(cp["checkpoint"]["token"].get<std::string>());
     const audit::Hash imprint = audit::Sha256(cp_token.data(), cp_token.size());
@@ -333,7 +335,8 @@ TEST_P(AuditBadAnchorTest, IsRecordedAsFailureAndIssuanceIsUnaffected) {
     ASSERT_TRUE(IssueOne(port, &why, 5s)) << "request " << i << " while the anchor fails: " << why;
     slowest = std::max(slowest, std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0));
   }
-  EXPECT_LT(slowest.count(), 1000) << "issuance was slowed down by the failing anchor (slowest request " << slowest.count() << " ms)";
+  EXPECT_LT(slowest.count(), 1000) << "issuance was slowed down by the failing anchor (slowest request " << slowest.count()
+                                   << " ms)";
 
   // The failure is stored (for kSlow after the 1 s timeout).
   std::vector<AttemptRow> rows;
@@ -362,7 +365,8 @@ TEST_P(AuditBadAnchorTest, IsRecordedAsFailureAndIssuanceIsUnaffected) {
   ASSERT_TRUE(health.is_object()) << health.dump();
   EXPECT_EQ(health["enabled"], true);
   EXPECT_TRUE(health["last_success"].is_null()) << health.dump(2);
-  EXPECT_TRUE(health["last_error"].is_string() && ContainsAny(health["last_error"].get<std::string>(), bc.cause)) << health.dump(2);
+  EXPECT_TRUE(health["last_error"].is_string() && ContainsAny(health["last_error"].get<std::string>(), bc.cause))
+      << health.dump(2);
   EXPECT_GE(health["consecutive_failures"].get<int>(), 1) << health.dump(2);
   EXPECT_EQ(health["anchored_tree_size"], 0);
   EXPECT_EQ(health["stale"], true) << health.dump(2);
@@ -374,19 +378,18 @@ TEST_P(AuditBadAnchorTest, IsRecordedAsFailureAndIssuanceIsUnaffected) {
   tsad->Kill();  // the shutdown anchor is not the subject here
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Replies, AuditBadAnchorTest,
-    ::testing::Values(BadCase{Bad::kGarbage, "garbage", {"reply rejected"}},
-                      BadCase{Bad::kForged, "forged", {"certificate", "chain", "issuer", "trust"}},
-                      BadCase{Bad::kWrongNonce, "wrong-nonce", {"nonce"}},
-                      BadCase{Bad::kWrongImprint, "wrong-imprint", {"imprint"}},
-                      // httplib reports a read timeout as "Read"; accept it, but a clearer word is better.
-                      BadCase{Bad::kSlow, "slow", {"timeout", "timed out", "failed: Read"}}),
-    [](const ::testing::TestParamInfo<BadCase>& param_info) {
-      std::string n = param_info.param.name;
-      std::replace(n.begin(), n.end(), '-', '_');
-      return n;
-    });
+INSTANTIATE_TEST_SUITE_P(Replies, AuditBadAnchorTest,
+                         ::testing::Values(BadCase{Bad::kGarbage, "garbage", {"reply rejected"}},
+                                           BadCase{Bad::kForged, "forged", {"certificate", "chain", "issuer", "trust"}},
+                                           BadCase{Bad::kWrongNonce, "wrong-nonce", {"nonce"}},
+                                           BadCase{Bad::kWrongImprint, "wrong-imprint", {"imprint"}},
+                                           // httplib reports a read timeout as "Read"; accept it, but a clearer word is better.
+                                           BadCase{Bad::kSlow, "slow", {"timeout", "timed out", "failed: Read"}}),
+                         [](const ::testing::TestParamInfo<BadCase>& param_info) {
+                           std::string n = param_info.param.name;
+                           std::replace(n.begin(), n.end(), '-', '_');
+                           return n;
+                         });
 
 // SIGTERM while an anchor request hangs (--anchor-timeout 30): tsad must cancel it and exit 0 well
 // before the timeout.
@@ -447,7 +450,8 @@ TEST_F(AuditAnchorTest, ShutdownWithTwoHangingTsasDoesNotWaitForTheAnchorTimeout
 // unanchored by a crash. --anchor-interval 3600 rules out the periodic anchor.
 TEST_F(AuditAnchorTest, StartupAndShutdownAnchorsCoverTheHead) {
   const std::string db = dir_->Sub("startup_shutdown.db");
-  const std::vector<std::string> args = {"--anchor-tsa", ext_->url(), "--anchor-interval", "3600", "--anchor-ca", ext_pki_.ca_cert()};
+  const std::vector<std::string> args = {"--anchor-tsa", ext_->url(),   "--anchor-interval",
+                                         "3600",         "--anchor-ca", ext_pki_.ca_cert()};
   // Issues n tokens, then one more if a (racing) start-up anchor already covers the head, so that
   // the head is unanchored when the run ends. Returns the head size.
   auto issue_unanchored = [](TsadProcess& t, int n) -> std::uint64_t {
@@ -467,14 +471,15 @@ TEST_F(AuditAnchorTest, StartupAndShutdownAnchorsCoverTheHead) {
     auto tsad = MakeTsad(main_pki_, args, db);
     ASSERT_TRUE(tsad->Start());
     head = issue_unanchored(*tsad, 5);
-    const auto sigterm_us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    const auto sigterm_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     ASSERT_EQ(tsad->Stop(15s), 0) << tsad->log();
     auto cps = ReadCheckpoints(db);
     ASSERT_TRUE(cps) << cps.error().message;
     ASSERT_FALSE(cps->empty()) << "no checkpoint after SIGTERM. Log:\n" << tsad->log();
     EXPECT_EQ(cps->back().tree_size, head) << "the shutdown checkpoint must cover the final tree size";
-    auto ok_after = QueryInt(db, "SELECT COUNT(*) FROM anchor_attempts WHERE ok = 1 AND checkpoint_id = " + std::to_string(cps->back().id) +
-                                     " AND attempted_at_us >= " + std::to_string(sigterm_us));
+    auto ok_after = QueryInt(db, "SELECT COUNT(*) FROM anchor_attempts WHERE ok = 1 AND checkpoint_id = " +
+                                     std::to_string(cps->back().id) + " AND attempted_at_us >= " + std::to_string(sigterm_us));
     ASSERT_TRUE(ok_after);
     EXPECT_EQ(*ok_after, 1) << "the final checkpoint should have been anchored by the shutdown anchor. Log:\n" << tsad->log();
   }
@@ -499,7 +504,8 @@ TEST_F(AuditAnchorTest, StartupAndShutdownAnchorsCoverTheHead) {
   }
   // The whole chain, across SIGTERM, SIGKILL and restarts, verifies.
   if (ToolExists("tsa-audit-verify")) {
-    auto r = RunCommand({ToolPath("tsa-audit-verify"), db, "--tsa-cert", main_pki_.tsa_cert(), "--anchor-ca", ext_pki_.ca_cert()}, 30s);
+    auto r = RunCommand({ToolPath("tsa-audit-verify"), db, "--tsa-cert", main_pki_.tsa_cert(), "--anchor-ca", ext_pki_.ca_cert()},
+                        30s);
     EXPECT_EQ(r.exit_code, 0) << r.output;
   }
 }

@@ -104,10 +104,11 @@ TEST(AuditCrashTest, EveryReceivedTokenSurvivesSigkillAndRestart) {
     const int status = tsad->Kill();
     for (auto& c : clients) c.join();
     EXPECT_EQ(status, 128 + SIGKILL);
-    ASSERT_TRUE(load.unexpected.empty()) << load.unexpected.size() << " requests failed before the kill, first: " << load.unexpected[0];
+    ASSERT_TRUE(load.unexpected.empty()) << load.unexpected.size()
+                                         << " requests failed before the kill, first: " << load.unexpected[0];
     // Not a durability matter, but no request may be refused under concurrent load (--allow-unsynced-clock).
-    EXPECT_TRUE(load.rejected.empty()) << load.rejected.size() << " of the concurrent requests were rejected, first: \"" << load.rejected[0]
-                                       << "\". tsad log of the requests not granted:\n"
+    EXPECT_TRUE(load.rejected.empty()) << load.rejected.size() << " of the concurrent requests were rejected, first: \""
+                                       << load.rejected[0] << "\". tsad log of the requests not granted:\n"
                                        << NotGrantedLines(tsad->log());
     ASSERT_GE(granted_before_kill, 20) << "too little load before the kill. Log:\n" << tsad->log();
     std::cout << "[ info ] run 1: " << load.granted.size() << " tokens received, " << granted_before_kill << " before SIGKILL, "
@@ -140,13 +141,15 @@ TEST(AuditCrashTest, EveryReceivedTokenSurvivesSigkillAndRestart) {
     EXPECT_TRUE(by_serial.emplace(NormSerial(r.serial), &r).second) << "serial " << r.serial << " appears twice in the log";
     ASSERT_FALSE(r.token.empty()) << "leaf " << i << " has no token";
     const audit::Hash leaf = audit::LeafHash(r.token);
-    EXPECT_EQ(std::vector<std::uint8_t>(leaf.begin(), leaf.end()), r.leaf_hash) << "leaf " << i << ": leaf_hash != SHA-256(0x00 || token)";
+    EXPECT_EQ(std::vector<std::uint8_t>(leaf.begin(), leaf.end()), r.leaf_hash)
+        << "leaf " << i << ": leaf_hash != SHA-256(0x00 || token)";
     const audit::Hash sha = audit::Sha256(r.token.data(), r.token.size());
     EXPECT_EQ(std::vector<std::uint8_t>(sha.begin(), sha.end()), r.token_sha256) << "leaf " << i;
     leaves.push_back(leaf);
   }
   EXPECT_EQ(head_size, rows->size()) << "the head tsad reported differs from the rows in the table";
-  EXPECT_EQ(audit::HashHex(MerkleRoot(leaves, 0, leaves.size())), head_root) << "the head root is not the RFC 9162 root of the stored leaves";
+  EXPECT_EQ(audit::HashHex(MerkleRoot(leaves, 0, leaves.size())), head_root)
+      << "the head root is not the RFC 9162 root of the stored leaves";
 
   // Every token a client received is in the log, byte for byte; no serial was handed out twice.
   std::set<std::string> received;
@@ -172,7 +175,8 @@ TEST(AuditCrashTest, EveryReceivedTokenSurvivesSigkillAndRestart) {
   EXPECT_GE(*epochs, 2) << "each start must claim its own serial epoch";
   std::set<std::string> first_serials;
   for (const auto& t : load.granted) first_serials.insert(t.serial);
-  for (const auto& t : second) EXPECT_EQ(first_serials.count(t.serial), 0u) << "serial " << t.serial << " reused after the restart";
+  for (const auto& t : second)
+    EXPECT_EQ(first_serials.count(t.serial), 0u) << "serial " << t.serial << " reused after the restart";
 
   // The independent verifier agrees.
   if (ToolExists("tsa-audit-verify")) {

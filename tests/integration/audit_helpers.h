@@ -109,9 +109,9 @@ inline std::unique_ptr<TsadProcess> StartExternal(const Pki& pki, ::testing::Ass
 }
 
 struct Issued {
-  std::string serial;                    // normalised hex
-  std::vector<std::uint8_t> reply;       // the TimeStampResp as received
-  std::vector<std::uint8_t> token;       // the TimeStampToken (ContentInfo)
+  std::string serial;               // normalised hex
+  std::vector<std::uint8_t> reply;  // the TimeStampResp as received
+  std::vector<std::uint8_t> token;  // the TimeStampToken (ContentInfo)
   std::int64_t gen_time_us = 0;
 };
 
@@ -127,7 +127,8 @@ inline std::optional<Issued> IssueOne(int port, std::string* why = nullptr,
   }
   auto info = crypto::DescribeResponse(r.body);
   if (!info || !info->granted()) {
-    if (why) *why = info ? "not granted: status " + std::to_string(info->status) + " " + info->status_string : info.error().message;
+    if (why)
+      *why = info ? "not granted: status " + std::to_string(info->status) + " " + info->status_string : info.error().message;
     return std::nullopt;
   }
   Issued out;
@@ -164,7 +165,8 @@ inline std::uint64_t CheckpointSize(const nlohmann::json& j) {
   return j["checkpoint"].value("tree_size", std::uint64_t{0});
 }
 inline std::size_t CheckpointAnchors(const nlohmann::json& j) {
-  if (!j.is_object() || !j.contains("checkpoint") || !j["checkpoint"].is_object() || !j["checkpoint"].contains("anchors")) return 0;
+  if (!j.is_object() || !j.contains("checkpoint") || !j["checkpoint"].is_object() || !j["checkpoint"].contains("anchors"))
+    return 0;
   return j["checkpoint"]["anchors"].size();
 }
 
@@ -184,7 +186,8 @@ inline nlohmann::json WaitForAnchoredCheckpoint(int port, std::uint64_t size, st
 
 inline nlohmann::json AnchorHealth(int port) {
   nlohmann::json h = GetJson(port, "/health");
-  if (h.is_object() && h.contains("checks") && h["checks"].is_object() && h["checks"].contains("anchor")) return h["checks"]["anchor"];
+  if (h.is_object() && h.contains("checks") && h["checks"].is_object() && h["checks"].contains("anchor"))
+    return h["checks"]["anchor"];
   return nullptr;
 }
 
@@ -210,8 +213,9 @@ struct AttemptRow {
 
 inline Result<std::vector<AttemptRow>> ReadAttempts(const std::string& db_path) {
   TSA_ASSIGN_OR_RETURN(auto db, OpenDb(db_path));
-  TSA_ASSIGN_OR_RETURN(auto st, db->Prepare("SELECT id, checkpoint_id, tsa_url, ok, COALESCE(error, ''), reply IS NOT NULL, reply, nonce "
-                                            "FROM anchor_attempts ORDER BY id"));
+  TSA_ASSIGN_OR_RETURN(auto st,
+                       db->Prepare("SELECT id, checkpoint_id, tsa_url, ok, COALESCE(error, ''), reply IS NOT NULL, reply, nonce "
+                                   "FROM anchor_attempts ORDER BY id"));
   std::vector<AttemptRow> rows;
   while (true) {
     TSA_ASSIGN_OR_RETURN(bool row, st.Step());
@@ -233,8 +237,8 @@ inline Result<std::vector<AttemptRow>> ReadAttempts(const std::string& db_path) 
 inline std::string Describe(const std::vector<AttemptRow>& rows) {
   std::ostringstream out;
   for (const auto& a : rows) {
-    out << "  attempt " << a.id << " checkpoint " << a.checkpoint_id << " " << a.url << " ok=" << a.ok << " error=\"" << a.error << "\""
-        << (a.has_reply ? " (reply stored)" : "") << "\n";
+    out << "  attempt " << a.id << " checkpoint " << a.checkpoint_id << " " << a.url << " ok=" << a.ok << " error=\"" << a.error
+        << "\"" << (a.has_reply ? " (reply stored)" : "") << "\n";
   }
   return out.str();
 }
@@ -249,7 +253,8 @@ struct CheckpointRow {
 
 inline Result<std::vector<CheckpointRow>> ReadCheckpoints(const std::string& db_path) {
   TSA_ASSIGN_OR_RETURN(auto db, OpenDb(db_path));
-  TSA_ASSIGN_OR_RETURN(auto st, db->Prepare("SELECT id, tree_size, root_hash, checkpoint, tsa_token FROM checkpoints ORDER BY id"));
+  TSA_ASSIGN_OR_RETURN(auto st,
+                       db->Prepare("SELECT id, tree_size, root_hash, checkpoint, tsa_token FROM checkpoints ORDER BY id"));
   std::vector<CheckpointRow> rows;
   while (true) {
     TSA_ASSIGN_OR_RETURN(bool row, st.Step());

@@ -45,9 +45,10 @@ class AuditTamperTest : public ::testing::Test {
     if (!started) return std::string("forger tsad: ") + started.message();
 
     db_ = dir_->Sub("audit.db");
-    auto tsad = MakeTsad(main_pki_,
-                         {"--anchor-tsa", ext_->url(), "--anchor-interval", "1", "--anchor-retry-min", "1", "--anchor-ca", ext_pki_.ca_cert()},
-                         db_);
+    auto tsad = MakeTsad(
+        main_pki_,
+        {"--anchor-tsa", ext_->url(), "--anchor-interval", "1", "--anchor-retry-min", "1", "--anchor-ca", ext_pki_.ca_cert()},
+        db_);
     if (auto s = tsad->Start(); !s) return s.message();
     const int port = tsad->port();
     for (int batch : {kFirstBatch, kSecondBatch}) {
@@ -55,7 +56,8 @@ class AuditTamperTest : public ::testing::Test {
       const nlohmann::json cp = WaitForAnchoredCheckpoint(port, issued_.size(), 1, 15s);
       if (CheckpointSize(cp) != issued_.size() || CheckpointAnchors(cp) < 1) {
         return "checkpoint of size " + std::to_string(issued_.size()) + " not anchored within 15 s: latest checkpoint size " +
-               std::to_string(CheckpointSize(cp)) + " with " + std::to_string(CheckpointAnchors(cp)) + " anchor(s)\nLog:\n" + tsad->log();
+               std::to_string(CheckpointSize(cp)) + " with " + std::to_string(CheckpointAnchors(cp)) + " anchor(s)\nLog:\n" +
+               tsad->log();
       }
     }
     // The proof bundle of an anchored token, from the running tsad.
@@ -70,10 +72,10 @@ class AuditTamperTest : public ::testing::Test {
       if (!db) return db.error().message;
       if (auto st = (*db)->Exec("PRAGMA wal_checkpoint(TRUNCATE)"); !st) return st.error().message;
     }
-    if (fs::exists(db_ + "-wal") && fs::file_size(db_ + "-wal") > 0) return "the WAL of " + db_ + " is not empty after a clean stop";
+    if (fs::exists(db_ + "-wal") && fs::file_size(db_ + "-wal") > 0)
+      return "the WAL of " + db_ + " is not empty after a clean stop";
     return "";
   }
-
 
  public:
   static void Cleanup() {
@@ -87,7 +89,6 @@ class AuditTamperTest : public ::testing::Test {
     delete dir_;
     dir_ = nullptr;
   }
-
 
  protected:
   void SetUp() override {
@@ -108,7 +109,8 @@ class AuditTamperTest : public ::testing::Test {
   }
 
   static CommandResult Verify(const std::string& db) {
-    return RunCommand({ToolPath("tsa-audit-verify"), db, "--tsa-cert", main_pki_.tsa_cert(), "--anchor-ca", ext_pki_.ca_cert()}, 60s);
+    return RunCommand({ToolPath("tsa-audit-verify"), db, "--tsa-cert", main_pki_.tsa_cert(), "--anchor-ca", ext_pki_.ca_cert()},
+                      60s);
   }
 
   static inline bool prepared_ = false;
@@ -170,7 +172,7 @@ struct TamperCase {
   // Applied to the copy; may use the suite (forger's replies, issued tokens).
   std::function<Status(store::Database&, AuditTamperTest*)> apply;
   std::optional<std::uint64_t> first_bad_index;  // must be named in the output
-  const char* mention = nullptr;                  // the output must contain this (case-sensitive)
+  const char* mention = nullptr;                 // the output must contain this (case-sensitive)
 };
 
 class AuditTamperKindTest : public AuditTamperTest, public ::testing::WithParamInterface<TamperCase> {
@@ -178,8 +180,10 @@ class AuditTamperKindTest : public AuditTamperTest, public ::testing::WithParamI
   // A reply of the forger tsad over the same imprint (SHA-256 of the checkpoint token) and with the
   // same nonce as the stored anchor: valid in every respect except who signed it.
   static Result<std::vector<std::uint8_t>> ForgedAnchorReply(store::Database& db, std::int64_t attempt_id) {
-    TSA_ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT c.tsa_token, a.nonce FROM anchor_attempts a JOIN checkpoints c ON c.id = a.checkpoint_id "
-                                             "WHERE a.id = " + std::to_string(attempt_id)));
+    TSA_ASSIGN_OR_RETURN(
+        auto st, db.Prepare("SELECT c.tsa_token, a.nonce FROM anchor_attempts a JOIN checkpoints c ON c.id = a.checkpoint_id "
+                            "WHERE a.id = " +
+                            std::to_string(attempt_id)));
     TSA_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) return MakeError(ErrorKind::kNotFound, "no anchor attempt " + std::to_string(attempt_id));
     const auto cp_token = st.ColumnBlob(0);
@@ -237,7 +241,9 @@ INSTANTIATE_TEST_SUITE_P(
                      return Exec(db, "UPDATE tokens SET serial = '7abcdef0123456789abcdef0' WHERE idx = 7");
                    },
                    7},
-        TamperCase{"deleted_row", [](store::Database& db, AuditTamperTest*) -> Status { return Exec(db, "DELETE FROM tokens WHERE idx = 7"); }, 7},
+        TamperCase{"deleted_row",
+                   [](store::Database& db, AuditTamperTest*) -> Status { return Exec(db, "DELETE FROM tokens WHERE idx = 7"); },
+                   7},
         TamperCase{"forged_row",
                    // A token of another TSA appended as leaf 30, with consistent hashes and its level-0 node.
                    [](store::Database& db, AuditTamperTest*) -> Status {
@@ -249,8 +255,11 @@ INSTANTIATE_TEST_SUITE_P(
                      const audit::Hash sha = audit::Sha256(forged.token.data(), forged.token.size());
                      auto digest = core::ParseHex(tok.digest_hex);
                      if (!digest) return MakeError(ErrorKind::kInternal, "digest hex");
-                     TSA_ASSIGN_OR_RETURN(auto st, db.Prepare("INSERT INTO tokens (idx, serial, gen_time_us, policy, hash_oid, digest, token, token_sha256, "
-                                                              "leaf_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+                     TSA_ASSIGN_OR_RETURN(
+                         auto st,
+                         db.Prepare(
+                             "INSERT INTO tokens (idx, serial, gen_time_us, policy, hash_oid, digest, token, token_sha256, "
+                             "leaf_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
                      st.Bind(1, std::int64_t{kLeaves}).Bind(2, tok.serial_hex).Bind(3, tok.gen_time_us);
                      st.Bind(4, tok.policy).Bind(5, tok.hash_oid).BindBlob(6, *digest).BindBlob(7, forged.token);
                      st.BindBlob(8, sha).BindBlob(9, leaf);
@@ -282,24 +291,27 @@ INSTANTIATE_TEST_SUITE_P(
         TamperCase{"checkpoint_root",
                    [](store::Database& db, AuditTamperTest*) -> Status {
                      TSA_ASSIGN_OR_RETURN(auto h, Blob(db, "SELECT root_hash FROM checkpoints ORDER BY id LIMIT 1"));
-                     return Exec(db, "UPDATE checkpoints SET root_hash = ? WHERE id = (SELECT MIN(id) FROM checkpoints)", {Flip(h, 3)});
+                     return Exec(db, "UPDATE checkpoints SET root_hash = ? WHERE id = (SELECT MIN(id) FROM checkpoints)",
+                                 {Flip(h, 3)});
                    },
                    std::nullopt, "checkpoint"},
-        TamperCase{"anchor_reply_of_another_tsa",
-                   [](store::Database& db, AuditTamperTest*) -> Status {
-                     TSA_ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT MIN(id) FROM anchor_attempts WHERE ok = 1"));
-                     TSA_ASSIGN_OR_RETURN(bool row, st.Step());
-                     if (!row || st.ColumnIsNull(0)) return MakeError(ErrorKind::kNotFound, "no ok anchor");
-                     const std::int64_t id = st.ColumnInt(0);
-                     TSA_ASSIGN_OR_RETURN(auto reply, AuditTamperKindTest::ForgedAnchorReply(db, id));
-                     auto described = crypto::DescribeResponse(reply);
-                     if (!described || !described->token) return MakeError(ErrorKind::kInternal, "forged anchor reply unreadable");
-                     // Keep the columns consistent with the forged reply: only its signer gives it away.
-                     TSA_ASSIGN_OR_RETURN(auto upd, db.Prepare("UPDATE anchor_attempts SET reply = ?, ext_gen_time_us = ?, ext_serial = ? WHERE id = ?"));
-                     upd.BindBlob(1, reply).Bind(2, described->token->gen_time_us).Bind(3, described->token->serial_hex).Bind(4, id);
-                     return upd.Run();
-                   },
-                   std::nullopt, "anchor"}),
+        TamperCase{
+            "anchor_reply_of_another_tsa",
+            [](store::Database& db, AuditTamperTest*) -> Status {
+              TSA_ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT MIN(id) FROM anchor_attempts WHERE ok = 1"));
+              TSA_ASSIGN_OR_RETURN(bool row, st.Step());
+              if (!row || st.ColumnIsNull(0)) return MakeError(ErrorKind::kNotFound, "no ok anchor");
+              const std::int64_t id = st.ColumnInt(0);
+              TSA_ASSIGN_OR_RETURN(auto reply, AuditTamperKindTest::ForgedAnchorReply(db, id));
+              auto described = crypto::DescribeResponse(reply);
+              if (!described || !described->token) return MakeError(ErrorKind::kInternal, "forged anchor reply unreadable");
+              // Keep the columns consistent with the forged reply: only its signer gives it away.
+              TSA_ASSIGN_OR_RETURN(
+                  auto upd, db.Prepare("UPDATE anchor_attempts SET reply = ?, ext_gen_time_us = ?, ext_serial = ? WHERE id = ?"));
+              upd.BindBlob(1, reply).Bind(2, described->token->gen_time_us).Bind(3, described->token->serial_hex).Bind(4, id);
+              return upd.Run();
+            },
+            std::nullopt, "anchor"}),
     [](const ::testing::TestParamInfo<TamperCase>& param_info) { return std::string(param_info.param.name); });
 
 TEST_F(AuditTamperTest, TruncatedFileIsDetected) {
@@ -323,7 +335,9 @@ class AuditProofTest : public AuditTamperTest {
     EXPECT_TRUE(WriteFile(token, issued_[token_index].reply));
     std::vector<std::string> argv = {ToolPath("tsa-audit-verify"), "--proof", bundle, "--token", token};
     if (pinned) {
-      for (const std::string& a : {std::string("--tsa-cert"), main_pki_.tsa_cert(), std::string("--anchor-ca"), ext_pki_.ca_cert()}) argv.push_back(a);
+      for (const std::string& a :
+           {std::string("--tsa-cert"), main_pki_.tsa_cert(), std::string("--anchor-ca"), ext_pki_.ca_cert()})
+        argv.push_back(a);
     }
     return RunCommand(argv, 30s);
   }
@@ -366,7 +380,8 @@ class AuditProofTest : public AuditTamperTest {
 };
 
 TEST_F(AuditProofTest, HttpProofBundleVerifiesOffline) {
-  ASSERT_EQ(proof_status_, 200) << "GET /audit/proof?serial=" << proof_serial_ << " answered " << proof_status_ << ": " << proof_body_;
+  ASSERT_EQ(proof_status_, 200) << "GET /audit/proof?serial=" << proof_serial_ << " answered " << proof_status_ << ": "
+                                << proof_body_;
   CheckBundle(proof_body_, "http");
 }
 

@@ -61,7 +61,9 @@ class Rfc3161Conformance : public ::testing::Test {
     return CheckGrant(Send(b.Encode()), Expect(b), facts);
   }
   static ::testing::AssertionResult Rejected(const Bytes& der, FailInfo expected) { return CheckRejection(Send(der), expected); }
-  static ::testing::AssertionResult Rejected(const RequestBuilder& b, FailInfo expected) { return Rejected(b.Encode(), expected); }
+  static ::testing::AssertionResult Rejected(const RequestBuilder& b, FailInfo expected) {
+    return Rejected(b.Encode(), expected);
+  }
 
   // S02/S03 share one concurrent run.
   struct ConcurrentRun {
@@ -520,7 +522,8 @@ TEST_F(Rfc3161Conformance, E13_BoundedRandomMutationsAlwaysGet200AndAParseableRe
     if (info->granted()) {
       ++granted;
       auto decoded = crypto::DecodeRequest(body);
-      ASSERT_TRUE(std::holds_alternative<core::TimeStampRequest>(decoded)) << "granted a body that does not decode: " << ToHex(body);
+      ASSERT_TRUE(std::holds_alternative<core::TimeStampRequest>(decoded))
+          << "granted a body that does not decode: " << ToHex(body);
       EXPECT_EQ(info->token->digest_hex, ToHex(std::get<core::TimeStampRequest>(decoded).digest)) << ToHex(body);
     } else {
       ++rejected;
@@ -564,7 +567,8 @@ TEST_F(Rfc3161Conformance, S02_FourHundredConcurrentRequestsHaveNoDuplicateSeria
 TEST_F(Rfc3161Conformance, S03_GenTimeNeverDecreasesInSerialOrder) {
   ConcurrentRun run = RunConcurrent();
   ASSERT_GT(run.grants.size(), 300u);
-  std::sort(run.grants.begin(), run.grants.end(), [](const GrantFacts& a, const GrantFacts& b) { return SerialLess(a.serial_hex, b.serial_hex); });
+  std::sort(run.grants.begin(), run.grants.end(),
+            [](const GrantFacts& a, const GrantFacts& b) { return SerialLess(a.serial_hex, b.serial_hex); });
   for (std::size_t i = 1; i < run.grants.size(); ++i) {
     ASSERT_LE(run.grants[i - 1].gen_time_us, run.grants[i].gen_time_us)
         << "serial " << run.grants[i - 1].serial_hex << " has genTime " << run.grants[i - 1].gen_time << " but the later serial "
@@ -615,8 +619,8 @@ TEST_F(OpensslCli, X04_NoCertReqTokenVerifiesWithUntrustedTsaCert) {
   EXPECT_EQ(info->token->certificate_count, 0);
   EXPECT_FALSE(info->token->nonce_hex.has_value());
   WriteBytes(r, reply.body);
-  auto verify = Openssl({"ts", "-verify", "-in", r, "-queryfile", q, "-CAfile", env_.pki().files.ca_cert, "-untrusted",
-                         env_.pki().files.tsa_cert});
+  auto verify = Openssl(
+      {"ts", "-verify", "-in", r, "-queryfile", q, "-CAfile", env_.pki().files.ca_cert, "-untrusted", env_.pki().files.tsa_cert});
   EXPECT_EQ(verify.exit_code, 0) << verify.output;
   EXPECT_NE(verify.output.find("Verification: OK"), std::string::npos) << verify.output;
 }
@@ -662,17 +666,19 @@ TEST_F(RsaSigner, A01_Rsa3072GrantPassesEveryCheckAndFitsPdfReservation) {
   const HttpResponse reply = PostQuery(env_.port(), b.Encode());
   GrantFacts facts;
   ASSERT_TRUE(CheckGrant(reply, ExpectationsFor(b, env_.pki().tsa_cert_pem, env_.pki().ca_cert_pem), &facts));
-  EXPECT_LE(facts.token_der.size(), 4096u) << "V19: token of " << facts.token_der.size() << " bytes overflows a 4 KiB PDF reservation";
+  EXPECT_LE(facts.token_der.size(), 4096u) << "V19: token of " << facts.token_der.size()
+                                           << " bytes overflows a 4 KiB PDF reservation";
   auto info = crypto::DescribeResponse(reply.body);
   ASSERT_TRUE(info.has_value());
   // RFC 3370 §3.2 / RFC 5754: rsaEncryption or sha*WithRSAEncryption.
-  EXPECT_TRUE(info->token->signature_algorithm == "rsaEncryption" || info->token->signature_algorithm.find("WithRSAEncryption") != std::string::npos)
+  EXPECT_TRUE(info->token->signature_algorithm == "rsaEncryption" ||
+              info->token->signature_algorithm.find("WithRSAEncryption") != std::string::npos)
       << info->token->signature_algorithm;
   EXPECT_EQ(info->token->certificate_count, 1) << "only the TSA certificate: the root is left out (§3)";
   WriteBytes(dir.Sub("q.tsq"), b.Encode());
   WriteBytes(dir.Sub("r.tsr"), reply.body);
-  auto verify = RunCommand({"openssl", "ts", "-verify", "-in", dir.Sub("r.tsr"), "-queryfile", dir.Sub("q.tsq"), "-CAfile",
-                            env_.pki().files.ca_cert});
+  auto verify = RunCommand(
+      {"openssl", "ts", "-verify", "-in", dir.Sub("r.tsr"), "-queryfile", dir.Sub("q.tsq"), "-CAfile", env_.pki().files.ca_cert});
   EXPECT_EQ(verify.exit_code, 0) << verify.output;
 }
 
@@ -693,16 +699,21 @@ class ConfiguredHashes : public ::testing::Test {
 
 TEST_F(ConfiguredHashes, B01_Sha1IsGrantedWhenAllowed) { EXPECT_TRUE(Granted(RequestBuilder::Default().WithHash(oid::kSha1))); }
 
-TEST_F(ConfiguredHashes, B05_Sha224IsGrantedWhenListed) { EXPECT_TRUE(Granted(RequestBuilder::Default().WithHash(oid::kSha224))); }
+TEST_F(ConfiguredHashes, B05_Sha224IsGrantedWhenListed) {
+  EXPECT_TRUE(Granted(RequestBuilder::Default().WithHash(oid::kSha224)));
+}
 
-TEST_F(ConfiguredHashes, B06_Sha3_256IsGrantedWhenListed) { EXPECT_TRUE(Granted(RequestBuilder::Default().WithHash(oid::kSha3_256))); }
+TEST_F(ConfiguredHashes, B06_Sha3_256IsGrantedWhenListed) {
+  EXPECT_TRUE(Granted(RequestBuilder::Default().WithHash(oid::kSha3_256)));
+}
 
 TEST_F(ConfiguredHashes, B07_Sha512_256IsGrantedWhenListed) {
   EXPECT_TRUE(Granted(RequestBuilder::Default().WithHash(oid::kSha512_256)));
 }
 
 TEST_F(ConfiguredHashes, UnlistedSha512IsRejectedBadAlg) {
-  EXPECT_TRUE(CheckRejection(PostQuery(env_.port(), RequestBuilder::Default().WithHash(oid::kSha512).Encode()), FailInfo::kBadAlg));
+  EXPECT_TRUE(
+      CheckRejection(PostQuery(env_.port(), RequestBuilder::Default().WithHash(oid::kSha512).Encode()), FailInfo::kBadAlg));
 }
 
 TEST_F(ConfiguredHashes, UnlistedPolicyIsRejectedUnacceptedPolicy) {

@@ -35,13 +35,13 @@ namespace tsa::test {
 inline constexpr const char* kReplyType = "application/timestamp-reply";
 
 struct GrantExpectations {
-  Bytes imprint_der;             // TSTInfo.messageImprint must be exactly these bytes (V08)
-  std::optional<Bytes> nonce;    // INTEGER content octets to be echoed byte-exact; nullopt: no nonce (V09)
-  bool cert_req = true;          // certificates present iff certReq (V16)
+  Bytes imprint_der;                         // TSTInfo.messageImprint must be exactly these bytes (V08)
+  std::optional<Bytes> nonce;                // INTEGER content octets to be echoed byte-exact; nullopt: no nonce (V09)
+  bool cert_req = true;                      // certificates present iff certReq (V16)
   std::string policy = oid::kDefaultPolicy;  // V07
-  std::string tsa_cert_pem;      // the signer: ESS certHash, tsa name, certificates (required)
-  std::string ca_cert_pem;       // when set, the token must also pass tsa::crypto::Verify against it
-  int time_tolerance_s = 5;      // V12 on a test machine
+  std::string tsa_cert_pem;                  // the signer: ESS certHash, tsa name, certificates (required)
+  std::string ca_cert_pem;                   // when set, the token must also pass tsa::crypto::Verify against it
+  int time_tolerance_s = 5;                  // V12 on a test machine
 };
 
 inline GrantExpectations ExpectationsFor(const RequestBuilder& request, const std::string& tsa_cert_pem,
@@ -61,7 +61,7 @@ struct GrantFacts {
   std::string serial_hex;  // INTEGER content octets, lower-case hex (minimal: may start with 00)
   std::string gen_time;    // GeneralizedTime text
   std::int64_t gen_time_us = 0;
-  Bytes token_der;         // the ContentInfo
+  Bytes token_der;  // the ContentInfo
   std::optional<std::string> nonce_hex;
 };
 
@@ -199,7 +199,8 @@ inline ::testing::AssertionResult CheckGrant(const HttpResponse& http, const Gra
   }
   const DerElement& token = (*resp_children)[1];
   auto ci = Children(token);
-  if (!ci || ci->size() != 2 || (*ci)[0].tag != kTagOid || DecodeOid((*ci)[0].content) != oid::kSignedData || (*ci)[1].tag != kTagContext0) {
+  if (!ci || ci->size() != 2 || (*ci)[0].tag != kTagOid || DecodeOid((*ci)[0].content) != oid::kSignedData ||
+      (*ci)[1].tag != kTagContext0) {
     return fail_now("V02: token is not ContentInfo{signedData, [0] SignedData}");
   }
   auto sd_wrap = Children((*ci)[1]);
@@ -256,7 +257,8 @@ inline ::testing::AssertionResult CheckGrant(const HttpResponse& http, const Gra
     const DerElement& value = (*values)[0];
     if (type == oid::kContentType) {
       has_content_type = true;
-      if (value.tag != kTagOid || DecodeOid(value.content) != oid::kTstInfo) problem("V05: contentType attribute is not id-ct-TSTInfo");
+      if (value.tag != kTagOid || DecodeOid(value.content) != oid::kTstInfo)
+        problem("V05: contentType attribute is not id-ct-TSTInfo");
     } else if (type == oid::kMessageDigest) {
       has_message_digest = true;
       auto expected = DigestByOid(digest_oid, econtent);
@@ -277,7 +279,8 @@ inline ::testing::AssertionResult CheckGrant(const HttpResponse& http, const Gra
       } else {
         auto cert_der = CertDerFromPem(e.tsa_cert_pem);
         auto hash = cert_der ? DigestByOid(oid::kSha256, *cert_der) : std::nullopt;
-        if (!hash || (*first)[0].content_bytes() != *hash) problem("V05: ESSCertIDv2.certHash is not SHA-256 of the TSA certificate");
+        if (!hash || (*first)[0].content_bytes() != *hash)
+          problem("V05: ESSCertIDv2.certHash is not SHA-256 of the TSA certificate");
       }
     }
   }
@@ -314,7 +317,8 @@ inline ::testing::AssertionResult CheckGrant(const HttpResponse& http, const Gra
   } else {
     if (serial.content[0] & 0x80) problem("V10: serialNumber is negative");
     if (serial.content.size() > 20) problem("V10: serialNumber longer than 20 octets");
-    if (serial.content.size() > 1 && serial.content[0] == 0 && (serial.content[1] & 0x80) == 0) problem("V10: serialNumber not minimal");
+    if (serial.content.size() > 1 && serial.content[0] == 0 && (serial.content[1] & 0x80) == 0)
+      problem("V10: serialNumber not minimal");
     if (serial.content.size() == 1 && serial.content[0] == 0) problem("V10: serialNumber is zero");
   }
   const DerElement& gen = (*f)[4];
@@ -383,11 +387,13 @@ inline ::testing::AssertionResult CheckGrant(const HttpResponse& http, const Gra
       STACK_OF(PKCS7_SIGNER_INFO)* sis = PKCS7_get_signer_info(p7);
       if (sis == nullptr || sk_PKCS7_SIGNER_INFO_num(sis) != 1) {
         problem("V04 (OpenSSL): SignerInfo count is not 1");
-      } else if (PKCS7_get_signed_attribute(sk_PKCS7_SIGNER_INFO_value(sis, 0), NID_id_smime_aa_signingCertificateV2) == nullptr) {
+      } else if (PKCS7_get_signed_attribute(sk_PKCS7_SIGNER_INFO_value(sis, 0), NID_id_smime_aa_signingCertificateV2) ==
+                 nullptr) {
         problem("V05 (OpenSSL): no signingCertificateV2 attribute");
       }
       const int ncerts = p7->d.sign->cert ? sk_X509_num(p7->d.sign->cert) : 0;
-      if (e.cert_req != (ncerts > 0)) problem("V16 (OpenSSL): " + std::to_string(ncerts) + " certificates with certReq " + (e.cert_req ? "TRUE" : "FALSE"));
+      if (e.cert_req != (ncerts > 0))
+        problem("V16 (OpenSSL): " + std::to_string(ncerts) + " certificates with certReq " + (e.cert_req ? "TRUE" : "FALSE"));
     }
     PKCS7_free(p7);
   }
@@ -437,8 +443,9 @@ inline ::testing::AssertionResult CheckRejection(const HttpResponse& http, core:
   if (!info) return ::testing::AssertionFailure() << "DescribeResponse cannot read the reply: " << info.error().message;
   if (info->status != 2 || info->token || info->fail_info.size() != 1 || info->fail_info[0] != expected) {
     return ::testing::AssertionFailure() << "expected R(" << core::FailInfoName(expected) << "); got status " << info->status
-                                         << " (" << core::PkiStatusName(info->status) << ") failInfo " << FailNames(info->fail_info)
-                                         << (info->token ? " WITH a token" : "") << " statusString \"" << info->status_string << "\"";
+                                         << " (" << core::PkiStatusName(info->status) << ") failInfo "
+                                         << FailNames(info->fail_info) << (info->token ? " WITH a token" : "")
+                                         << " statusString \"" << info->status_string << "\"";
   }
   auto resp = ParseSingle(der);
   auto children = resp ? Children(*resp) : std::nullopt;

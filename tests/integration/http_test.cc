@@ -60,7 +60,8 @@ class HttpProfile : public ::testing::Test {
     b.cert_req = RequestBuilder::CertReq::kTrue;
     return Expect(b);
   }
-  static HttpResponse PostWithType(const Bytes& body, const std::optional<std::string>& type, const std::string& target = "/tsa") {
+  static HttpResponse PostWithType(const Bytes& body, const std::optional<std::string>& type,
+                                   const std::string& target = "/tsa") {
     return HttpPost(port(), target, body, type);
   }
 
@@ -98,7 +99,9 @@ TEST_F(HttpProfile, H03_TextPlainIsRawDataModeOverSha256OfTheBody) {
 TEST_F(HttpProfile, H04_OctetStreamIsRawDataMode) {
   const Bytes data = RandomBytes(5000);
   const HttpResponse r = PostWithType(data, "application/octet-stream");
-  EXPECT_TRUE(CheckGrant(r, ExpectRawData(oid::kSha256, Digest("SHA256", std::string_view(reinterpret_cast<const char*>(data.data()), data.size())))));
+  EXPECT_TRUE(CheckGrant(
+      r,
+      ExpectRawData(oid::kSha256, Digest("SHA256", std::string_view(reinterpret_cast<const char*>(data.data()), data.size())))));
 }
 
 TEST_F(HttpProfile, H05_NoContentTypeIsRawDataMode) {
@@ -155,7 +158,8 @@ TEST_F(HttpProfile, H10_HugeContentLengthWithShortBodyIs413Promptly) {
   auto conn = HttpConnection::Connect(port(), &error);
   ASSERT_TRUE(conn) << error;
   const auto start = std::chrono::steady_clock::now();
-  conn->Send("POST /tsa HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/timestamp-query\r\nContent-Length: 10485760\r\n\r\n");
+  conn->Send(
+      "POST /tsa HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/timestamp-query\r\nContent-Length: 10485760\r\n\r\n");
   conn->Send(std::string(64 * 1024, 'x'));  // may fail part-way if the server already answered and closed
   const HttpResponse r = conn->ReadResponse(2s);
   const auto elapsed = std::chrono::steady_clock::now() - start;
@@ -170,7 +174,8 @@ TEST_F(HttpProfile, H10b_QueryBodyOverMaxRequestBytesIs413) {
   // ...and discovered while reading a chunked body that announces nothing.
   auto conn = HttpConnection::Connect(port());
   ASSERT_TRUE(conn);
-  std::string req = "POST /tsa HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/timestamp-query\r\nTransfer-Encoding: chunked\r\n\r\n";
+  std::string req =
+      "POST /tsa HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/timestamp-query\r\nTransfer-Encoding: chunked\r\n\r\n";
   for (int i = 0; i < 20; ++i) req += "400\r\n" + std::string(1024, 'x') + "\r\n";
   req += "0\r\n\r\n";
   conn->Send(req);
@@ -185,7 +190,8 @@ TEST_F(HttpProfile, H11_Http10WithoutHostIsServedAndClosed) {
   const Bytes der = b.Encode();
   auto conn = HttpConnection::Connect(port());
   ASSERT_TRUE(conn);
-  std::string req = "POST /tsa HTTP/1.0\r\nContent-Type: application/timestamp-query\r\nContent-Length: " + std::to_string(der.size()) + "\r\n\r\n";
+  std::string req = "POST /tsa HTTP/1.0\r\nContent-Type: application/timestamp-query\r\nContent-Length: " +
+                    std::to_string(der.size()) + "\r\n\r\n";
   req.append(der.begin(), der.end());
   ASSERT_TRUE(conn->Send(req));
   const HttpResponse r = conn->ReadResponse(5s);
@@ -205,9 +211,10 @@ TEST_F(HttpProfile, H12_ChunkedRequestBodyIsGranted) {
   };
   auto conn = HttpConnection::Connect(port());
   ASSERT_TRUE(conn);
-  ASSERT_TRUE(conn->Send("POST /tsa HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/timestamp-query\r\n"
-                         "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
-                         chunk(der, 0, half)));
+  ASSERT_TRUE(
+      conn->Send("POST /tsa HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/timestamp-query\r\n"
+                 "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
+                 chunk(der, 0, half)));
   std::this_thread::sleep_for(20ms);  // two separate TCP segments
   ASSERT_TRUE(conn->Send(chunk(der, half, der.size()) + "0\r\n\r\n"));
   EXPECT_TRUE(CheckGrant(conn->ReadResponse(5s), Expect(b)));
@@ -218,9 +225,10 @@ TEST_F(HttpProfile, H13_Expect100ContinueGets100ThenGrant) {
   const Bytes der = b.Encode();
   auto conn = HttpConnection::Connect(port());
   ASSERT_TRUE(conn);
-  ASSERT_TRUE(conn->Send("POST /tsa HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/timestamp-query\r\nExpect: 100-continue\r\n"
-                         "Connection: close\r\nContent-Length: " +
-                         std::to_string(der.size()) + "\r\n\r\n"));
+  ASSERT_TRUE(
+      conn->Send("POST /tsa HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/timestamp-query\r\nExpect: 100-continue\r\n"
+                 "Connection: close\r\nContent-Length: " +
+                 std::to_string(der.size()) + "\r\n\r\n"));
   const HttpResponse interim = conn->ReadResponse(3s);
   EXPECT_EQ(interim.status, 100) << interim.Summary();
   ASSERT_TRUE(conn->Send(der));
@@ -230,8 +238,9 @@ TEST_F(HttpProfile, H13_Expect100ContinueGets100ThenGrant) {
 TEST_F(HttpProfile, H13b_Expect100ContinueWithOversizedBodyGets413NotContinue) {
   auto conn = HttpConnection::Connect(port());
   ASSERT_TRUE(conn);
-  ASSERT_TRUE(conn->Send("POST /tsa HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/timestamp-query\r\nExpect: 100-continue\r\n"
-                         "Content-Length: 10485760\r\n\r\n"));
+  ASSERT_TRUE(
+      conn->Send("POST /tsa HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/timestamp-query\r\nExpect: 100-continue\r\n"
+                 "Content-Length: 10485760\r\n\r\n"));
   const HttpResponse r = conn->ReadResponse(3s);
   EXPECT_EQ(r.status, 413) << r.Summary();
 }
@@ -284,7 +293,10 @@ DropTiming SendThenWaitForDrop(int port, const std::string& bytes, std::chrono::
   if (!conn) return t;
   const auto start = std::chrono::steady_clock::now();
   conn->Send(bytes);
-  auto since = [&] { return static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count()); };
+  auto since = [&] {
+    return static_cast<long>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count());
+  };
   while (since() < limit.count()) {
     std::string data;
     const bool closed = conn->WaitForClose(std::chrono::milliseconds(50), &data);
@@ -300,20 +312,23 @@ DropTiming SendThenWaitForDrop(int port, const std::string& bytes, std::chrono::
 }
 
 TEST_F(HttpProfile, H17_SlowLorisHeadersAreDroppedWithinTheReadTimeout) {
-  const DropTiming t = SendThenWaitForDrop(port(), "POST /tsa HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: applic", std::chrono::seconds(kReadTimeoutS + 8));
+  const DropTiming t = SendThenWaitForDrop(port(), "POST /tsa HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: applic",
+                                           std::chrono::seconds(kReadTimeoutS + 8));
   EXPECT_TRUE(t.closed && t.closed_ms <= kReadTimeoutS * 1000 + 1500)
       << "--read-timeout " << kReadTimeoutS << ": first reply byte after " << t.first_reply_ms << " ms, connection closed after "
       << t.closed_ms << " ms (-1: still open). Reply: " << t.reply;
 }
 
 TEST_F(HttpProfile, H17b_SlowBodyIsDroppedWithinTheReadTimeout) {
-  const DropTiming t = SendThenWaitForDrop(
-      port(), "POST /tsa HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/timestamp-query\r\nContent-Length: 100\r\n\r\n0123456789",
-      std::chrono::seconds(kReadTimeoutS + 8));
+  const DropTiming t = SendThenWaitForDrop(port(),
+                                           "POST /tsa HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                                           "application/timestamp-query\r\nContent-Length: 100\r\n\r\n0123456789",
+                                           std::chrono::seconds(kReadTimeoutS + 8));
   EXPECT_TRUE(t.closed && t.closed_ms <= kReadTimeoutS * 1000 + 1500)
       << "--read-timeout " << kReadTimeoutS << ": first reply byte after " << t.first_reply_ms << " ms, connection closed after "
       << t.closed_ms << " ms (-1: still open). Reply: " << t.reply;
-  EXPECT_EQ(t.reply.find("timestamp-reply"), std::string::npos) << "a partial body must not be answered with a token: " << t.reply;
+  EXPECT_EQ(t.reply.find("timestamp-reply"), std::string::npos)
+      << "a partial body must not be answered with a token: " << t.reply;
 }
 
 // H18 (bounded to 200): idle connections must not starve the worker pool. Its own tsad, so a
@@ -331,15 +346,18 @@ TEST(HttpIdleConnections, H18_TwoHundredIdleConnectionsDoNotStarveNewRequests) {
   std::this_thread::sleep_for(200ms);  // let the server accept them
   const RequestBuilder b = RequestBuilder::Default();
   const auto start = std::chrono::steady_clock::now();
-  const HttpResponse r = HttpRequest(env.port(), "POST", "/tsa", {{"Content-Type", "application/timestamp-query"}}, b.Encode(), 3s);
+  const HttpResponse r = HttpRequest(env.port(), "POST", "/tsa", {{"Content-Type", "application/timestamp-query"}}, b.Encode(),
+                                     3s);
   const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
-  EXPECT_TRUE(CheckGrant(r, ExpectationsFor(b, env.pki().tsa_cert_pem))) << "after " << elapsed.count() << " ms with 200 idle connections";
+  EXPECT_TRUE(CheckGrant(r, ExpectationsFor(b, env.pki().tsa_cert_pem)))
+      << "after " << elapsed.count() << " ms with 200 idle connections";
   const HttpResponse health = HttpRequest(env.port(), "GET", "/health", {}, {}, 3s);
   EXPECT_EQ(health.status, 200) << health.Summary();
   idle.clear();  // release the workers before stopping
   const auto stop_start = std::chrono::steady_clock::now();
   env.Stop();
-  EXPECT_LT(std::chrono::steady_clock::now() - stop_start, 5s) << "SIGTERM took long to stop tsad after the idle connections closed";
+  EXPECT_LT(std::chrono::steady_clock::now() - stop_start, 5s)
+      << "SIGTERM took long to stop tsad after the idle connections closed";
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -409,7 +427,8 @@ TEST_F(HttpProfile, AcceptApplicationJsonSelectsJsonMode) {
 }
 
 TEST_F(HttpProfile, RawDataModeWithJson) {
-  const HttpResponse r = PostWithType(StringBytes("hello world"), "application/x-www-form-urlencoded", "/tsa?format=json&hash=sha512");
+  const HttpResponse r = PostWithType(StringBytes("hello world"), "application/x-www-form-urlencoded",
+                                      "/tsa?format=json&hash=sha512");
   ASSERT_EQ(r.status, 200) << r.Summary();
   const auto j = nlohmann::json::parse(r.body_text(), nullptr, false);
   ASSERT_FALSE(j.is_discarded());

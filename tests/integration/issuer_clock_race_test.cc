@@ -67,7 +67,8 @@ class ScriptedClock : public core::ClockSource {
  private:
   std::mutex mu_;
   std::condition_variable cv_;
-  core::UnixMicros now_ = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  core::UnixMicros now_ =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   bool armed_ = false;
   bool stalled_ = false;
   bool released_ = false;
@@ -114,10 +115,11 @@ TEST(IssuerClockRace, RequestThatReadTheClockFirstButLocksSecondIsStillGranted) 
 
   EXPECT_TRUE(out_b.granted()) << "B: " << (out_b.rejection ? core::FailInfoName(out_b.rejection->fail_info) : "") << " "
                                << out_b.internal_error;
-  EXPECT_TRUE(out_a.granted()) << "A was refused "
-                               << (out_a.rejection ? core::FailInfoName(out_a.rejection->fail_info) : "?") << " (internal: \""
-                               << out_a.internal_error << "\") although the clock only moved forwards; B was issued "
-                               << (b_done_while_a_stalled ? "while A was between its clock read and the issuance lock" : "after A");
+  EXPECT_TRUE(out_a.granted()) << "A was refused " << (out_a.rejection ? core::FailInfoName(out_a.rejection->fail_info) : "?")
+                               << " (internal: \"" << out_a.internal_error
+                               << "\") although the clock only moved forwards; B was issued "
+                               << (b_done_while_a_stalled ? "while A was between its clock read and the issuance lock"
+                                                          : "after A");
   // Whatever the order, genTime never decreases in serial order (S03).
   if (out_a.granted() && out_b.granted()) {
     const bool a_first = out_a.serial_hex < out_b.serial_hex;

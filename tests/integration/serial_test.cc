@@ -46,7 +46,8 @@ Result<std::vector<TokenRow>> ReadTokenLog(const std::string& db_path) {
   options.read_only = true;
   options.create = false;
   TSA_ASSIGN_OR_RETURN(auto db, store::Database::Open(db_path, options));
-  TSA_ASSIGN_OR_RETURN(auto st, db->Prepare("SELECT idx, serial, gen_time_us, policy, hash_oid, digest, token FROM tokens ORDER BY idx"));
+  TSA_ASSIGN_OR_RETURN(auto st,
+                       db->Prepare("SELECT idx, serial, gen_time_us, policy, hash_oid, digest, token FROM tokens ORDER BY idx"));
   std::vector<TokenRow> rows;
   while (true) {
     TSA_ASSIGN_OR_RETURN(bool row, st.Step());
@@ -182,7 +183,8 @@ TEST_F(SerialsAndLog, TokenLogHasOneRowPerGrantAndNoneForRejections) {
   EXPECT_TRUE(CheckRejection(PostQuery(tsad->port(), bad_version.Encode()), FailInfo::kBadRequest));
   EXPECT_TRUE(CheckRejection(PostQuery(tsad->port(), bad_policy.Encode()), FailInfo::kUnacceptedPolicy));
   EXPECT_TRUE(CheckRejection(PostQuery(tsad->port(), bad_ext.Encode()), FailInfo::kUnacceptedExtension));
-  EXPECT_TRUE(CheckRejection(PostQuery(tsad->port(), Cat({RequestBuilder::Default().Encode(), Bytes{0}})), FailInfo::kBadDataFormat));
+  EXPECT_TRUE(
+      CheckRejection(PostQuery(tsad->port(), Cat({RequestBuilder::Default().Encode(), Bytes{0}})), FailInfo::kBadDataFormat));
   EXPECT_TRUE(CheckRejection(PostQuery(tsad->port(), {}), FailInfo::kBadDataFormat));
   ASSERT_EQ(tsad->Stop(), 0) << tsad->log();
 
@@ -198,7 +200,8 @@ TEST_F(SerialsAndLog, TokenLogHasOneRowPerGrantAndNoneForRejections) {
     EXPECT_EQ(row.token, g.token_der) << "the logged token differs from the one sent";
     EXPECT_EQ(row.digest, digests[row.serial]);
     EXPECT_EQ(row.policy, oid::kDefaultPolicy);
-    EXPECT_LT(std::llabs(row.gen_time_us - g.gen_time_us), 1000) << "logged genTime " << row.gen_time_us << " vs token " << g.gen_time_us;
+    EXPECT_LT(std::llabs(row.gen_time_us - g.gen_time_us), 1000)
+        << "logged genTime " << row.gen_time_us << " vs token " << g.gen_time_us;
   }
 }
 
@@ -220,7 +223,8 @@ TEST_F(SerialsAndLog, S04_SerialsNeverRepeatAfterSigkillDuringLoad) {
     while (progress.load() < 50 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
     tsad->Kill();
     load.join();
-    EXPECT_TRUE(loaded.failures.empty()) << loaded.failures.size() << " bad replies; first: " << (loaded.failures.empty() ? "" : loaded.failures[0]);
+    EXPECT_TRUE(loaded.failures.empty()) << loaded.failures.size()
+                                         << " bad replies; first: " << (loaded.failures.empty() ? "" : loaded.failures[0]);
     EXPECT_GE(loaded.serials.size(), 50u);
     all.insert(all.end(), loaded.serials.begin(), loaded.serials.end());
   }

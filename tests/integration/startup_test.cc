@@ -49,7 +49,8 @@ void ExpectRefusal(const TsadProcess::StartupFailure& r, const std::string& keyw
     }
   }
   ASSERT_EQ(human.size(), 1u) << "expected one 'tsad: ...' line on stderr; got:\n" << r.stderr_text;
-  EXPECT_NE(Lower(human[0]).find(Lower(keyword)), std::string::npos) << "message does not mention '" << keyword << "': " << human[0];
+  EXPECT_NE(Lower(human[0]).find(Lower(keyword)), std::string::npos)
+      << "message does not mention '" << keyword << "': " << human[0];
   EXPECT_LT(human[0].size(), 400u) << "a one-line message, not a dump: " << human[0];
 }
 
@@ -126,7 +127,8 @@ TEST_F(StartupConfig, K08_UnknownDigestRefusesToStart) { ExpectRefusal(Run({"--h
 TEST_F(StartupConfig, Sha1InHashListWithoutAllowSha1RefusesToStart) { ExpectRefusal(Run({"--hash", "sha1"}), "sha-1"); }
 
 TEST_F(StartupConfig, MissingCertificateDirectoryRefusesToStart) {
-  ExpectRefusal(TsadProcess::RunExpectingFailure({"--cert-dir", dir_->Sub("does-not-exist"), "--allow-unsynced-clock"}), "cannot read");
+  ExpectRefusal(TsadProcess::RunExpectingFailure({"--cert-dir", dir_->Sub("does-not-exist"), "--allow-unsynced-clock"}),
+                "cannot read");
 }
 
 TEST_F(StartupConfig, GoodConfigurationStartsAndExitsZeroOnSigterm) {
@@ -151,7 +153,8 @@ TEST_F(StartupConfig, SigtermWhileServingFinishesInFlightRequestsAndExitsZero) {
   auto conn = HttpConnection::Connect(tsad.port());
   ASSERT_TRUE(conn);
   const RequestBuilder b = RequestBuilder::Default();
-  ASSERT_TRUE(conn->Send(BuildRequest("POST", "/tsa", {{"Content-Type", "application/timestamp-query"}}, b.Encode(), tsad.port())));
+  ASSERT_TRUE(
+      conn->Send(BuildRequest("POST", "/tsa", {{"Content-Type", "application/timestamp-query"}}, b.Encode(), tsad.port())));
   EXPECT_TRUE(CheckGrant(conn->ReadResponse(), ExpectationsFor(b, pki_->tsa_cert_pem)));
   const auto start = std::chrono::steady_clock::now();
   EXPECT_EQ(tsad.Stop(), 0) << tsad.log();

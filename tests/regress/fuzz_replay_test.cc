@@ -104,8 +104,7 @@ TEST_P(FuzzCrashInputs, StaysFixed) {
   EXPECT_TRUE(r.ok()) << GetParam() << ": " << r.violation << "\nbody: " << Hex(body);
 }
 
-INSTANTIATE_TEST_SUITE_P(Committed, FuzzCrashInputs, ::testing::ValuesIn(InputsIn(kCrashDir)),
-                         ParamName);
+INSTANTIATE_TEST_SUITE_P(Committed, FuzzCrashInputs, ::testing::ValuesIn(InputsIn(kCrashDir)), ParamName);
 // The directory may hold no input at all (only its README) once every crash is fixed and removed.
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(FuzzCrashInputs);
 
@@ -161,13 +160,12 @@ TEST_P(FuzzSeedCorpus, GetsItsDocumentedAnswerWithinE13) {
   ASSERT_TRUE(r.ok()) << GetParam() << ": " << r.violation << "\nbody: " << Hex(body);
   const auto it = DocumentedAnswers().find(GetParam());
   if (it == DocumentedAnswers().end()) return;
-  const std::optional<FailInfo> got =
-      r.outcome.granted() ? std::nullopt : std::optional<FailInfo>(r.outcome.rejection->fail_info);
+  const std::optional<FailInfo> got = r.outcome.granted() ? std::nullopt
+                                                          : std::optional<FailInfo>(r.outcome.rejection->fail_info);
   EXPECT_EQ(got, it->second) << GetParam() << " got " << Describe(r);
 }
 
-INSTANTIATE_TEST_SUITE_P(Seeds, FuzzSeedCorpus, ::testing::ValuesIn(InputsIn(kSeedDir)),
-                         ParamName);
+INSTANTIATE_TEST_SUITE_P(Seeds, FuzzSeedCorpus, ::testing::ValuesIn(InputsIn(kSeedDir)), ParamName);
 
 TEST(FuzzSeedCorpusFiles, EveryDocumentedSeedIsCommitted) {
   const auto names = InputsIn(kSeedDir);
@@ -180,7 +178,8 @@ TEST(FuzzSeedCorpusFiles, EveryDocumentedSeedIsCommitted) {
 
 // Valid requests of each shape: openssl-made with and without certReq/nonce/policy, and BER.
 const std::vector<std::string> kValidSeeds = {"openssl-sha256-cert-nonce.der", "openssl-sha512-nocert-nonce.der",
-                                              "openssl-sha256-cert-accepted-policy.der", "crafted-valid-ber-indefinite-length.der"};
+                                              "openssl-sha256-cert-accepted-policy.der",
+                                              "crafted-valid-ber-indefinite-length.der"};
 
 class FuzzE13 : public FuzzIssuerTest {};
 
@@ -221,7 +220,8 @@ TEST_F(FuzzE13, EverySingleBitFlipOfAValidRequestAnswersWithinE13) {
         auto body = original;
         body[i] = static_cast<std::uint8_t>(body[i] ^ (1u << bit));
         const CheckResult r = Check(body);
-        ASSERT_TRUE(r.ok()) << seed << " with bit " << bit << " of byte " << i << " flipped: " << r.violation << "\nbody: " << Hex(body);
+        ASSERT_TRUE(r.ok()) << seed << " with bit " << bit << " of byte " << i << " flipped: " << r.violation
+                            << "\nbody: " << Hex(body);
         ++(r.outcome.granted() ? grants : rejections);
       }
     }

@@ -131,8 +131,8 @@ Bytes IntegerContent(std::int64_t v) {
   for (int i = 7; i >= 0; --i) out.push_back(static_cast<std::uint8_t>((static_cast<std::uint64_t>(v) >> (8 * i)) & 0xff));
   // Drop redundant leading octets (00 followed by a clear top bit, ff followed by a set one).
   std::size_t first = 0;
-  while (first + 1 < out.size() && ((out[first] == 0x00 && (out[first + 1] & 0x80) == 0) ||
-                                    (out[first] == 0xff && (out[first + 1] & 0x80) != 0))) {
+  while (first + 1 < out.size() &&
+         ((out[first] == 0x00 && (out[first + 1] & 0x80) == 0) || (out[first] == 0xff && (out[first + 1] & 0x80) != 0))) {
     ++first;
   }
   return Bytes(out.begin() + static_cast<long>(first), out.end());
@@ -209,9 +209,7 @@ RequestBuilder& RequestBuilder::WithHash(std::string_view hash_oid_value) {
   return *this;
 }
 
-Bytes RequestBuilder::ImprintDer() const {
-  return Sequence({AlgorithmIdentifier(hash_oid, params), OctetString(digest)});
-}
+Bytes RequestBuilder::ImprintDer() const { return Sequence({AlgorithmIdentifier(hash_oid, params), OctetString(digest)}); }
 
 bool RequestBuilder::WantsCertificates() const {
   return cert_req == CertReq::kTrue || (cert_req == CertReq::kRawByte && cert_req_byte != 0);
@@ -223,9 +221,7 @@ Bytes RequestBuilder::Encode() const {
   switch (framing) {
     case Framing::kDer: body = Cat({body, ImprintDer()}); break;
     case Framing::kIndefiniteLength: body = Cat({body, TlvIndefinite(kTagSequence, Cat({alg, OctetString(digest)}))}); break;
-    case Framing::kLongFormLength:
-      body = Cat({body, Sequence({alg, TlvLongLength(kTagOctetString, digest, 2)})});
-      break;
+    case Framing::kLongFormLength: body = Cat({body, Sequence({alg, TlvLongLength(kTagOctetString, digest, 2)})}); break;
   }
   if (policy) body = Cat({body, Oid(*policy)});
   if (nonce) body = Cat({body, IntegerWithContent(*nonce)});
@@ -266,7 +262,7 @@ std::optional<DerElement> ReadTlv(std::span<const std::uint8_t>& in) {
   } else {
     const std::size_t n = first & 0x7f;
     if (n == 0 || n > sizeof(std::size_t) || in.size() < pos + n) return std::nullopt;  // indefinite or truncated
-    if (in[pos] == 0) return std::nullopt;  // non-minimal: leading zero octet
+    if (in[pos] == 0) return std::nullopt;                                              // non-minimal: leading zero octet
     for (std::size_t i = 0; i < n; ++i) len = (len << 8) | in[pos++];
     if (len < 0x80) return std::nullopt;  // non-minimal: short form would do
   }

@@ -80,13 +80,13 @@ Bytes IntegerWithContent(const Bytes& content);
 Bytes IntegerContent(std::int64_t v);
 // Minimal content octets of a non-negative big-endian magnitude (0x00 prefix when the top bit is set).
 Bytes UnsignedIntegerContent(const Bytes& magnitude);
-Bytes Boolean(bool v);                     // 01 01 FF / 01 01 00
+Bytes Boolean(bool v);                      // 01 01 FF / 01 01 00
 Bytes BooleanWithByte(std::uint8_t value);  // 01 01 value (BER allows any non-zero for TRUE)
 Bytes Null();
 Bytes OctetString(const Bytes& content);
 
 // ---- misc -----------------------------------------------------------------------------------
-Bytes FromHex(std::string_view hex);  // aborts on bad hex
+Bytes FromHex(std::string_view hex);                     // aborts on bad hex
 std::string ToHex(std::span<const std::uint8_t> bytes);  // lower case
 Bytes RandomBytes(std::size_t n);
 // A random positive nonce of exactly `bits` bits (top bit of the magnitude set), as minimal
@@ -119,7 +119,7 @@ struct RequestBuilder {
   std::optional<std::string> policy;
   std::optional<Bytes> nonce;  // INTEGER content octets, sent exactly as given
   CertReq cert_req = CertReq::kTrue;
-  std::uint8_t cert_req_byte = 0x01;  // for kRawByte
+  std::uint8_t cert_req_byte = 0x01;                 // for kRawByte
   std::optional<std::vector<Extension>> extensions;  // an empty vector encodes an empty [0]
   Framing framing = Framing::kDer;
   std::uint8_t outer_tag = kTagSequence;

@@ -73,9 +73,9 @@ class FakeTsa {
   // Never answers (until Stop).
   void Hang();
 
-  int requests() const { return requests_.load(); }        // complete requests read
-  int in_flight() const { return in_flight_.load(); }      // handlers running now
-  std::vector<FakeRequest> received() const;               // every request read, in order
+  int requests() const { return requests_.load(); }    // complete requests read
+  int in_flight() const { return in_flight_.load(); }  // handlers running now
+  std::vector<FakeRequest> received() const;           // every request read, in order
   // Blocks until requests() >= n or the timeout passes; returns whether it got there.
   bool WaitForRequests(int n, std::chrono::milliseconds timeout) const;
 

@@ -54,7 +54,8 @@ std::string HttpResponse::Summary() const {
   if (!error.empty()) out += " (error: " + error + ")";
   for (const auto& [k, v] : headers) out += "\n  " + k + ": " + v;
   std::string text = body_text();
-  bool printable = std::all_of(text.begin(), text.end(), [](char c) { return c == '\n' || c == '\r' || (c >= 0x20 && c < 0x7f); });
+  bool printable = std::all_of(text.begin(), text.end(),
+                               [](char c) { return c == '\n' || c == '\r' || (c >= 0x20 && c < 0x7f); });
   if (printable) {
     out += "\n  body: " + text.substr(0, 600);
   } else {
@@ -268,7 +269,8 @@ std::string BuildRequest(const std::string& method, const std::string& target, c
   std::string out = method + " " + target + (http10 ? " HTTP/1.0" : " HTTP/1.1") + "\r\n";
   if (!http10 && !HasHeader(headers, "Host")) out += "Host: 127.0.0.1:" + std::to_string(port) + "\r\n";
   for (const auto& [k, v] : headers) out += k + ": " + v + "\r\n";
-  if (!HasHeader(headers, "Content-Length") && !HasHeader(headers, "Transfer-Encoding") && (!body.empty() || method == "POST" || method == "PUT")) {
+  if (!HasHeader(headers, "Content-Length") && !HasHeader(headers, "Transfer-Encoding") &&
+      (!body.empty() || method == "POST" || method == "PUT")) {
     out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   }
   out += "\r\n";
@@ -293,7 +295,9 @@ HttpResponse HttpRequest(int port, const std::string& method, const std::string&
   return conn->ReadResponse(timeout, method == "HEAD");
 }
 
-HttpResponse HttpGet(int port, const std::string& target, const Headers& headers) { return HttpRequest(port, "GET", target, headers); }
+HttpResponse HttpGet(int port, const std::string& target, const Headers& headers) {
+  return HttpRequest(port, "GET", target, headers);
+}
 
 HttpResponse HttpPost(int port, const std::string& target, const std::vector<std::uint8_t>& body,
                       const std::optional<std::string>& content_type, const Headers& extra_headers) {

@@ -18,13 +18,13 @@ namespace tsa::test {
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
 struct HttpResponse {
-  int status = 0;        // 0: no complete response (see error)
-  std::string version;   // "HTTP/1.1"
+  int status = 0;       // 0: no complete response (see error)
+  std::string version;  // "HTTP/1.1"
   std::string reason;
-  Headers headers;       // in the order received
+  Headers headers;  // in the order received
   std::vector<std::uint8_t> body;
-  std::string error;     // transport problem; empty when a whole response was read
-  bool closed = false;   // the server closed the connection after this response (seen while reading)
+  std::string error;    // transport problem; empty when a whole response was read
+  bool closed = false;  // the server closed the connection after this response (seen while reading)
   std::chrono::milliseconds elapsed{0};
 
   bool has_header(std::string_view name) const;

@@ -22,14 +22,14 @@ struct TestPki {
 Result<TestPki> CreateTestPki(const std::string& dir, crypto::KeyType key_type = crypto::KeyType::kEcP256);
 
 enum class BadTsaCert {
-  kEkuNotCritical,       // K01: EKU timeStamping, not critical
-  kEkuPlusServerAuth,    // K02: timeStamping + serverAuth
-  kNoEku,                // K03: no extendedKeyUsage
-  kKeyMismatch,          // K04: tsa_key.pem is not the key of tsa_cert.pem
-  kExpired,              // K05: notAfter in the past
-  kNotYetValid,          // K06: notBefore in the future
-  kEd25519Key,           // K07: the TS_RESP signer cannot sign with it
-  kRsaPssKey,            // K07: RSA-PSS-only key (id-RSASSA-PSS SPKI)
+  kEkuNotCritical,     // K01: EKU timeStamping, not critical
+  kEkuPlusServerAuth,  // K02: timeStamping + serverAuth
+  kNoEku,              // K03: no extendedKeyUsage
+  kKeyMismatch,        // K04: tsa_key.pem is not the key of tsa_cert.pem
+  kExpired,            // K05: notAfter in the past
+  kNotYetValid,        // K06: notBefore in the future
+  kEd25519Key,         // K07: the TS_RESP signer cannot sign with it
+  kRsaPssKey,          // K07: RSA-PSS-only key (id-RSASSA-PSS SPKI)
 };
 
 const char* BadTsaCertName(BadTsaCert kind);

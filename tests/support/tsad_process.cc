@@ -59,7 +59,8 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::string& stdout_path
   for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
   cargv.push_back(nullptr);
   const int out_fd = ::open(stdout_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  const int err_fd = stderr_path == stdout_path ? out_fd : ::open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  const int err_fd = stderr_path == stdout_path ? out_fd
+                                                : ::open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (out_fd < 0 || err_fd < 0 || null_fd < 0) {
     ADD_FAILURE() << "cannot open log files " << stdout_path << ", " << stderr_path;
@@ -162,9 +163,9 @@ TsadProcess::~TsadProcess() {
         const HttpResponse probe = HttpRequest(port_, "GET", "/health", {}, {}, std::max(left, std::chrono::milliseconds(1)));
         if (probe.status > 0) return ::testing::AssertionSuccess();
         Kill();
-        return ::testing::AssertionFailure() << "tsad wrote its port file (" << port_ << ") but did not answer GET /health: "
-                                             << probe.error << ". Log:\n"
-                                             << log();
+        return ::testing::AssertionFailure()
+               << "tsad wrote its port file (" << port_ << ") but did not answer GET /health: " << probe.error << ". Log:\n"
+               << log();
       }
     }
     int status = 0;
@@ -232,7 +233,8 @@ int TsadProcess::Kill() {
   return Reap(std::chrono::milliseconds(10000));
 }
 
-TsadProcess::StartupFailure TsadProcess::RunExpectingFailure(const std::vector<std::string>& args, std::chrono::milliseconds timeout) {
+TsadProcess::StartupFailure TsadProcess::RunExpectingFailure(const std::vector<std::string>& args,
+                                                             std::chrono::milliseconds timeout) {
   StartupFailure result;
   TempDir dir("tsad-fail");
   if (dir.path().empty()) return result;

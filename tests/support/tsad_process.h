@@ -15,10 +15,10 @@
 namespace tsa::test {
 
 struct TsadOptions {
-  std::string cert_dir;                // --cert-dir (required unless extra_args names --cert-dir/--cert)
-  std::string db_path;                 // --db; empty: <work dir>/tsa.db
-  bool allow_unsynced_clock = true;    // --allow-unsynced-clock (this test machine has no NTP)
-  bool hermetic = true;                // --no-anchor: never contact the external anchoring TSAs
+  std::string cert_dir;              // --cert-dir (required unless extra_args names --cert-dir/--cert)
+  std::string db_path;               // --db; empty: <work dir>/tsa.db
+  bool allow_unsynced_clock = true;  // --allow-unsynced-clock (this test machine has no NTP)
+  bool hermetic = true;              // --no-anchor: never contact the external anchoring TSAs
   // After the port file, also wait for one HTTP answer (GET /health, any status): the accept loop
   // is then really running. Off only for tests of the moment right after the port file appears.
   bool probe_http = true;
@@ -101,6 +101,7 @@ struct CommandResult {
   int exit_code = -1;
   std::string output;
 };
-CommandResult RunCommand(const std::vector<std::string>& argv, std::chrono::milliseconds timeout = std::chrono::milliseconds(30000));
+CommandResult RunCommand(const std::vector<std::string>& argv,
+                         std::chrono::milliseconds timeout = std::chrono::milliseconds(30000));
 
 }  // namespace tsa::test

@@ -13,8 +13,8 @@
 #include <atomic>
 #include <cctype>
 #include <chrono>
-#include <ctime>
 #include <cstdint>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -94,8 +94,8 @@ struct Pki {
 
 inline Pki MakePki(const std::string& tag, const std::string& subject) {
   Pki pki;
-  pki.dir = (fs::temp_directory_path() / ("tsa-unit-pki-" + tag + "-" + std::to_string(::getpid()) + "-" +
-                                          std::to_string(std::random_device{}())))
+  pki.dir = (fs::temp_directory_path() /
+             ("tsa-unit-pki-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}())))
                 .string();
   crypto::DevPkiOptions options;
   options.dir = pki.dir;

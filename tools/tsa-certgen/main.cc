@@ -58,8 +58,7 @@ int Run(int argc, char** argv) {
     return Fail(refused ? kExitExists : kExitRuntime, files.error().message);
   }
   for (const std::string& path : files->All()) std::cout << "wrote " << path << '\n';
-  std::cout << "verify tokens with: tsa-verify timestamp.tsr " << files->tsa_cert << " --ca " << files->ca_cert
-            << '\n';
+  std::cout << "verify tokens with: tsa-verify timestamp.tsr " << files->tsa_cert << " --ca " << files->ca_cert << '\n';
   return kExitOk;
 }
 

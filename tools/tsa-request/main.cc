@@ -13,7 +13,8 @@
 #include "tsa/http/client.h"
 
 int main(int argc, char** argv) try {
-  std::string url = "http://127.0.0.1:5000/tsa", data, file, digest_hex, hash = "sha256", policy, out = "timestamp.tsr", query_out;
+  std::string url = "http://127.0.0.1:5000/tsa", data, file, digest_hex, hash = "sha256", policy, out = "timestamp.tsr",
+              query_out;
   bool no_cert_req = false, no_nonce = false, json = false;
   int timeout = 30;
   CLI::App app{"tsa-request: get an RFC 3161 time-stamp from a TSA"};
@@ -87,8 +88,11 @@ int main(int argc, char** argv) try {
   }
   // The reply must answer this request (RFC 3161 §2.4.2): imprint and nonce.
   if (info->token->digest_hex != tsa::core::ToHex(spec.digest)) return fail(1, "the token's imprint does not match the request");
-  if (spec.nonce && info->token->nonce_hex != tsa::core::ToHex(*spec.nonce)) return fail(1, "the token's nonce does not match the request");
-  if (!json) std::cout << "granted serial=" << info->token->serial_hex << " gen_time=" << info->token->gen_time << " saved to " << out << "\n";
+  if (spec.nonce && info->token->nonce_hex != tsa::core::ToHex(*spec.nonce))
+    return fail(1, "the token's nonce does not match the request");
+  if (!json)
+    std::cout << "granted serial=" << info->token->serial_hex << " gen_time=" << info->token->gen_time << " saved to " << out
+              << "\n";
   return 0;
 } catch (const std::exception& e) {
   std::cerr << "tsa-request: " << e.what() << "\n";

@@ -27,7 +27,8 @@ class AnchorTransport {
  public:
   virtual ~AnchorTransport() = default;
   // POSTs a DER TimeStampReq; returns the DER reply of an HTTP 200 with the reply media type.
-  virtual Result<std::vector<std::uint8_t>> PostQuery(const std::string& url, const std::vector<std::uint8_t>& der, int timeout_s) = 0;
+  virtual Result<std::vector<std::uint8_t>> PostQuery(const std::string& url, const std::vector<std::uint8_t>& der,
+                                                      int timeout_s) = 0;
   // Aborts requests in flight (shutdown); later requests work again.
   virtual void CancelAll() = 0;
 };
@@ -43,24 +44,24 @@ using CheckpointSigner = std::function<Result<CheckpointToken>(const Hash& impri
 enum class AnchorMode { kFirst, kAll };
 
 struct AnchorOptions {
-  std::vector<std::string> urls;                 // empty: anchoring off
+  std::vector<std::string> urls;  // empty: anchoring off
   std::chrono::seconds interval{3600};
-  std::string ca_pem;                            // trust bundle for the external TSAs (empty: signature only)
+  std::string ca_pem;  // trust bundle for the external TSAs (empty: signature only)
   AnchorMode mode = AnchorMode::kFirst;
-  int timeout_s = 30;                            // per request
-  std::chrono::seconds min_backoff{30};          // first retry delay after a failure; doubles up to interval
-  int shutdown_timeout_s = 5;                    // per request during the shutdown anchor
-  std::string origin;                            // checkpoint origin line (the TSA subject)
+  int timeout_s = 30;                    // per request
+  std::chrono::seconds min_backoff{30};  // first retry delay after a failure; doubles up to interval
+  int shutdown_timeout_s = 5;            // per request during the shutdown anchor
+  std::string origin;                    // checkpoint origin line (the TSA subject)
 };
 
 struct AnchorStatus {
   bool enabled = false;
-  std::int64_t last_success_us = 0;    // 0: never
+  std::int64_t last_success_us = 0;  // 0: never
   std::int64_t last_attempt_us = 0;
-  std::string last_error;              // of the last failed attempt since the last success
+  std::string last_error;  // of the last failed attempt since the last success
   std::uint64_t anchored_tree_size = 0;
   std::uint64_t consecutive_failures = 0;
-  std::uint64_t succeeded = 0;         // attempts since start
+  std::uint64_t succeeded = 0;  // attempts since start
   std::uint64_t failed = 0;
 };
 
@@ -101,11 +102,11 @@ class AnchorWorker {
   CheckpointSigner signer_;
   AnchorTransport& transport_;
 
-  std::mutex cycle_mutex_;            // one cycle at a time; guards current_
+  std::mutex cycle_mutex_;  // one cycle at a time; guards current_
   std::optional<Current> current_;
 
   mutable std::mutex status_mutex_;
-  AnchorStatus status_;               // guarded by status_mutex_
+  AnchorStatus status_;  // guarded by status_mutex_
 
   std::mutex wait_mutex_;
   std::condition_variable_any wake_;

@@ -33,9 +33,9 @@ struct TokenRecord {
 
 struct TokenLogOptions {
   std::string path;
-  bool keep_token = true;          // false: store only SHA-256(token) and the leaf hash
-  bool synchronous_full = true;    // fsync at every commit (power-loss durable)
-  std::size_t max_batch = 512;     // records per transaction at most
+  bool keep_token = true;        // false: store only SHA-256(token) and the leaf hash
+  bool synchronous_full = true;  // fsync at every commit (power-loss durable)
+  std::size_t max_batch = 512;   // records per transaction at most
 };
 
 // The head of the log: RFC 9162 tree size and root hash over the committed leaves.
@@ -45,9 +45,9 @@ struct LogHead {
 };
 
 struct TokenLogStats {
-  std::uint64_t size = 0;          // records committed
-  std::uint64_t commits = 0;       // transactions
-  std::string last_error;          // empty when the last commit succeeded
+  std::uint64_t size = 0;     // records committed
+  std::uint64_t commits = 0;  // transactions
+  std::string last_error;     // empty when the last commit succeeded
 };
 
 class TokenLog {
@@ -89,7 +89,7 @@ class TokenLog {
   Status Submit(const std::shared_ptr<Pending>& pending, int timeout_ms);
 
   TokenLogOptions options_;
-  std::unique_ptr<store::Database> db_;  // used only by the writer thread after Open
+  std::unique_ptr<store::Database> db_;          // used only by the writer thread after Open
   std::optional<store::Statement> insert_stmt_;  // writer thread only
   std::optional<store::Statement> node_stmt_;    // writer thread only
   std::mutex read_mutex_;
@@ -98,9 +98,9 @@ class TokenLog {
   mutable std::mutex mutex_;
   std::condition_variable_any wake_writer_;
   std::deque<std::shared_ptr<Pending>> queue_;  // guarded by mutex_
-  TokenLogStats stats_;         // guarded by mutex_
-  bool stopping_ = false;       // guarded by mutex_
-  MerkleFrontier frontier_;     // guarded by mutex_; the committed tree
+  TokenLogStats stats_;                         // guarded by mutex_
+  bool stopping_ = false;                       // guarded by mutex_
+  MerkleFrontier frontier_;                     // guarded by mutex_; the committed tree
   std::jthread writer_;
 };
 

@@ -41,8 +41,8 @@ class ClockSource {
 };
 
 enum class ClockMode {
-  kRequireSync,     // production: issue only while the kernel says the clock is synchronised within the accuracy
-  kTrustUnsynced,   // development/containers: the kernel state is reported but not enforced
+  kRequireSync,    // production: issue only while the kernel says the clock is synchronised within the accuracy
+  kTrustUnsynced,  // development/containers: the kernel state is reported but not enforced
 };
 
 // Decides the genTime of the next token. Not thread-safe: the issuer calls it under its issuance

@@ -17,8 +17,8 @@ namespace tsa::core {
 enum class HashParameters { kAbsent, kNull, kOther };
 
 struct TimeStampRequest {
-  bool version_is_v1 = false;         // version INTEGER { v1(1) }
-  std::string hash_oid;               // messageImprint.hashAlgorithm.algorithm, dotted
+  bool version_is_v1 = false;  // version INTEGER { v1(1) }
+  std::string hash_oid;        // messageImprint.hashAlgorithm.algorithm, dotted
   HashParameters hash_parameters = HashParameters::kAbsent;
   std::vector<std::uint8_t> digest;   // messageImprint.hashedMessage
   std::optional<std::string> policy;  // reqPolicy, dotted

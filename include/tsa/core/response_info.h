@@ -22,29 +22,29 @@ struct TstExtension {
 
 struct TokenInfo {
   int version = 0;
-  std::string policy;                 // dotted OID
-  std::string hash_algorithm;         // "sha256", or the dotted OID when unknown
+  std::string policy;          // dotted OID
+  std::string hash_algorithm;  // "sha256", or the dotted OID when unknown
   std::string hash_oid;
   std::string digest_hex;
-  std::string gen_time;               // RFC 3339 UTC, "2026-11-25T09:31:26.123Z"
+  std::string gen_time;  // RFC 3339 UTC, "2026-11-25T09:31:26.123Z"
   UnixMicros gen_time_us = 0;
-  std::string serial_hex;             // content octets of the INTEGER
+  std::string serial_hex;  // content octets of the INTEGER
   std::optional<Accuracy> accuracy;
   bool ordering = false;
   std::optional<std::string> nonce_hex;  // content octets of the INTEGER, two's complement as sent
   std::optional<std::string> tsa;        // the GeneralName, printed
   std::vector<TstExtension> extensions;
-  std::string signature_algorithm;    // "sha256WithRSAEncryption", "ecdsa-with-SHA256"
+  std::string signature_algorithm;  // "sha256WithRSAEncryption", "ecdsa-with-SHA256"
   std::string signature_hex;
-  std::string digest_algorithm;       // SignerInfo digest
-  int certificate_count = 0;          // certificates in SignedData (certReq)
-  std::string signer_subject;         // when the signer certificate is in the token
+  std::string digest_algorithm;         // SignerInfo digest
+  int certificate_count = 0;            // certificates in SignedData (certReq)
+  std::string signer_subject;           // when the signer certificate is in the token
   std::vector<std::uint8_t> token_der;  // the ContentInfo
 };
 
 struct ResponseInfo {
-  int status = -1;                     // PKIStatus: 0 granted, 2 rejection, ...
-  std::vector<FailInfo> fail_info;     // bits set (tsad always sets exactly one on rejection)
+  int status = -1;                  // PKIStatus: 0 granted, 2 rejection, ...
+  std::vector<FailInfo> fail_info;  // bits set (tsad always sets exactly one on rejection)
   std::string status_string;
   std::optional<TokenInfo> token;
 

@@ -35,7 +35,7 @@ inline Error MakeError(ErrorKind kind, std::string message) { return Error{kind,
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}      // NOLINT(google-explicit-constructor)
   Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool has_value() const { return v_.index() == 0; }
@@ -85,10 +85,10 @@ inline Status Ok() { return Status(); }
 // Returns the error of a failed Result/Status from the enclosing function. The temporary's name is
 // unique per expansion so that TSA_TRY inside a lambda inside TSA_TRY does not shadow.
 #define TSA_TRY(expr) TSA_TRY_IMPL(TSA_CONCAT(tsa_try_result_, __COUNTER__), expr)
-#define TSA_TRY_IMPL(tmp, expr)        \
-  do {                                 \
-    auto&& tmp = (expr);               \
-    if (!tmp) return tmp.error();      \
+#define TSA_TRY_IMPL(tmp, expr)   \
+  do {                            \
+    auto&& tmp = (expr);          \
+    if (!tmp) return tmp.error(); \
   } while (0)
 
 // auto x = value of expr, or return its error.

@@ -30,16 +30,16 @@ Result<UniquePtr<X509_NAME>> ParseSubject(std::string_view subject);
 
 struct CertProfile {
   enum EkuMode {
-    kTimeStampingCritical,       // RFC 3161 §2.3: the profile a TSA certificate must have
-    kTimeStampingNonCritical,    // wrong: EKU not critical
-    kTimeStampingPlusServerAuth, // wrong: timeStamping is not the only purpose
-    kNone,                       // wrong: no EKU at all
+    kTimeStampingCritical,        // RFC 3161 §2.3: the profile a TSA certificate must have
+    kTimeStampingNonCritical,     // wrong: EKU not critical
+    kTimeStampingPlusServerAuth,  // wrong: timeStamping is not the only purpose
+    kNone,                        // wrong: no EKU at all
   };
 
-  std::string subject;                    // slash format, see ParseSubject
-  long not_before_offset_seconds = 0;     // notBefore = now + offset (negative = in the past)
-  long validity_days = 365;               // notAfter = notBefore + validity_days
-  bool is_ca = false;                     // CA: eku and key_usage_* are ignored
+  std::string subject;                 // slash format, see ParseSubject
+  long not_before_offset_seconds = 0;  // notBefore = now + offset (negative = in the past)
+  long validity_days = 365;            // notAfter = notBefore + validity_days
+  bool is_ca = false;                  // CA: eku and key_usage_* are ignored
   EkuMode eku = kTimeStampingCritical;
   bool key_usage_digital_signature_critical = true;
 };
@@ -50,8 +50,8 @@ struct CertProfile {
 // Leaf: basicConstraints critical CA:FALSE, keyUsage digitalSignature, EKU per profile.eku, SKID.
 // Both get an AKID (keyid of the issuer) when issued by another certificate. The serial is a
 // random positive 128-bit number; the signature uses SHA-256 (no digest for Ed25519 issuers).
-Result<UniquePtr<X509>> IssueCertificate(const CertProfile& profile, EVP_PKEY* subject_key,
-                                         X509* issuer_cert, EVP_PKEY* issuer_key);
+Result<UniquePtr<X509>> IssueCertificate(const CertProfile& profile, EVP_PKEY* subject_key, X509* issuer_cert,
+                                         EVP_PKEY* issuer_key);
 
 // kCreateNew fails (kIo, EEXIST) rather than replace a file that appeared in the meantime.
 enum class WritePolicy { kOverwrite, kCreateNew };
@@ -66,16 +66,16 @@ struct DevPkiOptions {
   std::string dir;
   KeyType key_type = KeyType::kRsa3072;  // the TSA key; the CA key is RSA-3072 or P-384 (see .cc)
   std::string subject = "/C=XX/O=tsad development/CN=tsad Development TSA";
-  int days = 365;                         // TSA validity; the CA gets twice as long
-  bool force = false;                     // replace existing files
+  int days = 365;      // TSA validity; the CA gets twice as long
+  bool force = false;  // replace existing files
 };
 
 struct DevPkiFiles {
-  std::string ca_key;    // 0600
+  std::string ca_key;  // 0600
   std::string ca_cert;
-  std::string tsa_key;   // 0600
+  std::string tsa_key;  // 0600
   std::string tsa_cert;
-  std::string chain;     // the issuers of tsa_cert (the CA), what a verifier needs besides tsa_cert
+  std::string chain;  // the issuers of tsa_cert (the CA), what a verifier needs besides tsa_cert
 
   // In the order they are written.
   std::vector<std::string> All() const { return {ca_key, ca_cert, tsa_key, tsa_cert, chain}; }

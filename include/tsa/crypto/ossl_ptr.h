@@ -19,10 +19,10 @@ namespace tsa::crypto {
 template <typename T>
 struct OsslDeleter;
 
-#define TSA_OSSL_DELETER(Type, free_fn)                      \
-  template <>                                                \
-  struct OsslDeleter<Type> {                                 \
-    void operator()(Type* p) const noexcept { free_fn(p); }  \
+#define TSA_OSSL_DELETER(Type, free_fn)                     \
+  template <>                                               \
+  struct OsslDeleter<Type> {                                \
+    void operator()(Type* p) const noexcept { free_fn(p); } \
   };
 
 TSA_OSSL_DELETER(BIO, BIO_free_all)

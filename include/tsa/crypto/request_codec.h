@@ -23,11 +23,11 @@ std::variant<core::TimeStampRequest, core::Rejection> DecodeRequest(std::span<co
 
 struct RequestSpec {
   core::HashAlgorithm hash = core::HashAlgorithm::kSha256;
-  std::vector<std::uint8_t> digest;        // must have the algorithm's length
-  bool hash_parameters_null = true;        // what openssl ts -query sends
+  std::vector<std::uint8_t> digest;                // must have the algorithm's length
+  bool hash_parameters_null = true;                // what openssl ts -query sends
   std::optional<std::vector<std::uint8_t>> nonce;  // big-endian unsigned magnitude; nullopt = none
   bool cert_req = true;
-  std::optional<std::string> policy;       // dotted OID
+  std::optional<std::string> policy;  // dotted OID
 };
 
 // Encodes a DER TimeStampReq. Used by tsa-request, by raw-data mode and by tests.

@@ -14,7 +14,8 @@ class HttpAnchorTransport final : public audit::AnchorTransport {
  public:
   // ca_bundle_path: PEM file for HTTPS server verification (empty: the system store).
   explicit HttpAnchorTransport(std::string ca_bundle_path = "") : ca_bundle_path_(std::move(ca_bundle_path)) {}
-  Result<std::vector<std::uint8_t>> PostQuery(const std::string& url, const std::vector<std::uint8_t>& der, int timeout_s) override;
+  Result<std::vector<std::uint8_t>> PostQuery(const std::string& url, const std::vector<std::uint8_t>& der,
+                                              int timeout_s) override;
   void CancelAll() override;
 
  private:

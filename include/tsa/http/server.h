@@ -15,13 +15,13 @@ namespace tsa::http {
 
 struct HttpOptions {
   std::string host = "0.0.0.0";
-  int port = 5000;  // 0: any free port (tests)
-  std::size_t threads = 16;       // workers kept warm
-  std::size_t max_threads = 2048; // each open connection holds a worker; the pool grows up to this
+  int port = 5000;                 // 0: any free port (tests)
+  std::size_t threads = 16;        // workers kept warm
+  std::size_t max_threads = 2048;  // each open connection holds a worker; the pool grows up to this
   int listen_backlog = 1024;
-  std::size_t max_request_bytes = 16 * 1024;          // DER TimeStampReq bodies (the largest sane one is < 300 B)
-  std::size_t max_data_bytes = 64 * 1024 * 1024;      // raw-data mode bodies, hashed while streaming
-  int read_timeout_s = 10;                            // slow clients (slow-loris) are dropped after this
+  std::size_t max_request_bytes = 16 * 1024;      // DER TimeStampReq bodies (the largest sane one is < 300 B)
+  std::size_t max_data_bytes = 64 * 1024 * 1024;  // raw-data mode bodies, hashed while streaming
+  int read_timeout_s = 10;                        // slow clients (slow-loris) are dropped after this
   int write_timeout_s = 10;
   // cpp-httplib waits this long for the next request on a connection, also after a request it
   // failed to read: short, so that slow or idle clients are dropped promptly (conformance H17).
@@ -32,8 +32,8 @@ struct HttpOptions {
 class HttpServer {
  public:
   // `audit` serves /audit/* and the anchor part of /health; anchor_interval_s judges staleness.
-  static Result<std::unique_ptr<HttpServer>> Create(const HttpOptions& options, service::Issuer& issuer, service::AuditService& audit,
-                                                    int anchor_interval_s);
+  static Result<std::unique_ptr<HttpServer>> Create(const HttpOptions& options, service::Issuer& issuer,
+                                                    service::AuditService& audit, int anchor_interval_s);
   ~HttpServer();
 
   // Binds the listening socket; returns the port (useful with port 0).

@@ -22,12 +22,12 @@
 namespace tsa::service {
 
 struct IssueOutcome {
-  std::vector<std::uint8_t> der;            // the DER TimeStampResp to send (always set)
+  std::vector<std::uint8_t> der;             // the DER TimeStampResp to send (always set)
   std::optional<core::Rejection> rejection;  // set for a rejection
-  std::string serial_hex;                   // set for a grant
-  std::string hash_algorithm;               // imprint algorithm name, when the request decoded
-  core::UnixMicros gen_time = 0;            // set for a grant
-  std::string internal_error;               // why a systemFailure happened (logs only, never sent)
+  std::string serial_hex;                    // set for a grant
+  std::string hash_algorithm;                // imprint algorithm name, when the request decoded
+  core::UnixMicros gen_time = 0;             // set for a grant
+  std::string internal_error;                // why a systemFailure happened (logs only, never sent)
 
   bool granted() const { return !rejection.has_value(); }
 };

@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "../unit_test_helpers.h"
-#include "tsa/core/bytes.h"
 #include "tsa/audit/merkle.h"
+#include "tsa/core/bytes.h"
 #include "tsa/crypto/streaming_hash.h"
 #include "tsa/store/database.h"
 
@@ -94,14 +94,15 @@ struct Row {
 
 std::vector<Row> Rows(store::Database& db) {
   std::vector<Row> rows;
-  auto st = db.Prepare("SELECT idx, serial, gen_time_us, policy, hash_oid, digest, token, token_sha256, leaf_hash FROM tokens ORDER BY idx");
+  auto st = db.Prepare(
+      "SELECT idx, serial, gen_time_us, policy, hash_oid, digest, token, token_sha256, leaf_hash FROM tokens ORDER BY idx");
   EXPECT_TRUE(st);
   while (true) {
     auto more = st->Step();
     EXPECT_TRUE(more);
     if (!more || !*more) break;
-    rows.push_back(Row{st->ColumnInt(0), st->ColumnText(1), st->ColumnInt(2), st->ColumnText(3), st->ColumnText(4), st->ColumnBlob(5),
-                       st->ColumnBlob(6), st->ColumnBlob(7), st->ColumnBlob(8), st->ColumnIsNull(6)});
+    rows.push_back(Row{st->ColumnInt(0), st->ColumnText(1), st->ColumnInt(2), st->ColumnText(3), st->ColumnText(4),
+                       st->ColumnBlob(5), st->ColumnBlob(6), st->ColumnBlob(7), st->ColumnBlob(8), st->ColumnIsNull(6)});
   }
   return rows;
 }
@@ -171,7 +172,8 @@ TEST(TokenLogTest, EightThreadsAppendingAHundredRecordsEachGetIndexesZeroTo799) 
       for (int i = 0; i < kPerThread; ++i) {
         char serial[35];
         std::snprintf(serial, sizeof(serial), "%016x%018x", static_cast<unsigned>(t), static_cast<unsigned>(i));
-        if (!log->Append(Record(serial, static_cast<std::uint8_t>(t * kPerThread + i), 40 + static_cast<std::size_t>(i)))) ++failures[t];
+        if (!log->Append(Record(serial, static_cast<std::uint8_t>(t * kPerThread + i), 40 + static_cast<std::size_t>(i))))
+          ++failures[t];
       }
     });
   }

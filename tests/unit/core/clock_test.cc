@@ -13,7 +13,9 @@ namespace {
 
 constexpr UnixMicros kT0 = 1'795'000'000'000'000;  // 2026-11-18, an arbitrary instant
 
-ClockReading Synced(UnixMicros now, std::int64_t max_error_us = 1'000) { return ClockReading{now, true, max_error_us, "kernel: synchronised"}; }
+ClockReading Synced(UnixMicros now, std::int64_t max_error_us = 1'000) {
+  return ClockReading{now, true, max_error_us, "kernel: synchronised"};
+}
 ClockReading Unsynced(UnixMicros now) { return ClockReading{now, false, 16'000'000, "kernel: unsynchronised"}; }
 
 TEST(AccuracyTest, TotalMicrosAddsAllThreeFields) {

@@ -18,9 +18,9 @@ TEST(FailInfoNameTest, NamesAreThoseOfTheAsn1Module) {
 }
 
 TEST(FailInfoNameTest, NamesRoundTripAndUnknownNamesAreRejected) {
-  for (FailInfo f : {FailInfo::kBadAlg, FailInfo::kBadRequest, FailInfo::kBadDataFormat, FailInfo::kTimeNotAvailable,
-                     FailInfo::kUnacceptedPolicy, FailInfo::kUnacceptedExtension, FailInfo::kAddInfoNotAvailable,
-                     FailInfo::kSystemFailure}) {
+  for (FailInfo f :
+       {FailInfo::kBadAlg, FailInfo::kBadRequest, FailInfo::kBadDataFormat, FailInfo::kTimeNotAvailable,
+        FailInfo::kUnacceptedPolicy, FailInfo::kUnacceptedExtension, FailInfo::kAddInfoNotAvailable, FailInfo::kSystemFailure}) {
     EXPECT_EQ(FailInfoFromName(FailInfoName(f)), f);
   }
   EXPECT_FALSE(FailInfoFromName("BadAlg").has_value());

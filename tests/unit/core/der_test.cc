@@ -64,17 +64,18 @@ TEST(RejectionEncodingTest, FailInfoBitStringsAreExactlyTheConformanceTableDer) 
     SCOPED_TRACE(FailInfoName(c.info));
     // Without a status string: SEQUENCE { SEQUENCE { INTEGER 2, BIT STRING } }.
     const Bytes status = Concat({{0x02, 0x01, 0x02}, c.bit_string_der});
-    const Bytes expected = Concat({{0x30, static_cast<std::uint8_t>(status.size() + 2), 0x30, static_cast<std::uint8_t>(status.size())}, status});
+    const Bytes expected = Concat(
+        {{0x30, static_cast<std::uint8_t>(status.size() + 2), 0x30, static_cast<std::uint8_t>(status.size())}, status});
     EXPECT_EQ(EncodeRejection(Reject(c.info, "")), expected);
   }
 }
 
 TEST(RejectionEncodingTest, StatusStringIsOneUtf8StringBetweenStatusAndFailInfo) {
   const Bytes der = EncodeRejection(Reject(FailInfo::kBadAlg, "no"));
-  const Bytes expected = {0x30, 0x0f, 0x30, 0x0d,                    // TimeStampResp, PKIStatusInfo
-                          0x02, 0x01, 0x02,                          // status rejection(2)
-                          0x30, 0x04, 0x0c, 0x02, 'n', 'o',          // PKIFreeText
-                          0x03, 0x02, 0x07, 0x80};                   // failInfo badAlg
+  const Bytes expected = {0x30, 0x0f, 0x30, 0x0d,            // TimeStampResp, PKIStatusInfo
+                          0x02, 0x01, 0x02,                  // status rejection(2)
+                          0x30, 0x04, 0x0c, 0x02, 'n', 'o',  // PKIFreeText
+                          0x03, 0x02, 0x07, 0x80};           // failInfo badAlg
   EXPECT_EQ(der, expected);
 }
 

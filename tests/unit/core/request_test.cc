@@ -39,7 +39,9 @@ FailInfo FailOf(const TimeStampRequest& r, const IssuancePolicy& p = Policy()) {
   return rejection ? rejection->fail_info : FailInfo::kAddInfoNotAvailable;  // never expected
 }
 
-TEST(RequestValidationTest, AcceptsAWellFormedSha256Request) { EXPECT_FALSE(ValidateRequest(GoodRequest(), Policy()).has_value()); }
+TEST(RequestValidationTest, AcceptsAWellFormedSha256Request) {
+  EXPECT_FALSE(ValidateRequest(GoodRequest(), Policy()).has_value());
+}
 
 TEST(RequestValidationTest, AcceptsAbsentHashParametersAsWellAsNull) {
   auto r = GoodRequest();

@@ -74,9 +74,9 @@ TEST(PkiStatusNameTest, NamesEveryPkiStatus) {
 
 TEST(ResponseJsonTest, TokenHasTheDocumentedFieldNames) {
   const nlohmann::json j = ToJson(SampleToken());
-  EXPECT_EQ(Keys(j), (std::set<std::string>{"version", "policy", "message_imprint", "gen_time", "serial_number", "accuracy",
-                                             "ordering", "nonce", "tsa", "extensions", "signature", "certificates", "signer",
-                                             "token"}));
+  EXPECT_EQ(Keys(j),
+            (std::set<std::string>{"version", "policy", "message_imprint", "gen_time", "serial_number", "accuracy", "ordering",
+                                   "nonce", "tsa", "extensions", "signature", "certificates", "signer", "token"}));
   EXPECT_EQ(Keys(j["message_imprint"]), (std::set<std::string>{"algorithm", "algorithm_oid", "digest"}));
   EXPECT_EQ(Keys(j["accuracy"]), (std::set<std::string>{"seconds", "millis", "micros"}));
   EXPECT_EQ(Keys(j["signature"]), (std::set<std::string>{"algorithm", "digest_algorithm", "value"}));

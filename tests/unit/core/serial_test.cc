@@ -53,8 +53,12 @@ TEST(SerialTest, LayoutIsInstanceThenEpochThenCounterBigEndian) {
 
 TEST(SerialTest, HexIsTheDerIntegerContentOctets) {
   std::mt19937_64 rng(5);
-  std::vector<std::tuple<std::uint16_t, std::uint64_t, std::uint64_t>> cases = {
-      {0, 0, 1}, {0, 0, 0x80}, {0x7fff, kMaxEpoch, ~0ULL}, {0x8000, 0, 1}, {0xffff, kMaxEpoch, ~0ULL}, {1, 1'795'000'000'000'000ULL, 7}};
+  std::vector<std::tuple<std::uint16_t, std::uint64_t, std::uint64_t>> cases = {{0, 0, 1},
+                                                                                {0, 0, 0x80},
+                                                                                {0x7fff, kMaxEpoch, ~0ULL},
+                                                                                {0x8000, 0, 1},
+                                                                                {0xffff, kMaxEpoch, ~0ULL},
+                                                                                {1, 1'795'000'000'000'000ULL, 7}};
   for (int i = 0; i < 200; ++i) cases.emplace_back(static_cast<std::uint16_t>(rng()), rng() & kMaxEpoch, rng() | 1);
   for (const auto& [instance, epoch, counter] : cases) {
     const SerialSpace space{instance, epoch};
@@ -118,7 +122,8 @@ TEST(CanonicalSerialHexTest, IsTheIdentityOnSerialHexAndUndoesUpperCaseAndPaddin
 
 TEST(SerialTest, EveryValueIsPositiveAndAtMostTwentyOctetsAsADerInteger) {
   const std::vector<std::tuple<std::uint16_t, std::uint64_t, std::uint64_t>> cases = {
-      {0, 0, 1}, {0x7fff, kMaxEpoch, ~0ULL}, {0x8000, 0, 1}, {0xffff, kMaxEpoch, ~0ULL}, {0, 0, 0x80}, {0, 1, 0x8000000000000000ULL}};
+      {0, 0, 1},    {0x7fff, kMaxEpoch, ~0ULL},   {0x8000, 0, 1}, {0xffff, kMaxEpoch, ~0ULL},
+      {0, 0, 0x80}, {0, 1, 0x8000000000000000ULL}};
   for (const auto& [instance, epoch, counter] : cases) {
     SCOPED_TRACE(SerialHex(SerialSpace{instance, epoch}, counter));
     const Bytes magnitude = EncodeSerial(SerialSpace{instance, epoch}, counter);

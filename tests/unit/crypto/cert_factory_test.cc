@@ -180,9 +180,9 @@ TEST(CertFactoryTest, KeyTypeNamesRoundTripAndUnknownNamesAreRejected) {
 }
 
 TEST(CertFactoryTest, EveryKeyTypeGeneratesAKeyThatIssuesAndSignsVerifiableCertificates) {
-  const std::vector<std::pair<KeyType, const char*>> types = {
-      {KeyType::kRsa2048, "RSA"}, {KeyType::kRsa3072, "RSA"}, {KeyType::kEcP256, "EC"},
-      {KeyType::kEcP384, "EC"},   {KeyType::kEd25519, "ED25519"}, {KeyType::kRsaPss, "RSA-PSS"}};
+  const std::vector<std::pair<KeyType, const char*>> types = {{KeyType::kRsa2048, "RSA"},     {KeyType::kRsa3072, "RSA"},
+                                                              {KeyType::kEcP256, "EC"},       {KeyType::kEcP384, "EC"},
+                                                              {KeyType::kEd25519, "ED25519"}, {KeyType::kRsaPss, "RSA-PSS"}};
   for (const auto& [type, algorithm] : types) {
     SCOPED_TRACE(KeyTypeName(type));
     auto key = GenerateKey(type);
@@ -622,7 +622,7 @@ TEST_P(CertFactoryOpensslCliTest, OpensslVerifyAcceptsTheTsaCertificateForTimest
   auto files = CreateDevPki(DevOptions(tmp, GetParam()));
   ASSERT_TRUE(files) << files.error().message;
   const auto [status, output] = RunShell("openssl verify -purpose timestampsign -CAfile " + Quote(files->ca_cert) + " " +
-                                    Quote(files->tsa_cert));
+                                         Quote(files->tsa_cert));
   EXPECT_EQ(status, 0) << output;
   EXPECT_EQ(output, files->tsa_cert + ": OK\n");
 }
@@ -645,12 +645,11 @@ TEST_P(CertFactoryOpensslCliTest, OpensslTsTokenSignedWithTheTsaKeyVerifiesAgain
 
   auto [status, output] = RunShell("openssl ts -query -data " + Quote(data) + " -sha256 -cert -out " + Quote(query));
   ASSERT_EQ(status, 0) << output;
-  std::tie(status, output) = RunShell("openssl ts -reply -queryfile " + Quote(query) + " -signer " +
-                                 Quote(files->tsa_cert) + " -inkey " + Quote(files->tsa_key) + " -out " +
-                                 Quote(reply) + " -config " + Quote(config));
+  std::tie(status, output) = RunShell("openssl ts -reply -queryfile " + Quote(query) + " -signer " + Quote(files->tsa_cert) +
+                                      " -inkey " + Quote(files->tsa_key) + " -out " + Quote(reply) + " -config " + Quote(config));
   ASSERT_EQ(status, 0) << output;
-  std::tie(status, output) = RunShell("openssl ts -verify -queryfile " + Quote(query) + " -in " + Quote(reply) +
-                                 " -CAfile " + Quote(files->ca_cert));
+  std::tie(status, output) = RunShell("openssl ts -verify -queryfile " + Quote(query) + " -in " + Quote(reply) + " -CAfile " +
+                                      Quote(files->ca_cert));
   EXPECT_EQ(status, 0) << output;
   EXPECT_NE(output.find("Verification: OK"), std::string::npos) << output;
 }
@@ -672,8 +671,8 @@ TEST(CertFactoryTest, OpensslVerifyRejectsANonCriticalEkuForTimestampSigning) {
   ASSERT_TRUE(leaf);
   ASSERT_TRUE(WriteCertificatesPem(tmp.Sub("ca.pem"), {ca.cert.get()}));
   ASSERT_TRUE(WriteCertificatesPem(tmp.Sub("leaf.pem"), {leaf.get()}));
-  const auto [status, output] =
-      RunShell("openssl verify -purpose timestampsign -CAfile " + Quote(tmp.Sub("ca.pem")) + " " + Quote(tmp.Sub("leaf.pem")));
+  const auto [status, output] = RunShell("openssl verify -purpose timestampsign -CAfile " + Quote(tmp.Sub("ca.pem")) + " " +
+                                         Quote(tmp.Sub("leaf.pem")));
   EXPECT_NE(status, 0) << output;
   EXPECT_NE(output.find("unsuitable certificate purpose"), std::string::npos) << output;
 }

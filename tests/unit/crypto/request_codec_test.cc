@@ -136,7 +136,7 @@ TEST(DecodeRequestTest, RejectsEveryTruncationWithBadDataFormat) {
 
 TEST(DecodeRequestTest, RejectsAnEmptyBodyAndNonRequestsWithBadDataFormat) {
   EXPECT_EQ(RejectionOf(Bytes{})->fail_info, core::FailInfo::kBadDataFormat);
-  EXPECT_EQ(RejectionOf(Bytes{0x05, 0x00})->fail_info, core::FailInfo::kBadDataFormat);              // NULL
+  EXPECT_EQ(RejectionOf(Bytes{0x05, 0x00})->fail_info, core::FailInfo::kBadDataFormat);                    // NULL
   EXPECT_EQ(RejectionOf(Bytes{0x30, 0x03, 0x02, 0x01, 0x01})->fail_info, core::FailInfo::kBadDataFormat);  // no imprint
   const std::string text = "hello, this is not DER";
   EXPECT_EQ(RejectionOf(Bytes(text.begin(), text.end()))->fail_info, core::FailInfo::kBadDataFormat);

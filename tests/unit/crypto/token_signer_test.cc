@@ -9,10 +9,10 @@
 #include <openssl/ts.h>
 
 #include <set>
-#include <utility>
-#include <variant>
 #include <string>
 #include <thread>
+#include <utility>
+#include <variant>
 #include <vector>
 
 #include "../unit_test_helpers.h"
@@ -162,8 +162,8 @@ TEST_F(TokenSignerTest, GenTimeUsesTheConfiguredPrecisionWithoutTrailingZeros) {
     std::string expected;
   };
   const std::vector<Case> cases = {
-      {3, 0, "2026-11-25T09:31:26Z"},        {3, 120'000, "2026-11-25T09:31:26.12Z"}, {3, 999'999, "2026-11-25T09:31:26.999Z"},
-      {0, 999'999, "2026-11-25T09:31:26Z"},  {6, 123'456, "2026-11-25T09:31:26.123456Z"}, {6, 100, "2026-11-25T09:31:26.0001Z"},
+      {3, 0, "2026-11-25T09:31:26Z"},       {3, 120'000, "2026-11-25T09:31:26.12Z"},     {3, 999'999, "2026-11-25T09:31:26.999Z"},
+      {0, 999'999, "2026-11-25T09:31:26Z"}, {6, 123'456, "2026-11-25T09:31:26.123456Z"}, {6, 100, "2026-11-25T09:31:26.0001Z"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.expected);
@@ -354,15 +354,18 @@ TEST_F(TokenSignerTest, ConcurrentSignsFromEightThreadsAreAllGrantedWithTheirOwn
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
         const Bytes serial = {static_cast<std::uint8_t>(t + 1), static_cast<std::uint8_t>(i >> 8), static_cast<std::uint8_t>(i)};
-        const Bytes nonce = {static_cast<std::uint8_t>(t + 1), static_cast<std::uint8_t>(i >> 8), static_cast<std::uint8_t>(i), 0x5a};
-        auto der = signer->Sign(unit_test::Sha256Request(static_cast<std::uint8_t>(i), (i % 2) == 0, nonce), serial, At(i * 1000));
+        const Bytes nonce = {static_cast<std::uint8_t>(t + 1), static_cast<std::uint8_t>(i >> 8), static_cast<std::uint8_t>(i),
+                             0x5a};
+        auto der = signer->Sign(unit_test::Sha256Request(static_cast<std::uint8_t>(i), (i % 2) == 0, nonce), serial,
+                                At(i * 1000));
         if (!der) {
           ++failures[t];
           continue;
         }
         auto info = DescribeResponse(der->response_der);
         if (!info || !info->granted() || info->token->serial_hex != core::ToHex(serial) ||
-            info->token->nonce_hex != core::ToHex(nonce) || info->token->digest_hex != core::ToHex(Bytes(32, static_cast<std::uint8_t>(i))) ||
+            info->token->nonce_hex != core::ToHex(nonce) ||
+            info->token->digest_hex != core::ToHex(Bytes(32, static_cast<std::uint8_t>(i))) ||
             info->token->certificate_count != ((i % 2) == 0 ? 1 : 0)) {
           ++failures[t];
           continue;

@@ -37,7 +37,9 @@ using unit_test::FakeClock;
 constexpr std::int64_t kSecond = 1'000'000;
 
 // The counter part (low 64 bits) of a SerialHex (whose epoch is never zero here).
-std::uint64_t CounterOf(const std::string& serial_hex) { return std::stoull(serial_hex.substr(serial_hex.size() - 16), nullptr, 16); }
+std::uint64_t CounterOf(const std::string& serial_hex) {
+  return std::stoull(serial_hex.substr(serial_hex.size() - 16), nullptr, 16);
+}
 
 class IssuerTest : public ::testing::Test {
  protected:

@@ -33,7 +33,8 @@ TEST(MigrateTest, CreatesTheSchemaAndSetsTheVersion) {
   ASSERT_TRUE(Migrate(*db));
   EXPECT_EQ(*db->UserVersion(), kSchemaVersion);
   for (const char* table : {"meta", "serial_epochs", "tokens"}) {
-    EXPECT_EQ(Count(*db, std::string("SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name='") + table + "'"), 1) << table;
+    EXPECT_EQ(Count(*db, std::string("SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name='") + table + "'"), 1)
+        << table;
   }
 }
 
