@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -113,43 +114,10 @@ struct HttpServer::Impl {
       return;
     }
 
-    service::IssueOutcome outcome;
-    if (query) {
-      std::string body;
-      bool too_large = false;
-      const bool ok = reader([&](const char* data, std::size_t len) {
-        if (body.size() + len > limit) {
-          too_large = true;
-          return false;
-        }
-        body.append(data, len);
-        return true;
-      });
-      if (too_large) {
-        TransportError(res, 413, "request body larger than " + std::to_string(limit) + " bytes", true);
-        LogRequest(id, req, nullptr, "query", start, 413);
-        return;
-      }
-      if (!ok) {
-        TransportError(res, 400, "could not read the request body", true);
-        LogRequest(id, req, nullptr, "query", start, 400);
-        return;
-      }
-      outcome = issuer.Issue(std::span(reinterpret_cast<const std::uint8_t*>(body.data()), body.size()));
-    } else {
-      // Raw-data mode: the body is the data; hash it while it streams in, in constant memory.
-      std::string hash_name = req.has_param("hash") ? req.get_param_value("hash") : "sha256";
-      const auto alg = core::HashAlgorithmFromName(hash_name);
-      if (!alg || !issuer.signer().options().policy.Accepts(*alg)) {
-        TransportError(res, 400, "unsupported ?hash= value '" + hash_name + "' (use sha256, sha384 or sha512)", true);
-        LogRequest(id, req, nullptr, "data", start, 400);
-        return;
-      }
-      auto hasher = crypto::StreamingHash::Create(*alg);
-      if (!hasher) {
-        TransportError(res, 500, "hash unavailable", true);
-        return;
-      }
+    const char* mode = query ? "query" : "data";
+    // Feeds the body to `sink` in chunks, enforcing the mode's limit while it streams (chunked
+    // bodies have no Content-Length). Answers 413/400 itself and returns false on failure.
+    auto read_body = [&](const std::function<void(const char*, std::size_t)>& sink) {
       std::size_t total = 0;
       bool too_large = false;
       const bool ok = reader([&](const char* data, std::size_t len) {
@@ -158,23 +126,45 @@ struct HttpServer::Impl {
           too_large = true;
           return false;
         }
-        hasher->Update(data, len);
+        sink(data, len);
         return true;
       });
-      if (too_large) {
-        TransportError(res, 413, "data larger than " + std::to_string(limit) + " bytes", true);
-        LogRequest(id, req, nullptr, "data", start, 413);
+      if (too_large || !ok) {
+        const int status = too_large ? 413 : 400;
+        TransportError(
+            res, status,
+            too_large ? "request body larger than " + std::to_string(limit) + " bytes" : "could not read the request body", true);
+        LogRequest(id, req, nullptr, mode, start, status);
+        return false;
+      }
+      return true;
+    };
+
+    service::IssueOutcome outcome;
+    if (query) {
+      std::string body;
+      if (!read_body([&](const char* data, std::size_t len) { body.append(data, len); })) return;
+      outcome = issuer.Issue(std::span(reinterpret_cast<const std::uint8_t*>(body.data()), body.size()));
+    } else {
+      // Raw-data mode: the body is the data; hash it while it streams in, in constant memory.
+      std::string hash_name = req.has_param("hash") ? req.get_param_value("hash") : "sha256";
+      const auto alg = core::HashAlgorithmFromName(hash_name);
+      if (!alg || !issuer.signer().options().policy.Accepts(*alg)) {
+        TransportError(res, 400, "unsupported ?hash= value '" + hash_name + "' (use sha256, sha384 or sha512)", true);
+        LogRequest(id, req, nullptr, mode, start, 400);
         return;
       }
-      if (!ok) {
-        TransportError(res, 400, "could not read the request body", true);
-        LogRequest(id, req, nullptr, "data", start, 400);
+      auto hasher = crypto::StreamingHash::Create(*alg);
+      if (!hasher) {
+        TransportError(res, 500, "hash unavailable", true);
+        LogRequest(id, req, nullptr, mode, start, 500);
         return;
       }
+      if (!read_body([&](const char* data, std::size_t len) { hasher->Update(data, len); })) return;
       outcome = issuer.IssueForDigest(*alg, hasher->Finish());
     }
     WriteTimeStampReply(outcome, json, id, res);
-    LogRequest(id, req, &outcome, query ? "query" : "data", start, 200);
+    LogRequest(id, req, &outcome, mode, start, 200);
   }
 
   void HandleHealth(const httplib::Request& /*req*/, httplib::Response& res) {
