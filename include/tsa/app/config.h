@@ -18,7 +18,7 @@ struct Config {
   std::size_t threads = 16;
   std::size_t max_threads = 2048;
   std::size_t max_request_bytes = 16 * 1024;
-  std::size_t max_data_bytes = 64 * 1024 * 1024;
+  std::size_t max_data_bytes = 4 * 1024 * 1024;
   int read_timeout_s = 10;
   std::string port_file;  // written with the bound port once listening (orchestration, tests)
 
