@@ -2,9 +2,42 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+#include <cstdlib>
 #include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
 
 namespace tsa::app {
+namespace {
+
+const char* NonEmptyEnv(const std::string& name) {
+  const char* v = name.empty() ? nullptr : std::getenv(name.c_str());
+  return (v != nullptr && *v != '\0') ? v : nullptr;
+}
+
+// CLI11 2.1 applies the config file before environment variables, and an environment variable only
+// fills an option that is still unset, so a file would beat the environment. This parser drops the
+// file keys whose TSA_* variable is set, giving the documented precedence: flag > environment >
+// file > default.
+class EnvironmentFirstConfig final : public CLI::ConfigTOML {
+ public:
+  explicit EnvironmentFirstConfig(const CLI::App* app) : app_(app) {}
+  std::vector<CLI::ConfigItem> from_config(std::istream& input) const override {
+    auto kept = CLI::ConfigTOML::from_config(input);
+    std::erase_if(kept, [&](const CLI::ConfigItem& item) {
+      const CLI::Option* opt = item.parents.empty() ? app_->get_option_no_throw("--" + item.name) : nullptr;
+      return opt != nullptr && NonEmptyEnv(opt->get_envname()) != nullptr;
+    });
+    return kept;
+  }
+
+ private:
+  const CLI::App* app_;
+};
+
+}  // namespace
 
 ParsedConfig ParseConfig(int argc, char** argv) {
   Config c;
@@ -136,8 +169,22 @@ ParsedConfig ParseConfig(int argc, char** argv) {
       ->check(CLI::IsMember({"text", "json"}))
       ->group("Logging");
 
+  app.config_formatter(std::make_shared<EnvironmentFirstConfig>(&app));
+
+  // TSA_CONFIG names the file when --config is not given (CLI11 2.1 would read it too late).
+  std::vector<std::string> args(argv + 1, argv + argc);
+  const bool has_config_flag = std::any_of(args.begin(), args.end(),
+                                           [](const std::string& a) { return a == "--config" || a.rfind("--config=", 0) == 0; });
+  if (!has_config_flag) {
+    if (const char* file = NonEmptyEnv("TSA_CONFIG")) {
+      args.emplace_back("--config");
+      args.emplace_back(file);
+    }
+  }
+  std::reverse(args.begin(), args.end());  // CLI11 takes a reversed vector
+
   try {
-    app.parse(argc, argv);
+    app.parse(args);
   } catch (const CLI::CallForHelp& e) {
     return {std::nullopt, app.exit(e)};
   } catch (const CLI::CallForAllHelp& e) {
