@@ -19,9 +19,9 @@ struct HttpOptions {
   std::size_t threads = 16;        // workers kept warm
   std::size_t max_threads = 2048;  // each open connection holds a worker; the pool grows up to this
   int listen_backlog = 1024;
-  std::size_t max_request_bytes = 16 * 1024;      // DER TimeStampReq bodies (the largest sane one is < 300 B)
+  std::size_t max_request_bytes = 16 * 1024;     // DER TimeStampReq bodies (the largest sane one is < 300 B)
   std::size_t max_data_bytes = 4 * 1024 * 1024;  // raw-data mode bodies, hashed while streaming
-  int read_timeout_s = 10;                        // slow clients (slow-loris) are dropped after this
+  int read_timeout_s = 10;                       // slow clients (slow-loris) are dropped after this
   int write_timeout_s = 10;
   // cpp-httplib waits this long for the next request on a connection, also after a request it
   // failed to read: short, so that slow or idle clients are dropped promptly (conformance H17).
