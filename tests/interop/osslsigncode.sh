@@ -11,6 +11,13 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$@"
 
 require_client osslsigncode osslsigncode
 echo "---- $(osslsigncode --version 2>&1 | head -1)"
+# PowerShell-script signing and this verify wording need osslsigncode >= 2.7 (bookworm-backports,
+# or the version on these machines); Debian 12's main archive has 2.5.
+ossl_version=$(osslsigncode --version 2>&1 | head -1 | sed -nE 's/^osslsigncode ([0-9]+)\.([0-9]+).*/\1 \2/p')
+read -r ossl_major ossl_minor <<<"${ossl_version:-0 0}"
+if [ "$ossl_major" -lt 2 ] || { [ "$ossl_major" -eq 2 ] && [ "$ossl_minor" -lt 7 ]; }; then
+  skip_all "osslsigncode ${ossl_major}.${ossl_minor} cannot sign PowerShell scripts (needs >= 2.7: apt-get install -t bookworm-backports osslsigncode)"
+fi
 
 # --- a code-signing PKI made with openssl ---------------------------------------------------------
 CS="$WORK/codesign"
