@@ -4,7 +4,6 @@
 
 #include <regex>
 
-#include "tsa/core/media_type.h"
 #include "tsa/http/anchor_transport.h"
 
 namespace tsa::http {
