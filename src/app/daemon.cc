@@ -145,6 +145,14 @@ int RunDaemon(const Config& config) {
   anchor_options.timeout_s = config.anchor_timeout_s;
   anchor_options.min_backoff = std::chrono::seconds(config.anchor_retry_min_s);
   anchor_options.origin = (*material)->subject();
+  anchor_options.on_attempt = [](bool ok, const std::string& url, std::uint64_t tree_size, const std::string& error) {
+    if (ok) {
+      service::LogEvent(spdlog::level::info, "anchored", {{"tsa", url}, {"tree_size", std::to_string(tree_size)}});
+    } else {
+      service::LogEvent(spdlog::level::warn, "anchor_failed",
+                        {{"tsa", url}, {"tree_size", std::to_string(tree_size)}, {"error", error}});
+    }
+  };
   if (!config.anchor_ca.empty()) {
     std::ifstream in(config.anchor_ca);
     if (!in) return Fail("cannot read --anchor-ca " + config.anchor_ca);

@@ -172,6 +172,7 @@ Status AnchorWorker::Attempt(const std::string& url, int timeout_s) {
   if (!stored) error = ok ? "anchor reply could not be stored: " + stored.error().message : error;
   const bool success = ok && stored;
   if (success) c.anchored_urls.push_back(url);
+  if (options_.on_attempt) options_.on_attempt(success, url, c.tree_size, error);
   Record(success, url + ": " + error);
   if (!success) return MakeError(ErrorKind::kUnavailable, url + ": " + error);
   return Ok();

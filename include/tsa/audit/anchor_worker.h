@@ -52,6 +52,8 @@ struct AnchorOptions {
   std::chrono::seconds min_backoff{30};  // first retry delay after a failure; doubles up to interval
   int shutdown_timeout_s = 5;            // per request during the shutdown anchor
   std::string origin;                    // checkpoint origin line (the TSA subject)
+  // Called after every attempt (from the anchoring thread), for the operator's log.
+  std::function<void(bool ok, const std::string& url, std::uint64_t tree_size, const std::string& error)> on_attempt;
 };
 
 struct AnchorStatus {
