@@ -84,6 +84,7 @@ IssueOutcome Issuer::IssueImpl(std::span<const std::uint8_t> der_request, bool a
     counter = ++counter_;
   }
   const auto serial = core::EncodeSerial(space_, counter);
+  std::string serial_hex = core::SerialHex(space_, counter);
 
   // Step 10: sign.
   auto signed_der = signer_->Sign(request.der, serial, gen_time);
@@ -95,7 +96,7 @@ IssueOutcome Issuer::IssueImpl(std::span<const std::uint8_t> der_request, bool a
   // The token leaves only once it is durably in the log (AUDIT_CHAIN.md).
   if (append_to_log) {
     audit::TokenRecord record;
-    record.serial_hex = core::SerialHex(space_, counter);
+    record.serial_hex = serial_hex;
     record.gen_time_us = gen_time;
     record.policy = core::EffectivePolicy(request, signer_->options().policy);
     record.hash_oid = request.hash_oid;
@@ -111,7 +112,7 @@ IssueOutcome Issuer::IssueImpl(std::span<const std::uint8_t> der_request, bool a
 
   IssueOutcome out;
   out.der = std::move(signed_der->response_der);
-  out.serial_hex = core::SerialHex(space_, counter);
+  out.serial_hex = std::move(serial_hex);
   out.hash_algorithm = std::move(alg_name);
   out.gen_time = gen_time;
   return out;

@@ -81,12 +81,6 @@ bool WaitUntil(const std::function<bool()>& done, std::chrono::milliseconds time
   return true;
 }
 
-int DecodeStatus(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return -1;
-}
-
 // The child's environment: the test's own without any TSA_* variable (a developer's shell must not
 // leak into these tests), plus `extra`.
 std::vector<std::string> ChildEnvironment(const Env& extra) {
@@ -116,41 +110,14 @@ class Daemon {
   ::testing::AssertionResult Spawn(const std::vector<std::string>& args, const Env& env) {
     std::vector<std::string> argv = {TsadProcess::BinaryPath()};
     argv.insert(argv.end(), args.begin(), args.end());
-    const std::vector<std::string> envs = ChildEnvironment(env);
-    std::vector<char*> cargv;
-    for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
-    cargv.push_back(nullptr);
-    std::vector<char*> cenv;
-    for (const auto& e : envs) cenv.push_back(const_cast<char*>(e.c_str()));
-    cenv.push_back(nullptr);
     command_ = "";
     for (const auto& [k, v] : env) command_ += k + "=" + v + " ";
     for (const auto& a : argv) command_ += a + " ";
-
-    const int out_fd = ::open(stdout_path().c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    const int err_fd = ::open(stderr_path().c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (out_fd < 0 || err_fd < 0 || null_fd < 0) {
-      return ::testing::AssertionFailure() << "cannot open output files in " << dir_ << ": " << std::strerror(errno);
-    }
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-      ::dup2(null_fd, 0);
-      ::dup2(out_fd, 1);
-      ::dup2(err_fd, 2);
-      sigset_t none;
-      sigemptyset(&none);
-      ::sigprocmask(SIG_SETMASK, &none, nullptr);
-      ::signal(SIGPIPE, SIG_DFL);
-      ::execve(cargv[0], cargv.data(), cenv.data());
-      static const char kMsg[] = "exec of tsad failed\n";
-      (void)!::write(2, kMsg, sizeof(kMsg) - 1);
-      ::_exit(127);
-    }
-    ::close(out_fd);
-    ::close(err_fd);
-    ::close(null_fd);
-    if (pid < 0) return ::testing::AssertionFailure() << "fork: " << std::strerror(errno);
+    std::error_code ec;  // fresh output files for this run (Spawn appends)
+    std::filesystem::remove(stdout_path(), ec);
+    std::filesystem::remove(stderr_path(), ec);
+    const pid_t pid = ::tsa::test::Spawn(argv, stdout_path(), stderr_path(), ChildEnvironment(env));
+    if (pid < 0) return ::testing::AssertionFailure() << "cannot start " << command_;
     pid_ = pid;
     return ::testing::AssertionSuccess();
   }
@@ -210,22 +177,11 @@ class Daemon {
 
  private:
   int Reap(std::chrono::milliseconds timeout) {
-    const auto deadline = Clock::now() + timeout;
-    while (pid_ > 0) {
-      int status = 0;
-      const pid_t r = ::waitpid(pid_, &status, WNOHANG);
-      if (r == pid_) {
-        exit_status_ = DecodeStatus(status);
-        pid_ = -1;
-        return exit_status_;
-      }
-      if (r < 0 && errno != EINTR) {
-        pid_ = -1;
-        return -1;
-      }
-      if (Clock::now() >= deadline) return -1;
-      std::this_thread::sleep_for(5ms);
-    }
+    if (pid_ <= 0) return exit_status_;
+    const int status = WaitChild(pid_, timeout);
+    if (status == -1) return -1;  // still running
+    pid_ = -1;
+    exit_status_ = status == kNotAChild ? -1 : status;
     return exit_status_;
   }
 

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -46,18 +47,32 @@ bool HasArg(const std::vector<std::string>& args, const std::string& flag) {
   return std::any_of(args.begin(), args.end(), [&](const std::string& a) { return a == flag || a.rfind(flag + "=", 0) == 0; });
 }
 
+int ReadPortFile(const std::string& path) {
+  std::ifstream in(path);
+  int port = 0;
+  if (in >> port) return port;
+  return 0;
+}
+
+}  // namespace
+
 int DecodeStatus(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return -1;
 }
 
-// fork + exec with stdout/stderr redirected to the given files (O_CLOEXEC elsewhere). Everything
-// the child needs is prepared before fork: only async-signal-safe calls run in the child.
-pid_t Spawn(const std::vector<std::string>& argv, const std::string& stdout_path, const std::string& stderr_path) {
+// Everything the child needs is prepared before fork: only async-signal-safe calls run in it.
+pid_t Spawn(const std::vector<std::string>& argv, const std::string& stdout_path, const std::string& stderr_path,
+            const std::optional<std::vector<std::string>>& env) {
   std::vector<char*> cargv;
   for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
   cargv.push_back(nullptr);
+  std::vector<char*> cenv;
+  if (env) {
+    for (const auto& e : *env) cenv.push_back(const_cast<char*>(e.c_str()));
+    cenv.push_back(nullptr);
+  }
   const int out_fd = ::open(stdout_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   const int err_fd = stderr_path == stdout_path ? out_fd
                                                 : ::open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -76,7 +91,11 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::string& stdout_path
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::signal(SIGPIPE, SIG_DFL);
-    ::execv(cargv[0], cargv.data());
+    if (env) {
+      ::execve(cargv[0], cargv.data(), cenv.data());
+    } else {
+      ::execv(cargv[0], cargv.data());
+    }
     static const char kMsg[] = "exec of tsad failed\n";
     (void)!::write(2, kMsg, sizeof(kMsg) - 1);
     ::_exit(127);
@@ -88,14 +107,17 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::string& stdout_path
   return pid;
 }
 
-int ReadPortFile(const std::string& path) {
-  std::ifstream in(path);
-  int port = 0;
-  if (in >> port) return port;
-  return 0;
+int WaitChild(pid_t pid, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (true) {
+    int status = 0;
+    const pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) return DecodeStatus(status);
+    if (r < 0 && errno != EINTR) return kNotAChild;
+    if (Clock::now() >= deadline) return -1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
 }
-
-}  // namespace
 
 TempDir::TempDir(const std::string& prefix) : path_(MakeTempDir(prefix)) {}
 
@@ -200,22 +222,12 @@ std::string TsadProcess::base_url() const { return "http://127.0.0.1:" + std::to
 std::string TsadProcess::log() const { return ReadAll(log_path_); }
 
 int TsadProcess::Reap(std::chrono::milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  while (true) {
-    int status = 0;
-    const pid_t r = ::waitpid(pid_, &status, WNOHANG);
-    if (r == pid_) {
-      exit_status_ = DecodeStatus(status);
-      pid_ = -1;
-      return exit_status_;
-    }
-    if (r < 0 && errno != EINTR) {
-      pid_ = -1;
-      return -1;
-    }
-    if (Clock::now() >= deadline) return -1;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  const int status = WaitChild(pid_, timeout);
+  if (status == -1) return -1;  // still running
+  pid_ = -1;
+  if (status == kNotAChild) return -1;
+  exit_status_ = status;
+  return exit_status_;
 }
 
 int TsadProcess::Stop(std::chrono::milliseconds timeout) {

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -94,6 +95,18 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// fork + exec of argv[0] with stdout/stderr appended to the given files (may be the same), stdin
+// /dev/null and every signal unblocked. `env`: the child's whole environment (nullopt: inherit).
+// Returns the pid, or -1 after recording a test failure.
+pid_t Spawn(const std::vector<std::string>& argv, const std::string& stdout_path, const std::string& stderr_path,
+            const std::optional<std::vector<std::string>>& env = std::nullopt);
+// Decoded waitpid status: the exit code, or 128+signal.
+int DecodeStatus(int status);
+// Waits for the child: its decoded status, -1 if still running at the deadline, kNotAChild if it
+// cannot be waited for (already reaped).
+inline constexpr int kNotAChild = -2;
+int WaitChild(pid_t pid, std::chrono::milliseconds timeout);
 
 // Spawns argv[0] with args, captures stdout+stderr, waits up to timeout. Returns the exit code
 // (128+signal; -1 on timeout, then the child is killed) and the output.
