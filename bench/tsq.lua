@@ -15,10 +15,14 @@ end
 
 function init(args)
   non200 = 0
+  math.randomseed(os.time() + (tonumber(tostring({}):match("0x(%x+)"), 16) or 0) % 100000)
 end
 
+-- Exponentially distributed pauses (mean DELAY_MS): the connections drift apart and arrivals
+-- approach a Poisson stream, instead of every connection firing in lock-step bursts.
 function delay()
-  return delay_ms
+  if delay_ms <= 0 then return 0 end
+  return math.floor(-delay_ms * math.log(1 - math.random()) + 0.5)
 end
 
 function response(status, headers, body)

@@ -125,6 +125,16 @@ ParsedConfig ParseConfig(int argc, char** argv) {
   app.add_flag("--sync-full,!--sync-normal", c.synchronous_full, "fsync every commit (survives power loss)")
       ->envname("TSA_SYNC_FULL")
       ->group("Storage");
+  app.add_option("--log-gather-us", c.log_gather_us,
+                 "Microseconds a log commit may wait for tokens still being signed (group commit; 0: never)")
+      ->envname("TSA_LOG_GATHER_US")
+      ->check(CLI::Range(0, 100000))
+      ->group("Storage");
+  app.add_option("--log-writer-nice", c.log_writer_nice,
+                 "Nice value asked for the log writer thread, on every token's path (negative needs CAP_SYS_NICE)")
+      ->envname("TSA_LOG_WRITER_NICE")
+      ->check(CLI::Range(-20, 19))
+      ->group("Storage");
   app.add_option("--instance-id", c.instance_id,
                  "Instance number (0-65535), distinct per tsad behind one URL; part of every serial")
       ->envname("TSA_INSTANCE_ID")

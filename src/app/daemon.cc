@@ -123,9 +123,16 @@ int RunDaemon(const Config& config) {
   log_options.path = config.db_path;
   log_options.keep_token = config.store_tokens;
   log_options.synchronous_full = config.synchronous_full;
+  log_options.gather_us = config.log_gather_us;
+  log_options.writer_nice = config.log_writer_nice;
   auto log = audit::TokenLog::Open(log_options);
   if (!log) return Fail(log.error().message);
   std::shared_ptr<audit::TokenLog> shared_log(std::move(*log));
+  if (const auto stats = shared_log->Stats(); !stats.writer_priority_error.empty()) {
+    service::LogEvent(spdlog::level::warn, "log_writer_priority",
+                      {{"detail", stats.writer_priority_error + ": the log writer keeps the default priority, "
+                                                                "so throughput under load is lower"}});
+  }
 
   service::Issuer::Config issuer_config;
   issuer_config.instance = static_cast<std::uint16_t>(config.instance_id);

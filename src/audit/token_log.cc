@@ -1,6 +1,13 @@
 #include "tsa/audit/token_log.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <future>
 
 #include "tsa/store/schema.h"
 
@@ -87,7 +94,15 @@ TokenLog::TokenLog(TokenLogOptions options, std::unique_ptr<store::Database> db,
                    MerkleFrontier frontier)
     : options_(std::move(options)), db_(std::move(db)), reader_(std::move(reader)), frontier_(std::move(frontier)) {
   stats_.size = frontier_.size();
-  writer_ = std::jthread([this](std::stop_token st) { Run(st); });
+  // Wait until the writer has set its priority, so Stats() reports the outcome from the start.
+  std::promise<void> started;
+  auto ready = started.get_future();
+  writer_ = std::jthread([this, &started](std::stop_token st) {
+    RaiseWriterPriority();
+    started.set_value();
+    Run(st);
+  });
+  ready.wait();
 }
 
 TokenLog::~TokenLog() {
@@ -100,13 +115,39 @@ TokenLog::~TokenLog() {
   if (writer_.joinable()) writer_.join();
 }
 
-Status TokenLog::Submit(const std::shared_ptr<Pending>& pending, int timeout_ms) {
+TokenLog::Announcement::~Announcement() {
+  if (log_ != nullptr) log_->Withdraw();
+}
+
+TokenLog::Announcement TokenLog::Announce() {
+  announced_.fetch_add(1, std::memory_order_relaxed);
+  return Announcement(this);
+}
+
+void TokenLog::Withdraw() {
+  if (announced_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  // The last announced token will not come: a gathering writer need not wait for it.
+  std::lock_guard lock(mutex_);
+  if (gathering_) wake_writer_.notify_one();
+}
+
+Status TokenLog::Submit(const std::shared_ptr<Pending>& pending, int timeout_ms, Announcement* announced) {
+  bool wake = false;
   {
     std::lock_guard lock(mutex_);
+    if (announced != nullptr && announced->log_ == this) {
+      announced->log_ = nullptr;
+      announced_.fetch_sub(1, std::memory_order_acq_rel);
+    }
     if (stopping_) return MakeError(ErrorKind::kUnavailable, "the token log is shutting down");
+    // Wake the writer only when it can act: it is idle (empty queue), or it is gathering and the
+    // last announced token has arrived or the batch is full. Every other append would cost a
+    // context switch of the writer for nothing.
+    wake = queue_.empty() ||
+           (gathering_ && (announced_.load(std::memory_order_acquire) <= 0 || queue_.size() + 1 >= options_.max_batch));
     queue_.push_back(pending);
   }
-  wake_writer_.notify_one();
+  if (wake) wake_writer_.notify_one();
   if (!pending->Wait(timeout_ms)) {
     // Shared ownership lets the writer finish it later; a probe that waited too long has failed.
     return MakeError(ErrorKind::kUnavailable, "the token log did not answer within " + std::to_string(timeout_ms) + " ms");
@@ -114,13 +155,13 @@ Status TokenLog::Submit(const std::shared_ptr<Pending>& pending, int timeout_ms)
   return pending->status;
 }
 
-Status TokenLog::Append(TokenRecord record) {
+Status TokenLog::Append(TokenRecord record, Announcement* announced) {
   auto p = std::make_shared<Pending>();
   p->kind = Pending::Kind::kToken;
   p->record = std::move(record);
   p->leaf = LeafHash(p->record.token_der);
   p->token_sha256 = Sha256(p->record.token_der.data(), p->record.token_der.size());
-  return Submit(p, -1);
+  return Submit(p, -1, announced);
 }
 
 Status TokenLog::Probe(int timeout_ms) {
@@ -160,6 +201,29 @@ TokenLogStats TokenLog::Stats() const {
   return stats_;
 }
 
+void TokenLog::RaiseWriterPriority() {
+  if (options_.writer_nice == 0) return;
+  // Linux: a thread's nice value is per thread (setpriority on its tid).
+  if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), options_.writer_nice) != 0) {
+    const int err = errno;
+    std::lock_guard lock(mutex_);
+    stats_.writer_priority_error = "setpriority(" + std::to_string(options_.writer_nice) + "): " + std::strerror(err) +
+                                   (err == EPERM || err == EACCES ? " (needs CAP_SYS_NICE)" : "");
+  }
+}
+
+void TokenLog::GatherLocked(std::unique_lock<std::mutex>& lock, std::stop_token& stop) {
+  // Only under load: with few tokens in flight, committing at once overlaps the fsync with their
+  // signing, and waiting for them would leave the cores idle during the fsync instead.
+  const auto in_flight = static_cast<std::size_t>(std::max(0, announced_.load(std::memory_order_acquire)));
+  if (options_.gather_us <= 0 || in_flight == 0 || queue_.size() + in_flight < options_.gather_min_tokens) return;
+  gathering_ = true;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(options_.gather_us);
+  wake_writer_.wait_until(lock, stop, deadline,
+                          [&] { return announced_.load(std::memory_order_acquire) <= 0 || queue_.size() >= options_.max_batch; });
+  gathering_ = false;
+}
+
 void TokenLog::Run(std::stop_token stop) {
   std::vector<std::shared_ptr<Pending>> batch;
   while (true) {
@@ -167,6 +231,8 @@ void TokenLog::Run(std::stop_token stop) {
       std::unique_lock lock(mutex_);
       wake_writer_.wait(lock, stop, [&] { return !queue_.empty(); });
       if (queue_.empty()) return;  // stop requested and nothing left to write
+      // Tokens being signed right now would otherwise miss this commit and wait for the next one.
+      if (queue_.front()->kind == Pending::Kind::kToken) GatherLocked(lock, stop);
       // Epoch claims and generic writes run in a transaction of their own, so that their failure
       // never fails a token; tokens and probes are batched (group commit).
       while (!queue_.empty() && batch.size() < options_.max_batch) {

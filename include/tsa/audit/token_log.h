@@ -4,6 +4,7 @@
 // it is durably in the log (AUDIT_CHAIN.md).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -14,6 +15,7 @@
 #include <stop_token>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "tsa/audit/merkle.h"
@@ -36,6 +38,14 @@ struct TokenLogOptions {
   bool keep_token = true;        // false: store only SHA-256(token) and the leaf hash
   bool synchronous_full = true;  // fsync at every commit (power-loss durable)
   std::size_t max_batch = 512;   // records per transaction at most
+  // Group commit gathering: when tokens announced by the issuer are still being signed, the writer
+  // waits up to this long for them before committing, so that one fsync serves more tokens. With
+  // nothing announced (light load) it commits at once. 0 disables gathering.
+  int gather_us = 300;
+  std::size_t gather_min_tokens = 16;  // gather only when this many are queued or in flight
+  // The writer is on every token's critical path: it asks the kernel for this nice value (needs
+  // CAP_SYS_NICE when negative; without it the writer keeps the default priority). 0: leave it.
+  int writer_nice = -10;
 };
 
 // The head of the log: RFC 9162 tree size and root hash over the committed leaves.
@@ -48,6 +58,8 @@ struct TokenLogStats {
   std::uint64_t size = 0;     // records committed
   std::uint64_t commits = 0;  // transactions
   std::string last_error;     // empty when the last commit succeeded
+  // The outcome of TokenLogOptions::writer_nice: empty when applied (or not asked for), else why not.
+  std::string writer_priority_error;
 };
 
 class TokenLog {
@@ -59,8 +71,27 @@ class TokenLog {
   // Claims a fresh serial space (store::ClaimSerialEpoch) through the writer's connection.
   Result<std::uint64_t> ClaimSerialEpoch(std::uint16_t instance, std::int64_t now_us);
 
+  // A token the caller is about to sign and then Append(): the writer may wait for it to batch it
+  // with the tokens already queued (TokenLogOptions::gather_us). Dropping an Announcement that was
+  // not passed to Append() withdraws it. Must not outlive the log.
+  class Announcement {
+   public:
+    Announcement(Announcement&& other) noexcept : log_(std::exchange(other.log_, nullptr)) {}
+    Announcement& operator=(Announcement&&) = delete;
+    Announcement(const Announcement&) = delete;
+    Announcement& operator=(const Announcement&) = delete;
+    ~Announcement();
+
+   private:
+    friend class TokenLog;
+    explicit Announcement(TokenLog* log) : log_(log) {}
+    TokenLog* log_;
+  };
+  Announcement Announce();
+
   // Appends and waits for the commit. Thread-safe. On failure nothing of this record is stored.
-  Status Append(TokenRecord record);
+  // `announced` (from Announce()) is consumed.
+  Status Append(TokenRecord record, Announcement* announced = nullptr);
 
   // A real write through the writer (updates meta.health_probe), bounded by timeout_ms.
   Status Probe(int timeout_ms);
@@ -86,7 +117,10 @@ class TokenLog {
            MerkleFrontier frontier);
   void Run(std::stop_token stop);
   Status Commit(std::vector<std::shared_ptr<Pending>>& batch);
-  Status Submit(const std::shared_ptr<Pending>& pending, int timeout_ms);
+  Status Submit(const std::shared_ptr<Pending>& pending, int timeout_ms, Announcement* announced = nullptr);
+  void Withdraw();  // an Announcement ended without Append
+  void GatherLocked(std::unique_lock<std::mutex>& lock, std::stop_token& stop);
+  void RaiseWriterPriority();
 
   TokenLogOptions options_;
   std::unique_ptr<store::Database> db_;          // used only by the writer thread after Open
@@ -100,6 +134,8 @@ class TokenLog {
   std::deque<std::shared_ptr<Pending>> queue_;  // guarded by mutex_
   TokenLogStats stats_;                         // guarded by mutex_
   bool stopping_ = false;                       // guarded by mutex_
+  bool gathering_ = false;                      // guarded by mutex_: the writer waits for announced tokens
+  std::atomic<int> announced_{0};               // tokens announced and not yet queued or withdrawn
   MerkleFrontier frontier_;                     // guarded by mutex_; the committed tree
   std::jthread writer_;
 };

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -404,6 +405,79 @@ TEST(TokenLogTest, WithoutKeepTokenOnlyTheHashesAreStored) {
   EXPECT_TRUE(rows[0].token_null);
   EXPECT_EQ(rows[0].token_sha256, Sha256(r.token_der));
   EXPECT_EQ(rows[0].leaf_hash, ExpectedLeaf(r.token_der));
+}
+
+// Group commit gathering (TokenLogOptions::gather_us): the waits below are a minute long, so these
+// tests would hang rather than pass if the writer did not react to the announcement's fate.
+std::unique_ptr<TokenLog> OpenGatheringLog(const std::string& path) {
+  TokenLogOptions options;
+  options.path = path;
+  options.synchronous_full = false;
+  options.gather_us = 60'000'000;
+  options.gather_min_tokens = 2;
+  options.writer_nice = 0;
+  auto log = TokenLog::Open(options);
+  EXPECT_TRUE(log) << (log ? "" : log.error().ToString());
+  return log ? std::move(*log) : nullptr;
+}
+
+TEST(TokenLogGatherTest, ACommitWaitsForAnAnnouncedTokenAndTakesBothInOneTransaction) {
+  unit_test::TempDir dir;
+  auto log = OpenGatheringLog(dir.Sub("gather.db"));
+  ASSERT_TRUE(log);
+  auto first = log->Announce();
+  auto second = log->Announce();
+  std::thread a([&] { EXPECT_TRUE(log->Append(Record("0a", 1), &first)); });
+  // Give the writer time to start gathering on the first record; the test holds either way.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_TRUE(log->Append(Record("0b", 2), &second));
+  a.join();
+  EXPECT_EQ(log->Stats().size, 2u);
+  EXPECT_EQ(log->Stats().commits, 1u);
+}
+
+TEST(TokenLogGatherTest, AWithdrawnAnnouncementReleasesAGatheringCommit) {
+  unit_test::TempDir dir;
+  auto log = OpenGatheringLog(dir.Sub("withdraw.db"));
+  ASSERT_TRUE(log);
+  auto appended = log->Announce();
+  std::optional<TokenLog::Announcement> abandoned(log->Announce());  // e.g. the signer failed
+  std::atomic<bool> done{false};
+  std::thread a([&] {
+    EXPECT_TRUE(log->Append(Record("0c", 3), &appended));
+    done = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  abandoned.reset();
+  a.join();
+  EXPECT_TRUE(done);
+  EXPECT_EQ(log->Stats().size, 1u);
+}
+
+TEST(TokenLogGatherTest, WithFewerTokensInFlightThanTheMinimumTheCommitDoesNotWait) {
+  unit_test::TempDir dir;
+  TokenLogOptions options;
+  options.path = dir.Sub("light.db");
+  options.synchronous_full = false;
+  options.gather_us = 60'000'000;
+  options.gather_min_tokens = 16;
+  auto log = TokenLog::Open(options);
+  ASSERT_TRUE(log);
+  auto pending = (*log)->Announce();  // one more in flight: 2 < 16, so no gathering
+  EXPECT_TRUE((*log)->Append(Record("0d", 4)));
+  EXPECT_EQ((*log)->Stats().size, 1u);
+}
+
+TEST(TokenLogGatherTest, ARaisedNiceValueIsAlwaysPermittedAndReportsNoError) {
+  unit_test::TempDir dir;
+  TokenLogOptions options;
+  options.path = dir.Sub("nice.db");
+  options.synchronous_full = false;
+  options.writer_nice = 5;  // lowering a thread's priority needs no privilege
+  auto log = TokenLog::Open(options);
+  ASSERT_TRUE(log);
+  EXPECT_EQ((*log)->Stats().writer_priority_error, "");
+  EXPECT_TRUE((*log)->Append(Record("0e", 5)));
 }
 
 }  // namespace
