@@ -65,8 +65,13 @@ NodeReader TokenLog::Nodes(store::Database& db) {
 Result<std::unique_ptr<TokenLog>> TokenLog::Open(const TokenLogOptions& options) {
   store::OpenOptions open;
   open.synchronous_full = options.synchronous_full;
+  if (options.checkpoint_frames > 0) open.wal_autocheckpoint_pages = 0;  // the WalCheckpointer does it
   TSA_ASSIGN_OR_RETURN(auto db, store::Database::Open(options.path, open));
   TSA_TRY(store::Migrate(*db));
+  std::unique_ptr<WalCheckpointer> checkpointer;
+  if (options.checkpoint_frames > 0) {
+    TSA_ASSIGN_OR_RETURN(checkpointer, WalCheckpointer::Open(options.path, options.synchronous_full, options.checkpoint_frames));
+  }
   TSA_ASSIGN_OR_RETURN(store::Statement count, db->Prepare("SELECT COUNT(*), COALESCE(MAX(idx) + 1, 0) FROM tokens"));
   TSA_ASSIGN_OR_RETURN(bool row, count.Step());
   const auto size = row ? static_cast<std::uint64_t>(count.ColumnInt(1)) : 0;
@@ -86,14 +91,19 @@ Result<std::unique_ptr<TokenLog>> TokenLog::Open(const TokenLogOptions& options)
   TSA_ASSIGN_OR_RETURN(auto reader, store::Database::Open(options.path, read_only));
   MerkleFrontier tree(size, std::move(frontier));
   // NOLINTNEXTLINE: private constructor of a factory
-  auto* log = new TokenLog(options, std::move(db), std::move(reader), std::move(tree));  // NOLINT
+  auto* log = new TokenLog(options, std::move(db), std::move(reader), std::move(checkpointer), std::move(tree));  // NOLINT
   return std::unique_ptr<TokenLog>(log);
 }
 
 TokenLog::TokenLog(TokenLogOptions options, std::unique_ptr<store::Database> db, std::unique_ptr<store::Database> reader,
-                   MerkleFrontier frontier)
-    : options_(std::move(options)), db_(std::move(db)), reader_(std::move(reader)), frontier_(std::move(frontier)) {
+                   std::unique_ptr<WalCheckpointer> checkpointer, MerkleFrontier frontier)
+    : options_(std::move(options)),
+      db_(std::move(db)),
+      checkpointer_(std::move(checkpointer)),
+      reader_(std::move(reader)),
+      frontier_(std::move(frontier)) {
   stats_.size = frontier_.size();
+  db_->OnWalCommit([this](int frames) { wal_frames_ = frames; });
   // Wait until the writer has set its priority, so Stats() reports the outcome from the start.
   std::promise<void> started;
   auto ready = started.get_future();
@@ -245,6 +255,7 @@ void TokenLog::Run(std::stop_token stop) {
       }
     }
     const Status st = Commit(batch);
+    if (checkpointer_) checkpointer_->AfterCommit(*db_, wal_frames_);
     {
       std::lock_guard lock(mutex_);
       stats_.commits += 1;

@@ -59,6 +59,25 @@ Result<Statement> Database::Prepare(const std::string& sql) {
 
 std::int64_t Database::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_); }
 
+void Database::OnWalCommit(std::function<void(int frames)> hook) {
+  wal_hook_ = std::move(hook);
+  sqlite3_wal_hook(
+      db_,
+      [](void* self, sqlite3*, const char*, int frames) {
+        static_cast<Database*>(self)->wal_hook_(frames);
+        return SQLITE_OK;
+      },
+      this);
+}
+
+Result<int> Database::PassiveCheckpoint() {
+  int frames = 0;
+  int copied = 0;
+  const int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
+  if (rc != SQLITE_OK) return SqliteError(db_, rc, "WAL checkpoint of " + path_);
+  return frames < 0 || copied < 0 ? 0 : frames - copied;
+}
+
 Result<int> Database::UserVersion() {
   TSA_ASSIGN_OR_RETURN(Statement st, Prepare("PRAGMA user_version"));
   TSA_ASSIGN_OR_RETURN(bool row, st.Step());

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "tsa/audit/merkle.h"
+#include "tsa/audit/wal_checkpointer.h"
 #include "tsa/core/result.h"
 #include "tsa/store/database.h"
 
@@ -46,6 +47,9 @@ struct TokenLogOptions {
   // The writer is on every token's critical path: it asks the kernel for this nice value (needs
   // CAP_SYS_NICE when negative; without it the writer keeps the default priority). 0: leave it.
   int writer_nice = -10;
+  // WAL frames after which a background thread checkpoints (WalCheckpointer); 0: SQLite's own
+  // automatic checkpoints, inside the writer's commits.
+  int checkpoint_frames = 1000;
 };
 
 // The head of the log: RFC 9162 tree size and root hash over the committed leaves.
@@ -114,7 +118,7 @@ class TokenLog {
  private:
   struct Pending;
   TokenLog(TokenLogOptions options, std::unique_ptr<store::Database> db, std::unique_ptr<store::Database> reader,
-           MerkleFrontier frontier);
+           std::unique_ptr<WalCheckpointer> checkpointer, MerkleFrontier frontier);
   void Run(std::stop_token stop);
   Status Commit(std::vector<std::shared_ptr<Pending>>& batch);
   Status Submit(const std::shared_ptr<Pending>& pending, int timeout_ms, Announcement* announced = nullptr);
@@ -123,9 +127,11 @@ class TokenLog {
   void RaiseWriterPriority();
 
   TokenLogOptions options_;
-  std::unique_ptr<store::Database> db_;          // used only by the writer thread after Open
-  std::optional<store::Statement> insert_stmt_;  // writer thread only
-  std::optional<store::Statement> node_stmt_;    // writer thread only
+  std::unique_ptr<store::Database> db_;            // used only by the writer thread after Open
+  std::optional<store::Statement> insert_stmt_;    // writer thread only
+  std::optional<store::Statement> node_stmt_;      // writer thread only
+  std::unique_ptr<WalCheckpointer> checkpointer_;  // null: SQLite's automatic checkpoints
+  int wal_frames_ = 0;                             // writer thread only: WAL size after the last commit
   std::mutex read_mutex_;
   std::unique_ptr<store::Database> reader_;  // guarded by read_mutex_
 

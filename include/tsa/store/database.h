@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -43,6 +44,14 @@ class Database {
   std::int64_t LastInsertRowId() const;
   const std::string& path() const { return path_; }
 
+  // WAL checkpoints (https://sqlite.org/wal.html#checkpointing). OnWalCommit: `hook` runs after
+  // every commit on this connection with the number of frames now in the WAL; the Database must
+  // outlive no hook state it captures. PassiveCheckpoint copies what it can of the WAL back into
+  // the database without waiting for (or blocking) the writer or readers, and returns the frames
+  // left in the WAL that were not copied.
+  void OnWalCommit(std::function<void(int frames)> hook);
+  Result<int> PassiveCheckpoint();
+
   // Schema version in PRAGMA user_version.
   Result<int> UserVersion();
   Status SetUserVersion(int version);
@@ -53,6 +62,7 @@ class Database {
   Database(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   sqlite3* db_;
   std::string path_;
+  std::function<void(int)> wal_hook_;
 };
 
 // A prepared statement. Bind indexes are 1-based as in SQLite.
