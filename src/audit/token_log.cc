@@ -218,7 +218,9 @@ void TokenLog::RaiseWriterPriority() {
     const int err = errno;
     std::lock_guard lock(mutex_);
     stats_.writer_priority_error = "setpriority(" + std::to_string(options_.writer_nice) + "): " + std::strerror(err) +
-                                   (err == EPERM || err == EACCES ? " (needs CAP_SYS_NICE)" : "");
+                                   (err == EPERM || err == EACCES ? " (needs CAP_SYS_NICE, or RLIMIT_NICE of at least " +
+                                                                        std::to_string(20 - options_.writer_nice) + ")"
+                                                                  : "");
   }
 }
 
