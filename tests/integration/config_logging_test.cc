@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -169,6 +170,7 @@ class Daemon {
   }
 
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }
   std::string stdout_path() const { return dir_ + "/stdout.txt"; }
   std::string stderr_path() const { return dir_ + "/stderr.txt"; }
   std::string err() const { return ReadAll(stderr_path()); }
@@ -374,6 +376,50 @@ TEST_F(ConfigPrecedence, EnvironmentVariableAloneOverridesTheDefault) {
   ASSERT_FALSE(j.is_discarded());
   EXPECT_EQ(j.value("policy", ""), kEnvPolicy) << j.dump(2);
   EXPECT_EQ(tsad.Stop(), 0) << tsad.Describe();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Token log writer settings (ARCHITECTURE.md "Threads")
+
+class LogWriterSettings : public TsadConfigTest {};
+
+// The nice values of the process's threads, from /proc/PID/task/TID/stat (field 19).
+std::vector<int> ThreadNiceValues(pid_t pid) {
+  std::vector<int> out;
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    std::string stat = ReadAll(task.path().string() + "/stat");
+    const auto close = stat.rfind(')');  // the command name may hold spaces
+    if (close == std::string::npos) continue;
+    std::istringstream fields(stat.substr(close + 2));
+    std::string field;
+    for (int i = 3; i <= 19 && fields >> field; ++i) {
+      if (i == 19) out.push_back(std::stoi(field));
+    }
+  }
+  return out;
+}
+
+TEST_F(LogWriterSettings, TheWriterThreadTakesTheNiceValueFromTheEnvironmentAndTokensStillLeave) {
+  Daemon tsad(dir_.path());
+  std::vector<std::string> args = BaseFlags();
+  args.push_back("--no-anchor");
+  // Raising a nice value needs no privilege, so this holds as root and as any other user.
+  ASSERT_TRUE(tsad.Start(args, {{"TSA_LOG_WRITER_NICE", "7"}, {"TSA_LOG_GATHER_US", "0"}}, port_file()));
+  Grant(tsad.port());
+  const std::vector<int> nice = ThreadNiceValues(tsad.pid());
+  EXPECT_EQ(std::count(nice.begin(), nice.end(), 7), 1) << "expected exactly one thread (the log writer) at nice 7";
+  EXPECT_EQ(tsad.err().find("log_writer_priority"), std::string::npos) << tsad.Describe();
+  EXPECT_EQ(tsad.Stop(), 0) << tsad.Describe();
+}
+
+TEST_F(LogWriterSettings, AnOutOfRangeGatherTimeExitsTwoNamingTheOption) {
+  Daemon tsad(dir_.path());
+  std::vector<std::string> args = BaseFlags();
+  args.insert(args.end(), {"--no-anchor", "--log-gather-us", "-5"});
+  EXPECT_EQ(tsad.RunToExit(args, {}), 2) << tsad.Describe();
+  EXPECT_NE(tsad.err().find("--log-gather-us"), std::string::npos) << tsad.Describe();
+  EXPECT_FALSE(std::filesystem::exists(port_file())) << tsad.Describe();
 }
 
 // ---------------------------------------------------------------------------------------------
