@@ -84,6 +84,8 @@ struct HttpServer::Impl {
 
   void LogRequest(const std::string& id, const httplib::Request& req, const service::IssueOutcome* outcome, const char* mode,
                   std::chrono::steady_clock::time_point start, int status) {
+    const auto level = outcome && !outcome->internal_error.empty() ? spdlog::level::err : spdlog::level::info;
+    if (!service::LogEnabled(level)) return;  // the fields below cost allocations on every request
     const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
     std::string result = outcome == nullptr   ? "http-" + std::to_string(status)
                          : outcome->granted() ? "granted"
@@ -97,7 +99,7 @@ struct HttpServer::Impl {
                                  {"alg", outcome && !outcome->hash_algorithm.empty() ? outcome->hash_algorithm : "-"},
                                  {"us", std::to_string(us)}};
     if (outcome && !outcome->internal_error.empty()) fields.emplace_back("error", outcome->internal_error);
-    service::LogEvent(outcome && !outcome->internal_error.empty() ? spdlog::level::err : spdlog::level::info, "request", fields);
+    service::LogEvent(level, "request", fields);
   }
 
   void HandleTimeStamp(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {

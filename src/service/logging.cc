@@ -39,6 +39,8 @@ void ConfigureLogging(LogFormat format, spdlog::level::level_enum level) {
 
 void ShutdownLogging() { spdlog::shutdown(); }
 
+bool LogEnabled(spdlog::level::level_enum level) { return spdlog::should_log(level); }
+
 void LogEvent(spdlog::level::level_enum level, std::string_view event, const LogFields& fields) {
   if (!spdlog::should_log(level)) return;
   std::string line;

@@ -23,4 +23,7 @@ void ShutdownLogging();
 
 void LogEvent(spdlog::level::level_enum level, std::string_view event, const LogFields& fields);
 
+// Whether an event at `level` would be written: lets hot paths skip building its fields.
+bool LogEnabled(spdlog::level::level_enum level);
+
 }  // namespace tsa::service
