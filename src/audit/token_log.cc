@@ -7,7 +7,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <future>
 
 #include "tsa/store/schema.h"
 
@@ -105,14 +104,18 @@ TokenLog::TokenLog(TokenLogOptions options, std::unique_ptr<store::Database> db,
   stats_.size = frontier_.size();
   db_->OnWalCommit([this](int frames) { wal_frames_ = frames; });
   // Wait until the writer has set its priority, so Stats() reports the outcome from the start.
-  std::promise<void> started;
-  auto ready = started.get_future();
-  writer_ = std::jthread([this, &started](std::stop_token st) {
+  // (Members, not locals: they outlive the writer thread's use of them.)
+  writer_ = std::jthread([this](std::stop_token st) {
     RaiseWriterPriority();
-    started.set_value();
+    {
+      std::lock_guard lock(mutex_);
+      writer_started_ = true;
+    }
+    writer_started_cv_.notify_all();
     Run(st);
   });
-  ready.wait();
+  std::unique_lock lock(mutex_);
+  writer_started_cv_.wait(lock, [this] { return writer_started_; });
 }
 
 TokenLog::~TokenLog() {

@@ -140,9 +140,11 @@ class TokenLog {
   std::deque<std::shared_ptr<Pending>> queue_;  // guarded by mutex_
   TokenLogStats stats_;                         // guarded by mutex_
   bool stopping_ = false;                       // guarded by mutex_
-  bool gathering_ = false;                      // guarded by mutex_: the writer waits for announced tokens
-  std::atomic<int> announced_{0};               // tokens announced and not yet queued or withdrawn
-  MerkleFrontier frontier_;                     // guarded by mutex_; the committed tree
+  bool writer_started_ = false;                 // guarded by mutex_
+  std::condition_variable writer_started_cv_;
+  bool gathering_ = false;         // guarded by mutex_: the writer waits for announced tokens
+  std::atomic<int> announced_{0};  // tokens announced and not yet queued or withdrawn
+  MerkleFrontier frontier_;        // guarded by mutex_; the committed tree
   std::jthread writer_;
 };
 
