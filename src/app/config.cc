@@ -126,7 +126,7 @@ ParsedConfig ParseConfig(int argc, char** argv) {
       ->envname("TSA_SYNC_FULL")
       ->group("Storage");
   app.add_option("--log-gather-us", c.log_gather_us,
-                 "Microseconds a log commit may wait for tokens still being signed (group commit; 0: never)")
+                 "Microseconds a log commit may wait under load for its queue to fill (group commit; 0: never)")
       ->envname("TSA_LOG_GATHER_US")
       ->check(CLI::Range(0, 100000))
       ->group("Storage");

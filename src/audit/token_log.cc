@@ -128,36 +128,15 @@ TokenLog::~TokenLog() {
   if (writer_.joinable()) writer_.join();
 }
 
-TokenLog::Announcement::~Announcement() {
-  if (log_ != nullptr) log_->Withdraw();
-}
-
-TokenLog::Announcement TokenLog::Announce() {
-  announced_.fetch_add(1, std::memory_order_relaxed);
-  return Announcement(this);
-}
-
-void TokenLog::Withdraw() {
-  if (announced_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
-  // The last announced token will not come: a gathering writer need not wait for it.
-  std::lock_guard lock(mutex_);
-  if (gathering_) wake_writer_.notify_one();
-}
-
-Status TokenLog::Submit(const std::shared_ptr<Pending>& pending, int timeout_ms, Announcement* announced) {
+Status TokenLog::Submit(const std::shared_ptr<Pending>& pending, int timeout_ms) {
   bool wake = false;
   {
     std::lock_guard lock(mutex_);
-    if (announced != nullptr && announced->log_ == this) {
-      announced->log_ = nullptr;
-      announced_.fetch_sub(1, std::memory_order_acq_rel);
-    }
     if (stopping_) return MakeError(ErrorKind::kUnavailable, "the token log is shutting down");
-    // Wake the writer only when it can act: it is idle (empty queue), or it is gathering and the
-    // last announced token has arrived or the batch is full. Every other append would cost a
-    // context switch of the writer for nothing.
-    wake = queue_.empty() ||
-           (gathering_ && (announced_.load(std::memory_order_acquire) <= 0 || queue_.size() + 1 >= options_.max_batch));
+    // Wake the writer only when it can act: it is idle (empty queue), or it is gathering and this
+    // record fills the queue to its target. Every other append would cost the writer a context
+    // switch for nothing.
+    wake = queue_.empty() || (gathering_ && queue_.size() + 1 >= gather_target_);
     queue_.push_back(pending);
   }
   if (wake) wake_writer_.notify_one();
@@ -168,13 +147,13 @@ Status TokenLog::Submit(const std::shared_ptr<Pending>& pending, int timeout_ms,
   return pending->status;
 }
 
-Status TokenLog::Append(TokenRecord record, Announcement* announced) {
+Status TokenLog::Append(TokenRecord record) {
   auto p = std::make_shared<Pending>();
   p->kind = Pending::Kind::kToken;
   p->record = std::move(record);
   p->leaf = LeafHash(p->record.token_der);
   p->token_sha256 = Sha256(p->record.token_der.data(), p->record.token_der.size());
-  return Submit(p, -1, announced);
+  return Submit(p, -1);
 }
 
 Status TokenLog::Probe(int timeout_ms) {
@@ -211,7 +190,9 @@ Result<std::uint64_t> TokenLog::ClaimSerialEpoch(std::uint16_t instance, std::in
 
 TokenLogStats TokenLog::Stats() const {
   std::lock_guard lock(mutex_);
-  return stats_;
+  TokenLogStats stats = stats_;
+  stats.queued = queue_.size();
+  return stats;
 }
 
 void TokenLog::RaiseWriterPriority() {
@@ -228,14 +209,17 @@ void TokenLog::RaiseWriterPriority() {
 }
 
 void TokenLog::GatherLocked(std::unique_lock<std::mutex>& lock, std::stop_token& stop) {
-  // Only under load: with few tokens in flight, committing at once overlaps the fsync with their
-  // signing, and waiting for them would leave the cores idle during the fsync instead.
-  const auto in_flight = static_cast<std::size_t>(std::max(0, announced_.load(std::memory_order_acquire)));
-  if (options_.gather_us <= 0 || in_flight == 0 || queue_.size() + in_flight < options_.gather_min_tokens) return;
+  // The peak of tokens found queued at once is how many callers share the log right now. Half of
+  // it arrive within a fraction of a commit cycle under load; under light load (a few connections)
+  // the peak stays below the minimum and the commit starts at once, overlapping its fsync with the
+  // signing of the next requests instead of idling the cores.
+  peak_queued_ = std::max(static_cast<double>(queue_.size()), peak_queued_ * 0.995);
+  const auto target = static_cast<std::size_t>(peak_queued_ / 2);
+  if (options_.gather_us <= 0 || target < options_.gather_min_tokens || queue_.size() >= target) return;
+  gather_target_ = std::min(target, options_.max_batch);
   gathering_ = true;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(options_.gather_us);
-  wake_writer_.wait_until(lock, stop, deadline,
-                          [&] { return announced_.load(std::memory_order_acquire) <= 0 || queue_.size() >= options_.max_batch; });
+  wake_writer_.wait_until(lock, stop, deadline, [&] { return queue_.size() >= gather_target_; });
   gathering_ = false;
 }
 
@@ -246,7 +230,7 @@ void TokenLog::Run(std::stop_token stop) {
       std::unique_lock lock(mutex_);
       wake_writer_.wait(lock, stop, [&] { return !queue_.empty(); });
       if (queue_.empty()) return;  // stop requested and nothing left to write
-      // Tokens being signed right now would otherwise miss this commit and wait for the next one.
+      // Under load, let the queue fill to about half of the callers before committing.
       if (queue_.front()->kind == Pending::Kind::kToken) GatherLocked(lock, stop);
       // Epoch claims and generic writes run in a transaction of their own, so that their failure
       // never fails a token; tokens and probes are batched (group commit).

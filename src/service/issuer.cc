@@ -1,6 +1,5 @@
 #include "tsa/service/issuer.h"
 
-#include <optional>
 #include <variant>
 
 #include "tsa/core/der.h"
@@ -84,9 +83,6 @@ IssueOutcome Issuer::IssueImpl(std::span<const std::uint8_t> der_request, bool a
     gen_time = *gate.gen_time;
     counter = ++counter_;
   }
-  // Tell the log's writer this token is coming, so its commit can wait for it (group commit).
-  std::optional<audit::TokenLog::Announcement> announced;
-  if (append_to_log) announced.emplace(log_->Announce());
   const auto serial = core::EncodeSerial(space_, counter);
   std::string serial_hex = core::SerialHex(space_, counter);
 
@@ -106,7 +102,7 @@ IssueOutcome Issuer::IssueImpl(std::span<const std::uint8_t> der_request, bool a
     record.hash_oid = request.hash_oid;
     record.digest = request.digest;
     record.token_der = std::move(signed_der->token_der);
-    if (Status st = log_->Append(std::move(record), &*announced); !st) {
+    if (Status st = log_->Append(std::move(record)); !st) {
       return Rejected(core::Reject(core::FailInfo::kSystemFailure, "System failure."), alg_name,
                       "token log: " + st.error().message);
     }

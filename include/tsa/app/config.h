@@ -45,7 +45,7 @@ struct Config {
   bool store_tokens = true;
   bool audit_log = true;
   bool synchronous_full = true;
-  int log_gather_us = 300;
+  int log_gather_us = 1000;
   int log_writer_nice = -10;
   int instance_id = 0;
 

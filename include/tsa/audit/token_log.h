@@ -4,7 +4,6 @@
 // it is durably in the log (AUDIT_CHAIN.md).
 #pragma once
 
-#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -15,7 +14,6 @@
 #include <stop_token>
 #include <string>
 #include <thread>
-#include <utility>
 #include <vector>
 
 #include "tsa/audit/merkle.h"
@@ -39,11 +37,14 @@ struct TokenLogOptions {
   bool keep_token = true;        // false: store only SHA-256(token) and the leaf hash
   bool synchronous_full = true;  // fsync at every commit (power-loss durable)
   std::size_t max_batch = 512;   // records per transaction at most
-  // Group commit gathering: when tokens announced by the issuer are still being signed, the writer
-  // waits up to this long for them before committing, so that one fsync serves more tokens. With
-  // nothing announced (light load) it commits at once. 0 disables gathering.
-  int gather_us = 300;
-  std::size_t gather_min_tokens = 16;  // gather only when this many are queued or in flight
+  // Group commit gathering. Under load each commit has a fixed cost (partial pages, WAL frames,
+  // fdatasync, wake-ups), so fewer, larger transactions serve more tokens. The writer remembers
+  // how many tokens it recently found queued at once (a maximum that decays by 0.5% per commit).
+  // When that peak is at least 2 * gather_min_tokens and fewer than half of it are queued, a
+  // commit waits up to gather_us for the queue to reach half the peak. Under light load the peak
+  // stays small and every commit starts at once. 0 disables gathering.
+  int gather_us = 1000;
+  std::size_t gather_min_tokens = 8;
   // The writer is on every token's critical path: it asks the kernel for this nice value (needs
   // CAP_SYS_NICE when negative; without it the writer keeps the default priority). 0: leave it.
   int writer_nice = -10;
@@ -61,6 +62,7 @@ struct LogHead {
 struct TokenLogStats {
   std::uint64_t size = 0;     // records committed
   std::uint64_t commits = 0;  // transactions
+  std::size_t queued = 0;     // records waiting for the writer now
   std::string last_error;     // empty when the last commit succeeded
   // The outcome of TokenLogOptions::writer_nice: empty when applied (or not asked for), else why not.
   std::string writer_priority_error;
@@ -75,27 +77,8 @@ class TokenLog {
   // Claims a fresh serial space (store::ClaimSerialEpoch) through the writer's connection.
   Result<std::uint64_t> ClaimSerialEpoch(std::uint16_t instance, std::int64_t now_us);
 
-  // A token the caller is about to sign and then Append(): the writer may wait for it to batch it
-  // with the tokens already queued (TokenLogOptions::gather_us). Dropping an Announcement that was
-  // not passed to Append() withdraws it. Must not outlive the log.
-  class Announcement {
-   public:
-    Announcement(Announcement&& other) noexcept : log_(std::exchange(other.log_, nullptr)) {}
-    Announcement& operator=(Announcement&&) = delete;
-    Announcement(const Announcement&) = delete;
-    Announcement& operator=(const Announcement&) = delete;
-    ~Announcement();
-
-   private:
-    friend class TokenLog;
-    explicit Announcement(TokenLog* log) : log_(log) {}
-    TokenLog* log_;
-  };
-  Announcement Announce();
-
   // Appends and waits for the commit. Thread-safe. On failure nothing of this record is stored.
-  // `announced` (from Announce()) is consumed.
-  Status Append(TokenRecord record, Announcement* announced = nullptr);
+  Status Append(TokenRecord record);
 
   // A real write through the writer (updates meta.health_probe), bounded by timeout_ms.
   Status Probe(int timeout_ms);
@@ -121,8 +104,7 @@ class TokenLog {
            std::unique_ptr<WalCheckpointer> checkpointer, MerkleFrontier frontier);
   void Run(std::stop_token stop);
   Status Commit(std::vector<std::shared_ptr<Pending>>& batch);
-  Status Submit(const std::shared_ptr<Pending>& pending, int timeout_ms, Announcement* announced = nullptr);
-  void Withdraw();  // an Announcement ended without Append
+  Status Submit(const std::shared_ptr<Pending>& pending, int timeout_ms);
   void GatherLocked(std::unique_lock<std::mutex>& lock, std::stop_token& stop);
   void RaiseWriterPriority();
 
@@ -142,8 +124,9 @@ class TokenLog {
   bool stopping_ = false;                       // guarded by mutex_
   bool writer_started_ = false;                 // guarded by mutex_
   std::condition_variable writer_started_cv_;
-  bool gathering_ = false;         // guarded by mutex_: the writer waits for announced tokens
-  std::atomic<int> announced_{0};  // tokens announced and not yet queued or withdrawn
+  bool gathering_ = false;         // guarded by mutex_: the writer waits for the queue to fill
+  std::size_t gather_target_ = 0;  // guarded by mutex_: the queue size that ends the wait
+  double peak_queued_ = 0;         // writer thread only: decaying maximum of tokens queued at once
   MerkleFrontier frontier_;        // guarded by mutex_; the committed tree
   std::jthread writer_;
 };

@@ -407,13 +407,13 @@ TEST(TokenLogTest, WithoutKeepTokenOnlyTheHashesAreStored) {
   EXPECT_EQ(rows[0].leaf_hash, ExpectedLeaf(r.token_der));
 }
 
-// Group commit gathering (TokenLogOptions::gather_us): the waits below are a minute long, so these
-// tests would hang rather than pass if the writer did not react to the announcement's fate.
-std::unique_ptr<TokenLog> OpenGatheringLog(const std::string& path) {
+// Group commit gathering (TokenLogOptions::gather_us). The long waits make these tests hang rather
+// than pass if the writer did not commit when the rule says it must.
+std::unique_ptr<TokenLog> OpenGatheringLog(const std::string& path, int gather_us) {
   TokenLogOptions options;
   options.path = path;
   options.synchronous_full = false;
-  options.gather_us = 60'000'000;
+  options.gather_us = gather_us;
   options.gather_min_tokens = 2;
   options.writer_nice = 0;
   auto log = TokenLog::Open(options);
@@ -421,51 +421,63 @@ std::unique_ptr<TokenLog> OpenGatheringLog(const std::string& path) {
   return log ? std::move(*log) : nullptr;
 }
 
-TEST(TokenLogGatherTest, ACommitWaitsForAnAnnouncedTokenAndTakesBothInOneTransaction) {
-  unit_test::TempDir dir;
-  auto log = OpenGatheringLog(dir.Sub("gather.db"));
-  ASSERT_TRUE(log);
-  auto first = log->Announce();
-  auto second = log->Announce();
-  std::thread a([&] { EXPECT_TRUE(log->Append(Record("0a", 1), &first)); });
-  // Give the writer time to start gathering on the first record; the test holds either way.
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  EXPECT_TRUE(log->Append(Record("0b", 2), &second));
-  a.join();
-  EXPECT_EQ(log->Stats().size, 2u);
-  EXPECT_EQ(log->Stats().commits, 1u);
-}
-
-TEST(TokenLogGatherTest, AWithdrawnAnnouncementReleasesAGatheringCommit) {
-  unit_test::TempDir dir;
-  auto log = OpenGatheringLog(dir.Sub("withdraw.db"));
-  ASSERT_TRUE(log);
-  auto appended = log->Announce();
-  std::optional<TokenLog::Announcement> abandoned(log->Announce());  // e.g. the signer failed
-  std::atomic<bool> done{false};
-  std::thread a([&] {
-    EXPECT_TRUE(log->Append(Record("0c", 3), &appended));
-    done = true;
+// Appends `n` records from n threads while the writer is held in a Write(), so that the writer
+// then finds all of them queued at once (its peak becomes n), and waits for all of them.
+void Burst(TokenLog& log, int n, const std::string& prefix) {
+  std::atomic<bool> entered{false};
+  std::atomic<bool> release{false};
+  std::thread holder([&] {
+    EXPECT_TRUE(log.Write([&](store::Database&) {
+      entered = true;
+      while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      return Ok();
+    }));
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  abandoned.reset();
-  a.join();
-  EXPECT_TRUE(done);
-  EXPECT_EQ(log->Stats().size, 1u);
+  while (!entered) std::this_thread::sleep_for(std::chrono::milliseconds(1));  // the writer is held
+  std::vector<std::thread> appenders;
+  for (int i = 0; i < n; ++i) {
+    appenders.emplace_back(
+        [&log, &prefix, i] { EXPECT_TRUE(log.Append(Record(prefix + std::to_string(i), static_cast<std::uint8_t>(i)))); });
+  }
+  while (log.Stats().queued < static_cast<std::size_t>(n)) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  release = true;
+  holder.join();
+  for (auto& t : appenders) t.join();
 }
 
-TEST(TokenLogGatherTest, WithFewerTokensInFlightThanTheMinimumTheCommitDoesNotWait) {
+TEST(TokenLogGatherTest, AfterABurstOfEightACommitWaitsUntilThreeAreQueuedAndTakesThemTogether) {
   unit_test::TempDir dir;
-  TokenLogOptions options;
-  options.path = dir.Sub("light.db");
-  options.synchronous_full = false;
-  options.gather_us = 60'000'000;
-  options.gather_min_tokens = 16;
-  auto log = TokenLog::Open(options);
+  auto log = OpenGatheringLog(dir.Sub("gather.db"), 60'000'000);
   ASSERT_TRUE(log);
-  auto pending = (*log)->Announce();  // one more in flight: 2 < 16, so no gathering
-  EXPECT_TRUE((*log)->Append(Record("0d", 4)));
-  EXPECT_EQ((*log)->Stats().size, 1u);
+  Burst(*log, 8, "b");  // peak 8: from now on a commit waits for floor(8 * 0.995 / 2) = 3
+  const auto before = log->Stats();
+  EXPECT_EQ(before.size, 8u);
+  std::vector<std::thread> appenders;
+  for (int i = 0; i < 3; ++i) {
+    appenders.emplace_back([&log, i] { EXPECT_TRUE(log->Append(Record("c" + std::to_string(i), 40))); });
+  }
+  for (auto& t : appenders) t.join();
+  const auto after = log->Stats();
+  EXPECT_EQ(after.size, 11u);
+  EXPECT_EQ(after.commits - before.commits, 1u) << "the three records should share one transaction";
+}
+
+TEST(TokenLogGatherTest, AGatheringCommitStillStartsAtItsDeadline) {
+  unit_test::TempDir dir;
+  auto log = OpenGatheringLog(dir.Sub("deadline.db"), 20'000);  // 20 ms
+  ASSERT_TRUE(log);
+  Burst(*log, 8, "b");
+  EXPECT_TRUE(log->Append(Record("alone", 9)));  // waits for 3, gets 1, commits at the deadline
+  EXPECT_EQ(log->Stats().size, 9u);
+}
+
+TEST(TokenLogGatherTest, UnderLightLoadNoCommitWaits) {
+  unit_test::TempDir dir;
+  auto log = OpenGatheringLog(dir.Sub("light.db"), 60'000'000);
+  ASSERT_TRUE(log);
+  for (int i = 0; i < 20; ++i) EXPECT_TRUE(log->Append(Record("l" + std::to_string(i), static_cast<std::uint8_t>(i))));
+  EXPECT_EQ(log->Stats().size, 20u);
+  EXPECT_EQ(log->Stats().commits, 20u);
 }
 
 TEST(TokenLogGatherTest, ARaisedNiceValueIsAlwaysPermittedAndReportsNoError) {
