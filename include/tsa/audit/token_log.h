@@ -44,7 +44,7 @@ struct TokenLogOptions {
   // commit waits up to gather_us for the queue to reach half the peak. Under light load the peak
   // stays small and every commit starts at once. 0 disables gathering.
   int gather_us = 1000;
-  std::size_t gather_min_tokens = 8;
+  std::size_t gather_min_tokens = 16;
   // The writer is on every token's critical path: it asks the kernel for this nice value (needs
   // CAP_SYS_NICE when negative; without it the writer keeps the default priority). 0: leave it.
   int writer_nice = -10;
