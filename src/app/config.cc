@@ -131,7 +131,7 @@ ParsedConfig ParseConfig(int argc, char** argv) {
       ->check(CLI::Range(0, 100000))
       ->group("Storage");
   app.add_option("--log-writer-nice", c.log_writer_nice,
-                 "Nice value asked for the log writer thread, on every token's path (negative needs CAP_SYS_NICE)")
+                 "Nice value asked for the log writer thread, on every token's path (negative: CAP_SYS_NICE or RLIMIT_NICE)")
       ->envname("TSA_LOG_WRITER_NICE")
       ->check(CLI::Range(-20, 19))
       ->group("Storage");

@@ -192,6 +192,7 @@ TokenLogStats TokenLog::Stats() const {
   std::lock_guard lock(mutex_);
   TokenLogStats stats = stats_;
   stats.queued = queue_.size();
+  if (checkpointer_) stats.checkpoint_error = checkpointer_->last_error();
   return stats;
 }
 

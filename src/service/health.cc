@@ -31,7 +31,9 @@ HealthReport CheckHealth(Issuer& issuer, std::time_t now) {
   const Status probe = issuer.log().Probe(2000);
   r.db_ok = probe.has_value();
   r.db_detail = probe ? "writable" : probe.error().message;
-  r.tokens_logged = issuer.log().Stats().size;
+  const auto log_stats = issuer.log().Stats();
+  r.tokens_logged = log_stats.size;
+  r.db_checkpoint_error = log_stats.checkpoint_error;
 
   if (!r.cert_ok) {
     r.ok = false;
@@ -57,6 +59,7 @@ nlohmann::json HealthReport::ToJson() const {
       {"clock", {{"ok", clock_ok}, {"mode", clock_mode}, {"synchronised", clock_synchronised}, {"detail", clock_detail}}},
       {"database", {{"ok", db_ok}, {"detail", db_detail}, {"tokens_logged", tokens_logged}}},
   };
+  if (!db_checkpoint_error.empty()) j["checks"]["database"]["checkpoint_error"] = db_checkpoint_error;
   if (!anchor_json.empty()) j["checks"]["anchor"] = nlohmann::json::parse(anchor_json);
   return j;
 }

@@ -60,10 +60,11 @@ struct LogHead {
 };
 
 struct TokenLogStats {
-  std::uint64_t size = 0;     // records committed
-  std::uint64_t commits = 0;  // transactions
-  std::size_t queued = 0;     // records waiting for the writer now
-  std::string last_error;     // empty when the last commit succeeded
+  std::uint64_t size = 0;        // records committed
+  std::uint64_t commits = 0;     // transactions
+  std::size_t queued = 0;        // records waiting for the writer now
+  std::string last_error;        // empty when the last commit succeeded
+  std::string checkpoint_error;  // of the last WAL checkpoint (WalCheckpointer); empty when it worked
   // The outcome of TokenLogOptions::writer_nice: empty when applied (or not asked for), else why not.
   std::string writer_priority_error;
 };

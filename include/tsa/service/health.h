@@ -25,7 +25,8 @@ struct HealthReport {
   bool db_ok = true;
   std::string db_detail;
   std::uint64_t tokens_logged = 0;
-  std::string anchor_json;  // AuditService::AnchorHealth, serialised (empty: not reported)
+  std::string db_checkpoint_error;  // the WAL cannot be copied back: it grows until this clears
+  std::string anchor_json;          // AuditService::AnchorHealth, serialised (empty: not reported)
 };
 
 HealthReport CheckHealth(Issuer& issuer, std::time_t now);

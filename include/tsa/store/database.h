@@ -44,11 +44,11 @@ class Database {
   std::int64_t LastInsertRowId() const;
   const std::string& path() const { return path_; }
 
-  // WAL checkpoints (https://sqlite.org/wal.html#checkpointing). OnWalCommit: `hook` runs after
-  // every commit on this connection with the number of frames now in the WAL; the Database must
-  // outlive no hook state it captures. PassiveCheckpoint copies what it can of the WAL back into
-  // the database without waiting for (or blocking) the writer or readers, and returns the frames
-  // left in the WAL that were not copied.
+  // WAL checkpoints (https://sqlite.org/wal.html#checkpointing). OnWalCommit: `hook` runs on the
+  // committing thread after every commit on this connection, with the number of frames now in the
+  // WAL; what it captures must outlive this Database. PassiveCheckpoint copies what it can of the
+  // WAL back into the database without waiting for (or blocking) the writer or readers, and
+  // returns the frames left in the WAL that were not copied.
   void OnWalCommit(std::function<void(int frames)> hook);
   Result<int> PassiveCheckpoint();
 

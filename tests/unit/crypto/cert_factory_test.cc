@@ -20,6 +20,8 @@
 #include <utility>
 #include <vector>
 
+#include "../unit_test_helpers.h"
+
 namespace tsa::crypto {
 namespace {
 
@@ -27,40 +29,7 @@ namespace fs = std::filesystem;
 
 constexpr long kDay = 24 * 60 * 60;
 
-// A directory under the system temp dir, unique per test (name, pid and a random number), removed
-// with everything in it when the test ends.
-class TempDir {
- public:
-  TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    std::string name = std::string(info->test_suite_name()) + "-" + info->name();
-    for (char& c : name) {
-      if (std::isalnum(static_cast<unsigned char>(c)) == 0 && c != '-') c = '_';  // parameterized names hold '/'
-    }
-    path_ = fs::temp_directory_path() /
-            ("tsa-cert-factory-" + name + "-" + std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}()));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const fs::path& path() const { return path_; }
-  std::string Sub(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
+using unit_test::TempDir;  // unique per test, removed with everything in it when the test ends
 
 unsigned FileMode(const std::string& path) {
   struct stat st {};
@@ -410,7 +379,7 @@ TEST(CertFactoryTest, PrivateKeyPemIsUnencryptedPkcs8WithMode0600EvenWhenReplaci
   Status written = WritePrivateKeyPem(path, key->get());
   ASSERT_TRUE(written) << written.error().message;
   EXPECT_EQ(FileMode(path), 0600U);
-  const std::string pem = ReadFile(path);
+  const std::string pem = unit_test::ReadText(path);
   EXPECT_EQ(pem.rfind("-----BEGIN PRIVATE KEY-----\n", 0), 0U) << pem;
   UniquePtr<EVP_PKEY> loaded = LoadKey(path);
   ASSERT_TRUE(loaded);
@@ -426,7 +395,7 @@ TEST(CertFactoryTest, CreateNewPolicyDoesNotReplaceAnExistingFile) {
   Status written = WritePrivateKeyPem(path, key->get(), WritePolicy::kCreateNew);
   ASSERT_FALSE(written);
   EXPECT_EQ(written.error().kind, ErrorKind::kIo);
-  EXPECT_EQ(ReadFile(path), "keep me");
+  EXPECT_EQ(unit_test::ReadText(path), "keep me");
 }
 
 TEST(CertFactoryTest, CertificatesPemHoldsTheCertificatesInOrderWithMode0644) {
@@ -550,14 +519,14 @@ TEST(CertFactoryDevPkiTest, RefusesToOverwriteWithoutForceAndLeavesTheFilesUncha
   auto first = CreateDevPki(options);
   ASSERT_TRUE(first) << first.error().message;
   std::vector<std::string> before;
-  for (const auto& path : first->All()) before.push_back(ReadFile(path));
+  for (const auto& path : first->All()) before.push_back(unit_test::ReadText(path));
 
   auto second = CreateDevPki(options);
   ASSERT_FALSE(second);
   EXPECT_EQ(second.error().kind, ErrorKind::kInvalidArgument);
   EXPECT_EQ(second.error().message, "certificates already exist in " + options.dir + " (use --force to overwrite)");
   const std::vector<std::string> paths = first->All();
-  for (std::size_t i = 0; i < paths.size(); ++i) EXPECT_EQ(ReadFile(paths[i]), before[i]) << paths[i];
+  for (std::size_t i = 0; i < paths.size(); ++i) EXPECT_EQ(unit_test::ReadText(paths[i]), before[i]) << paths[i];
 }
 
 TEST(CertFactoryDevPkiTest, RefusesWhenAnyOneFileExistsAndWritesNothing) {
@@ -570,7 +539,7 @@ TEST(CertFactoryDevPkiTest, RefusesWhenAnyOneFileExistsAndWritesNothing) {
   auto result = CreateDevPki(options);
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().kind, ErrorKind::kInvalidArgument);
-  EXPECT_EQ(ReadFile(paths.chain), "someone else's chain");
+  EXPECT_EQ(unit_test::ReadText(paths.chain), "someone else's chain");
   for (const std::string& path : {paths.ca_key, paths.ca_cert, paths.tsa_key, paths.tsa_cert}) {
     EXPECT_FALSE(fs::exists(path)) << path;
   }
@@ -581,13 +550,13 @@ TEST(CertFactoryDevPkiTest, ForceReplacesExistingFilesAndRestoresKeyFileModes) {
   DevPkiOptions options = DevOptions(tmp);
   auto first = CreateDevPki(options);
   ASSERT_TRUE(first) << first.error().message;
-  const std::string old_tsa_cert = ReadFile(first->tsa_cert);
+  const std::string old_tsa_cert = unit_test::ReadText(first->tsa_cert);
   ASSERT_EQ(::chmod(first->tsa_key.c_str(), 0644), 0);
 
   options.force = true;
   auto second = CreateDevPki(options);
   ASSERT_TRUE(second) << second.error().message;
-  EXPECT_NE(ReadFile(second->tsa_cert), old_tsa_cert);
+  EXPECT_NE(unit_test::ReadText(second->tsa_cert), old_tsa_cert);
   EXPECT_EQ(FileMode(second->tsa_key), 0600U);
   UniquePtr<X509> tsa = LoadCert(second->tsa_cert);
   UniquePtr<X509> ca = LoadCert(second->ca_cert);
