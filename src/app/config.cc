@@ -37,11 +37,32 @@ class EnvironmentFirstConfig final : public CLI::ConfigTOML {
   const CLI::App* app_;
 };
 
+// A boolean switch with its negation ("--x,!--no-x"). Its description ends with the real
+// default; see SwitchFormatter for why.
+CLI::Option* AddSwitch(CLI::App& app, const std::string& names, bool& value, const std::string& description) {
+  return app.add_flag(names, value, description + " [default: " + (value ? "on" : "off") + "]");
+}
+
+// CLI11 2.1 prints a negated switch as "--no-x{false}", which readers take for the default even
+// when the switch is on. The names are printed without the "{value}" suffixes.
+class SwitchFormatter final : public CLI::Formatter {
+ public:
+  std::string make_option_name(const CLI::Option* opt, bool is_positional) const override {
+    std::string name = CLI::Formatter::make_option_name(opt, is_positional);
+    for (auto open = name.find('{'); open != std::string::npos; open = name.find('{', open)) {
+      const auto close = name.find('}', open);
+      if (close == std::string::npos) break;
+      name.erase(open, close - open + 1);
+    }
+    return name;
+  }
+};
+
 }  // namespace
 
 ParsedConfig ParseConfig(int argc, char** argv) {
   Config c;
-  CLI::App app{"tsad: an RFC 3161 time-stamping authority"};
+  CLI::App app{"tsad: an RFC 3161 time-stamping authority", "tsad"};
   app.set_version_flag("--version", std::string("tsad ") + TSA_VERSION);
   app.set_config("--config", "", "TOML/INI file with any of the options below (keys as the long flag names)")
       ->envname("TSA_CONFIG");
@@ -84,6 +105,10 @@ ParsedConfig ParseConfig(int argc, char** argv) {
   app.add_option("--chain", c.chain_file, "Issuer certificates (PEM); overrides --cert-dir")
       ->envname("TSA_CHAIN_FILE")
       ->group("Signing");
+  AddSwitch(app, "--allow-readable-key,!--no-allow-readable-key", c.allow_readable_key,
+            "Accept a key file that other users can access (refused by default: chmod 600 it)")
+      ->envname("TSA_ALLOW_READABLE_KEY")
+      ->group("Signing");
 
   app.add_option("--policy", c.policy, "Default TSA policy OID (TSTInfo.policy)")->envname("TSA_POLICY")->group("Tokens");
   app.add_option("--accept-policy", c.accepted_policies,
@@ -95,7 +120,7 @@ ParsedConfig ParseConfig(int argc, char** argv) {
       ->envname("TSA_HASHES")
       ->delimiter(',')
       ->group("Tokens");
-  app.add_flag("--allow-sha1,!--no-allow-sha1", c.allow_sha1, "Also accept SHA-1 imprints (legacy clients)")
+  AddSwitch(app, "--allow-sha1,!--no-allow-sha1", c.allow_sha1, "Also accept SHA-1 imprints (legacy clients)")
       ->envname("TSA_ALLOW_SHA1")
       ->group("Tokens");
   app.add_option("--accuracy", c.accuracy, "Declared accuracy written in every token: 1s, 500ms, ...")
@@ -105,24 +130,24 @@ ParsedConfig ParseConfig(int argc, char** argv) {
       ->envname("TSA_CLOCK_PRECISION")
       ->check(CLI::Range(0, 6))
       ->group("Tokens");
-  app.add_flag("--tsa-name,!--no-tsa-name", c.include_tsa_name, "Put the TSA name in TSTInfo.tsa")
+  AddSwitch(app, "--tsa-name,!--no-tsa-name", c.include_tsa_name, "Put the TSA name in TSTInfo.tsa")
       ->envname("TSA_TSA_NAME")
       ->group("Tokens");
 
-  app.add_flag("--allow-unsynced-clock,!--require-synced-clock", c.allow_unsynced_clock,
-               "Issue tokens even when the kernel reports the clock unsynchronised (development/containers only)")
+  AddSwitch(app, "--allow-unsynced-clock,!--require-synced-clock", c.allow_unsynced_clock,
+            "Issue tokens even when the kernel reports the clock unsynchronised (development/containers only)")
       ->envname("TSA_ALLOW_UNSYNCED_CLOCK")
       ->group("Time");
 
   app.add_option("--db", c.db_path, "SQLite database of the audit log")->envname("TSA_DB")->group("Storage");
-  app.add_flag("--audit-log,!--no-audit-log", c.audit_log,
-               "Append every granted token to the audit log (turning it off gives up the audit chain: benchmarks only)")
+  AddSwitch(app, "--audit-log,!--no-audit-log", c.audit_log,
+            "Append every granted token to the audit log (turning it off gives up the audit chain: benchmarks only)")
       ->envname("TSA_AUDIT_LOG")
       ->group("Storage");
-  app.add_flag("--store-tokens,!--store-token-hashes-only", c.store_tokens, "Keep each token in the log (else only its hash)")
+  AddSwitch(app, "--store-tokens,!--store-token-hashes-only", c.store_tokens, "Keep each token in the log (else only its hash)")
       ->envname("TSA_STORE_TOKENS")
       ->group("Storage");
-  app.add_flag("--sync-full,!--sync-normal", c.synchronous_full, "fsync every commit (survives power loss)")
+  AddSwitch(app, "--sync-full,!--sync-normal", c.synchronous_full, "fsync every commit (survives power loss)")
       ->envname("TSA_SYNC_FULL")
       ->group("Storage");
   app.add_option("--log-gather-us", c.log_gather_us,
@@ -146,7 +171,7 @@ ParsedConfig ParseConfig(int argc, char** argv) {
       ->envname("TSA_ANCHOR_TSAS")
       ->delimiter(',')
       ->group("Audit chain");
-  app.add_flag("--anchor,!--no-anchor", c.anchor_enabled, "Anchor checkpoints at external TSAs")
+  AddSwitch(app, "--anchor,!--no-anchor", c.anchor_enabled, "Anchor checkpoints at external TSAs")
       ->envname("TSA_ANCHOR")
       ->group("Audit chain");
   app.add_option("--anchor-interval", c.anchor_interval_s, "Seconds between anchors (when the log has grown)")
@@ -170,7 +195,7 @@ ParsedConfig ParseConfig(int argc, char** argv) {
       ->check(CLI::Range(1, 86400))
       ->group("Audit chain");
 
-  app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
+  app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error, critical or off")
       ->envname("TSA_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
       ->group("Logging");
@@ -180,6 +205,7 @@ ParsedConfig ParseConfig(int argc, char** argv) {
       ->group("Logging");
 
   app.config_formatter(std::make_shared<EnvironmentFirstConfig>(&app));
+  app.formatter(std::make_shared<SwitchFormatter>());
 
   // TSA_CONFIG names the file when --config is not given (CLI11 2.1 would read it too late).
   std::vector<std::string> args(argv + 1, argv + argc);

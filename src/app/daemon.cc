@@ -87,6 +87,9 @@ int RunDaemon(const Config& config) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  // SIGHUP's default action would kill tsad (operators send it out of habit to reload): until a
+  // reload exists it is taken by the signal thread and logged.
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   // Only now start threads (the async logger's among them): they inherit the blocked mask.
   service::ConfigureLogging(config.log_format == "json" ? service::LogFormat::kJson : service::LogFormat::kText,
@@ -108,6 +111,7 @@ int RunDaemon(const Config& config) {
   if (!config.key_file.empty()) files.key_path = config.key_file;
   if (!config.cert_file.empty()) files.cert_path = config.cert_file;
   if (!config.chain_file.empty()) files.chain_path = config.chain_file;
+  files.allow_readable_key = config.allow_readable_key;
   auto material = crypto::SignerMaterial::Load(files, std::time(nullptr));
   if (!material) return Fail(material.error().message);
 
@@ -154,10 +158,9 @@ int RunDaemon(const Config& config) {
   anchor_options.origin = (*material)->subject();
   anchor_options.on_attempt = [](bool ok, const std::string& url, std::uint64_t tree_size, const std::string& error) {
     if (ok) {
-      service::LogEvent(spdlog::level::info, "anchored", {{"tsa", url}, {"tree_size", std::to_string(tree_size)}});
+      service::LogEvent(spdlog::level::info, "anchored", {{"tsa", url}, {"tree_size", tree_size}});
     } else {
-      service::LogEvent(spdlog::level::warn, "anchor_failed",
-                        {{"tsa", url}, {"tree_size", std::to_string(tree_size)}, {"error", error}});
+      service::LogEvent(spdlog::level::warn, "anchor_failed", {{"tsa", url}, {"tree_size", tree_size}, {"error", error}});
     }
   };
   if (!config.anchor_ca.empty()) {
@@ -197,18 +200,24 @@ int RunDaemon(const Config& config) {
        {"listen", config.host + ":" + std::to_string(*port)},
        {"cert", (*material)->subject()},
        {"key", (*material)->key_description()},
-       {"cert_days_left", std::to_string(((*material)->not_after() - std::time(nullptr)) / 86400)},
+       {"cert_days_left", ((*material)->not_after() - std::time(nullptr)) / 86400},
        {"policy", policy->default_policy},
        {"hashes", Join(hash_names)},
        {"accuracy", accuracy->ToString()},
        {"clock", trust_unsynced ? "trust-unsynced (development: clock sync NOT enforced)" : "require-sync"},
        {"clock_state", reading.detail},
-       {"db", config.db_path + (config.audit_log ? "" : " (audit log OFF)")},
-       {"threads", std::to_string(config.threads)},
+       {"db", config.db_path},
+       {"audit_log", config.audit_log ? "on" : "OFF (tokens are not logged)"},
+       {"threads", config.threads},
        {"anchor", config.anchor_enabled ? Join(config.anchor_tsas) + " every " + std::to_string(config.anchor_interval_s) +
                                               "s (" + config.anchor_mode + ")"
                                         : "off"},
-       {"instance", std::to_string(config.instance_id)}});
+       {"instance", config.instance_id}});
+  if (!config.audit_log) {
+    service::LogEvent(spdlog::level::warn, "audit_log_off",
+                      {{"effect", "tokens are issued without being logged: no audit chain, /audit/* answers 404"},
+                       {"hint", "--no-audit-log is for benchmarks; remove it in production"}});
+  }
   if (!trust_unsynced && !reading.synchronised) {
     service::LogEvent(spdlog::level::warn, "clock_unsynchronised",
                       {{"detail", reading.detail},
@@ -229,6 +238,11 @@ int RunDaemon(const Config& config) {
         0, 200'000'000
       };
       const int sig = sigtimedwait(&signals, nullptr, &timeout);
+      if (sig == SIGHUP) {
+        service::LogEvent(spdlog::level::warn, "sighup_ignored",
+                          {{"detail", "this tsad cannot reload its configuration; restart it to apply changes"}});
+        continue;
+      }
       if (sig == SIGTERM || sig == SIGINT) {
         service::LogEvent(spdlog::level::info, "stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
         srv->Stop();
@@ -243,8 +257,7 @@ int RunDaemon(const Config& config) {
   server->reset();  // joins the workers: in-flight requests have finished
   anchors.Stop();   // a last anchor when the head moved, bounded by its timeout
   const auto stats = shared_log->Stats();
-  service::LogEvent(spdlog::level::info, "stopped",
-                    {{"tokens_logged", std::to_string(stats.size)}, {"log_commits", std::to_string(stats.commits)}});
+  service::LogEvent(spdlog::level::info, "stopped", {{"tokens_logged", stats.size}, {"log_commits", stats.commits}});
   service::ShutdownLogging();
   if (!served) {
     std::cerr << "tsad: " << served.error().message << "\n";

@@ -201,6 +201,22 @@ Status AnchorWorker::RunCycle(int timeout_s, std::chrono::steady_clock::time_poi
   return Satisfied(*current_) ? Ok() : last;
 }
 
+Status AnchorWorker::GuardedCycle(int timeout_s, std::chrono::steady_clock::time_point deadline, std::stop_token stop) {
+  // The anchoring thread's top: an exception here (a transport, the log, the operator's callback)
+  // must not call std::terminate on the whole TSA. It counts as a failed attempt, which /health
+  // shows, and the thread retries with its back-off. Issuance never depends on anchoring.
+  std::string what;
+  try {
+    return RunCycle(timeout_s, deadline, stop);
+  } catch (const std::exception& e) {
+    what = e.what();
+  } catch (...) {
+    what = "unknown exception";
+  }
+  Record(false, "anchoring thread: exception: " + what);
+  return MakeError(ErrorKind::kInternal, "anchoring thread: exception: " + what);
+}
+
 void AnchorWorker::Run(std::stop_token stop) {
   auto backoff = options_.min_backoff;
   auto next = std::chrono::steady_clock::now();  // start-up: anchor at once if the head moved
@@ -210,7 +226,7 @@ void AnchorWorker::Run(std::stop_token stop) {
       wake_.wait_until(lock, stop, next, [] { return false; });
     }
     if (stop.stop_requested()) break;
-    const Status st = RunCycle(options_.timeout_s, std::chrono::steady_clock::time_point::max(), stop);
+    const Status st = GuardedCycle(options_.timeout_s, std::chrono::steady_clock::time_point::max(), stop);
     if (st) {
       backoff = options_.min_backoff;
       next = std::chrono::steady_clock::now() + options_.interval;
@@ -221,8 +237,8 @@ void AnchorWorker::Run(std::stop_token stop) {
   }
   // Shutdown: one last attempt when the head moved since the last anchored checkpoint, bounded as
   // a whole (not per TSA) so that hanging TSAs cannot hold the process.
-  (void)RunCycle(options_.shutdown_timeout_s,
-                 std::chrono::steady_clock::now() + std::chrono::seconds(options_.shutdown_timeout_s));
+  (void)GuardedCycle(options_.shutdown_timeout_s,
+                     std::chrono::steady_clock::now() + std::chrono::seconds(options_.shutdown_timeout_s), {});
 }
 
 }  // namespace tsa::audit

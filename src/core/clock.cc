@@ -6,10 +6,17 @@
 namespace tsa::core {
 
 std::string Accuracy::ToString() const {
+  // Appends piece by piece: `const char* + std::string` temporaries trip GCC 12's -Wrestrict
+  // false positive in release builds.
   std::string out;
-  if (seconds) out += std::to_string(seconds) + "s";
-  if (millis) out += (out.empty() ? "" : " ") + std::to_string(millis) + "ms";
-  if (micros) out += (out.empty() ? "" : " ") + std::to_string(micros) + "us";
+  const auto part = [&out](int value, const char* unit) {
+    if (value == 0) return;
+    if (!out.empty()) out.push_back(' ');
+    out.append(std::to_string(value)).append(unit);
+  };
+  part(seconds, "s");
+  part(millis, "ms");
+  part(micros, "us");
   return out.empty() ? "0s" : out;
 }
 

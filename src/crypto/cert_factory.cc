@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <ctime>
 #include <filesystem>
 #include <limits>
 #include <system_error>
@@ -63,6 +64,15 @@ Status AddExtensions(const CertProfile& profile, X509* cert, X509* issuer_cert) 
         TSA_TRY(AddExtension(cert, &ctx, NID_ext_key_usage, "critical,timeStamping,serverAuth"));
         break;
       case CertProfile::kNone: break;
+    }
+  }
+  if (profile.key_usage_not_after_offset_seconds) {
+    UniquePtr<PKEY_USAGE_PERIOD> period(PKEY_USAGE_PERIOD_new());
+    if (!period) return CryptoError("allocate privateKeyUsagePeriod");
+    period->notAfter = ASN1_GENERALIZEDTIME_adj(nullptr, std::time(nullptr), 0, *profile.key_usage_not_after_offset_seconds);
+    if (period->notAfter == nullptr ||
+        X509_add1_ext_i2d(cert, NID_private_key_usage_period, period.get(), 0, X509V3_ADD_DEFAULT) != 1) {
+      return CryptoError("add privateKeyUsagePeriod");
     }
   }
   // SKID is computed from the public key already set on cert; it must precede AKID so that a
@@ -247,8 +257,9 @@ Result<UniquePtr<X509>> IssueCertificate(const CertProfile& profile, EVP_PKEY* s
   const bool self_signed = issuer_cert == nullptr;
   if (self_signed && issuer_key == nullptr) issuer_key = subject_key;
   if (issuer_key == nullptr) return InvalidArgument("issue certificate: no issuer key");
-  if (profile.validity_days <= 0 || profile.validity_days > std::numeric_limits<int>::max()) {
-    return InvalidArgument("issue certificate: validity_days must be positive and fit an int");
+  if (profile.validity_days < 0 || profile.validity_days > std::numeric_limits<int>::max() || profile.validity_seconds < 0 ||
+      (profile.validity_days == 0 && profile.validity_seconds == 0)) {
+    return InvalidArgument("issue certificate: the validity must be positive and validity_days fit an int");
   }
   if (self_signed && EVP_PKEY_eq(subject_key, issuer_key) != 1) {
     ERR_clear_error();
@@ -276,8 +287,8 @@ Result<UniquePtr<X509>> IssueCertificate(const CertProfile& profile, EVP_PKEY* s
     return CryptoError("set certificate names");
   }
   if (X509_time_adj_ex(X509_getm_notBefore(cert.get()), 0, profile.not_before_offset_seconds, nullptr) == nullptr ||
-      X509_time_adj_ex(X509_getm_notAfter(cert.get()), static_cast<int>(profile.validity_days), profile.not_before_offset_seconds,
-                       nullptr) == nullptr) {
+      X509_time_adj_ex(X509_getm_notAfter(cert.get()), static_cast<int>(profile.validity_days),
+                       profile.not_before_offset_seconds + profile.validity_seconds, nullptr) == nullptr) {
     return CryptoError("set certificate validity");
   }
   if (X509_set_pubkey(cert.get(), subject_key) != 1) return CryptoError("set certificate public key");

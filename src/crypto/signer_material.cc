@@ -1,9 +1,13 @@
 #include "tsa/crypto/signer_material.h"
 
+#include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <sys/stat.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -20,6 +24,45 @@ Result<std::string> ReadFile(const std::string& path, const char* what) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// The key file's text, wiped from memory when it goes out of scope (it holds the private key).
+class SecretText {
+ public:
+  explicit SecretText(std::string text) : text_(std::move(text)) {}
+  ~SecretText() { OPENSSL_cleanse(text_.data(), text_.size()); }
+  SecretText(const SecretText&) = delete;
+  SecretText& operator=(const SecretText&) = delete;
+  const std::string& text() const { return text_; }
+
+ private:
+  std::string text_;
+};
+
+// A key that others on the host can read is a key that may have leaked (ETSI EN 319 421 §7.6.4:
+// the TSU key is kept confidential). Group- or world-accessible key files are refused unless the
+// operator says otherwise.
+Status CheckKeyFileMode(const std::string& path, bool allow_readable) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return Ok();  // ReadFile reports the missing file
+  if ((st.st_mode & (S_IRWXG | S_IRWXO)) == 0 || allow_readable) return Ok();
+  char mode[8];
+  std::snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(st.st_mode & 07777));
+  return MakeError(ErrorKind::kInvalidArgument, "the TSA key " + path + " is accessible to other users (mode " + mode +
+                                                    "): chmod 600 it, or start with --allow-readable-key");
+}
+
+// PEM of certificates re-encoded from the parsed objects: whatever else the file held (a private
+// key in a combined key+certificate PEM, comments) is never served.
+Result<std::string> CertificatesToPem(const std::vector<X509*>& certs) {
+  UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
+  for (X509* c : certs) {
+    if (PEM_write_bio_X509(bio.get(), c) != 1)
+      return MakeError(ErrorKind::kCrypto, "PEM encoding failed: " + DrainOpensslErrors());
+  }
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(len));
 }
 
 Result<std::vector<UniquePtr<X509>>> ParseCertificates(const std::string& pem, const std::string& path) {
@@ -39,6 +82,16 @@ std::time_t AsnTimeToTimeT(const ASN1_TIME* t) {
   struct tm tm {};
   if (ASN1_TIME_to_tm(t, &tm) != 1) return 0;
   return timegm(&tm);
+}
+
+// The privateKeyUsagePeriod extension (RFC 5280 §4.2.1.4, deprecated but honoured by EN 319 421
+// §7.6.7): the key may sign only inside it. Either bound may be absent.
+void ApplyKeyUsagePeriod(X509* cert, std::time_t* from, std::time_t* until) {
+  UniquePtr<PKEY_USAGE_PERIOD> period(
+      static_cast<PKEY_USAGE_PERIOD*>(X509_get_ext_d2i(cert, NID_private_key_usage_period, nullptr, nullptr)));
+  if (!period) return;
+  if (period->notBefore != nullptr) *from = std::max(*from, AsnTimeToTimeT(period->notBefore));
+  if (period->notAfter != nullptr) *until = std::min(*until, AsnTimeToTimeT(period->notAfter));
 }
 
 bool IsSelfSigned(X509* cert) { return X509_check_issued(cert, cert) == X509_V_OK; }
@@ -103,14 +156,17 @@ Result<std::shared_ptr<const SignerMaterial>> SignerMaterial::Load(const SignerF
   ERR_clear_error();
   std::shared_ptr<SignerMaterial> m(new SignerMaterial());  // NOLINT: private constructor of a factory
 
-  TSA_ASSIGN_OR_RETURN(std::string cert_pem, ReadFile(files.cert_path, "TSA certificate"));
-  TSA_ASSIGN_OR_RETURN(auto certs, ParseCertificates(cert_pem, files.cert_path));
+  TSA_ASSIGN_OR_RETURN(std::string cert_text, ReadFile(files.cert_path, "TSA certificate"));
+  const SecretText cert_file(std::move(cert_text));  // may be a combined key+certificate PEM
+  TSA_ASSIGN_OR_RETURN(auto certs, ParseCertificates(cert_file.text(), files.cert_path));
   m->cert_ = certs.front().release();
-  m->cert_pem_ = cert_pem;
+  TSA_ASSIGN_OR_RETURN(m->cert_pem_, CertificatesToPem({m->cert_}));
 
-  TSA_ASSIGN_OR_RETURN(std::string key_pem, ReadFile(files.key_path, "TSA key"));
+  TSA_TRY(CheckKeyFileMode(files.key_path, files.allow_readable_key));
+  TSA_ASSIGN_OR_RETURN(std::string key_text, ReadFile(files.key_path, "TSA key"));
+  const SecretText key_pem(std::move(key_text));
   {
-    UniquePtr<BIO> bio(BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())));
+    UniquePtr<BIO> bio(BIO_new_mem_buf(key_pem.text().data(), static_cast<int>(key_pem.text().size())));
     m->key_ = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
     if (m->key_ == nullptr) {
       return MakeError(ErrorKind::kInvalidArgument, "cannot parse the private key in " + files.key_path + " (PEM, unencrypted)");
@@ -139,6 +195,13 @@ Result<std::shared_ptr<const SignerMaterial>> SignerMaterial::Load(const SignerF
     return MakeError(ErrorKind::kInvalidArgument, "the TSA certificate " + files.cert_path + " is not valid yet");
   if (now > m->not_after_)
     return MakeError(ErrorKind::kInvalidArgument, "the TSA certificate " + files.cert_path + " has expired");
+  m->usable_from_ = m->not_before_;
+  m->usable_until_ = m->not_after_;
+  ApplyKeyUsagePeriod(m->cert_, &m->usable_from_, &m->usable_until_);
+  if (!m->UsableAt(now)) {
+    return MakeError(ErrorKind::kInvalidArgument,
+                     "the TSA key is outside the privateKeyUsagePeriod of the certificate " + files.cert_path);
+  }
 
   m->subject_ = NameToString(X509_get_subject_name(m->cert_));
   unsigned char md[EVP_MAX_MD_SIZE];
@@ -148,8 +211,12 @@ Result<std::shared_ptr<const SignerMaterial>> SignerMaterial::Load(const SignerF
 
   m->embedded_chain_ = sk_X509_new_null();
   if (!files.chain_path.empty()) {
-    TSA_ASSIGN_OR_RETURN(m->chain_pem_, ReadFile(files.chain_path, "certificate chain"));
-    TSA_ASSIGN_OR_RETURN(auto chain, ParseCertificates(m->chain_pem_, files.chain_path));
+    TSA_ASSIGN_OR_RETURN(std::string chain_text, ReadFile(files.chain_path, "certificate chain"));
+    const SecretText chain_file(std::move(chain_text));
+    TSA_ASSIGN_OR_RETURN(auto chain, ParseCertificates(chain_file.text(), files.chain_path));
+    std::vector<X509*> chain_certs;
+    for (const auto& c : chain) chain_certs.push_back(c.get());
+    TSA_ASSIGN_OR_RETURN(m->chain_pem_, CertificatesToPem(chain_certs));
     UniquePtr<X509_STORE> store(X509_STORE_new());
     X509Stack untrusted(sk_X509_new_null());
     bool has_root = false;

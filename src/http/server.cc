@@ -15,11 +15,10 @@
 
 #include "elastic_pool.h"
 #include "tsa/core/media_type.h"
-#include "tsa/core/response_info.h"
-#include "tsa/crypto/response_inspector.h"
 #include "tsa/crypto/streaming_hash.h"
 #include "tsa/service/health.h"
 #include "tsa/service/logging.h"
+#include "tsa/service/reply_json.h"
 
 namespace tsa::http {
 namespace {
@@ -52,9 +51,7 @@ void WriteTimeStampReply(const service::IssueOutcome& outcome, bool json, const 
   res.set_header("Cache-Control", "no-store");
   res.set_header("X-Request-Id", request_id);
   if (json) {
-    auto info = crypto::DescribeResponse(outcome.der);
-    nlohmann::json body = info ? core::ToJson(*info) : nlohmann::json{{"status", "rejection"}, {"fail_info", "systemFailure"}};
-    res.set_content(body.dump(2) + "\n", "application/json");
+    res.set_content(service::TimeStampReplyJson(outcome).dump(2) + "\n", "application/json");
     return;
   }
   res.set_header("Content-Disposition", "attachment; filename=\"timestamp.tsr\"");
@@ -97,7 +94,7 @@ struct HttpServer::Impl {
                                  {"outcome", result},
                                  {"serial", outcome && outcome->granted() ? outcome->serial_hex : "-"},
                                  {"alg", outcome && !outcome->hash_algorithm.empty() ? outcome->hash_algorithm : "-"},
-                                 {"us", std::to_string(us)}};
+                                 {"us", us}};
     if (outcome && !outcome->internal_error.empty()) fields.emplace_back("error", outcome->internal_error);
     service::LogEvent(level, "request", fields);
   }
@@ -209,6 +206,23 @@ struct HttpServer::Impl {
     const std::string cert_pem = material.certificate_pem();
     const std::string chain_pem = material.chain_pem().empty() ? material.certificate_pem()
                                                                : material.certificate_pem() + material.chain_pem();
+    server.Get("/certs/tsa.pem", [cert_pem](const httplib::Request&, httplib::Response& res) {
+      res.set_content(cert_pem, "application/x-pem-file");
+    });
+    server.Get("/certs/chain.pem", [chain_pem](const httplib::Request&, httplib::Response& res) {
+      res.set_content(chain_pem, "application/x-pem-file");
+    });
+    if (issuer.logs_tokens()) {
+      AuditRoutes();
+    } else {
+      // --no-audit-log: there is no audit chain to show, and an empty one would mislead.
+      server.Get(R"(/audit/.*)", [](const httplib::Request&, httplib::Response& res) {
+        TransportError(res, 404, "the audit log is off on this tsad (--no-audit-log): tokens are not logged");
+      });
+    }
+  }
+
+  void AuditRoutes() {
     server.Get("/audit/checkpoint", [this](const httplib::Request&, httplib::Response& res) {
       auto cp = audit.LatestCheckpoint();
       if (!cp) {
@@ -236,12 +250,6 @@ struct HttpServer::Impl {
       }
       res.set_header("Cache-Control", "no-store");
       res.set_content(proof->dump(2) + "\n", "application/json");
-    });
-    server.Get("/certs/tsa.pem", [cert_pem](const httplib::Request&, httplib::Response& res) {
-      res.set_content(cert_pem, "application/x-pem-file");
-    });
-    server.Get("/certs/chain.pem", [chain_pem](const httplib::Request&, httplib::Response& res) {
-      res.set_content(chain_pem, "application/x-pem-file");
     });
   }
 

@@ -19,7 +19,7 @@ HealthReport CheckHealth(Issuer& issuer, std::time_t now) {
   r.cert_not_after = IsoTime(material.not_after());
   r.cert_days_left = static_cast<long>((material.not_after() - now) / 86400);
   // EN 319 421 §7.6.7: never sign outside the certificate's validity.
-  r.cert_ok = now >= material.not_before() && now <= material.not_after();
+  r.cert_ok = material.UsableAt(now);
 
   const core::ClockReading reading = issuer.ReadClock();
   r.clock_synchronised = reading.synchronised;
@@ -31,6 +31,7 @@ HealthReport CheckHealth(Issuer& issuer, std::time_t now) {
   const Status probe = issuer.log().Probe(2000);
   r.db_ok = probe.has_value();
   r.db_detail = probe ? "writable" : probe.error().message;
+  r.audit_log_enabled = issuer.logs_tokens();
   const auto log_stats = issuer.log().Stats();
   r.tokens_logged = log_stats.size;
   r.db_checkpoint_error = log_stats.checkpoint_error;
@@ -60,6 +61,13 @@ nlohmann::json HealthReport::ToJson() const {
       {"database", {{"ok", db_ok}, {"detail", db_detail}, {"tokens_logged", tokens_logged}}},
   };
   if (!db_checkpoint_error.empty()) j["checks"]["database"]["checkpoint_error"] = db_checkpoint_error;
+  j["checks"]["audit_log"] = {{"enabled", audit_log_enabled}};
+  if (!audit_log_enabled) {
+    // Loud, not failing: a benchmark node stays in rotation, but nobody can miss that its tokens
+    // are not in any log.
+    j["checks"]["audit_log"]["detail"] = "OFF (--no-audit-log): tokens are issued without being logged";
+    j["warnings"] = {"audit log off: tokens are not logged"};
+  }
   if (!anchor_json.empty()) j["checks"]["anchor"] = nlohmann::json::parse(anchor_json);
   return j;
 }

@@ -81,6 +81,13 @@ IssueOutcome Issuer::IssueImpl(std::span<const std::uint8_t> der_request, bool a
     auto gate = gate_.Next(reading);
     if (gate.rejection) return Rejected(std::move(*gate.rejection), alg_name, gate_.Problem(reading).value_or("clock"));
     gen_time = *gate.gen_time;
+    // EN 319 421 §7.6.7: never sign outside the certificate's validity (or the key's usage
+    // period). Checked per token: a certificate can expire while tsad runs.
+    if (!signer_->material().UsableAt(static_cast<std::time_t>(gen_time / 1'000'000))) {
+      return Rejected(core::Reject(core::FailInfo::kSystemFailure, "System failure."), alg_name,
+                      "the TSA certificate is not valid at " + std::to_string(gen_time / 1'000'000) +
+                          " (outside notBefore/notAfter or the privateKeyUsagePeriod)");
+    }
     counter = ++counter_;
   }
   const auto serial = core::EncodeSerial(space_, counter);

@@ -47,7 +47,8 @@ void LogEvent(spdlog::level::level_enum level, std::string_view event, const Log
   if (g_format.load(std::memory_order_relaxed) == LogFormat::kJson) {
     line = "\"event\":" + nlohmann::json(std::string(event)).dump();
     for (const auto& [k, v] : fields) {
-      line += ",\"" + std::string(k) + "\":" + nlohmann::json(v).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      line += ",\"" + std::string(k) + "\":";
+      line += v.number ? v.text : nlohmann::json(v.text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     }
   } else {
     line = std::string(event);
@@ -55,7 +56,7 @@ void LogEvent(spdlog::level::level_enum level, std::string_view event, const Log
       line += ' ';
       line += k;
       line += '=';
-      line += NeedsQuotes(v) ? nlohmann::json(v).dump(-1, ' ', true, nlohmann::json::error_handler_t::replace) : v;
+      line += NeedsQuotes(v.text) ? nlohmann::json(v.text).dump(-1, ' ', true, nlohmann::json::error_handler_t::replace) : v.text;
     }
   }
   spdlog::log(level, "{}", line);

@@ -4,6 +4,7 @@
 //   ca_key.pem, ca_cert.pem, tsa_key.pem, tsa_cert.pem, chain.pem (= the CA certificate).
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "tsa/core/result.h"
@@ -33,6 +34,10 @@ enum class BadTsaCert {
 };
 
 const char* BadTsaCertName(BadTsaCert kind);
+
+// Writes a CA and a good TSA certificate (EC P-256, valid from 5 minutes ago for 30 days) after
+// `adjust` changed its profile: short validity, privateKeyUsagePeriod, ...
+Result<TestPki> CreateCustomTsaPki(const std::string& dir, const std::function<void(crypto::CertProfile&)>& adjust);
 
 // Writes a good CA and a bad TSA certificate of the given kind into dir (created if missing).
 Result<TestPki> CreateBadTsaPki(const std::string& dir, BadTsaCert kind);

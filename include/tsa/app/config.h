@@ -24,9 +24,10 @@ struct Config {
 
   // Signing material
   std::string cert_dir = "certs";
-  std::string key_file;    // override cert_dir/tsa_key.pem
-  std::string cert_file;   // override cert_dir/tsa_cert.pem
-  std::string chain_file;  // override cert_dir/chain.pem
+  std::string key_file;             // override cert_dir/tsa_key.pem
+  std::string cert_file;            // override cert_dir/tsa_cert.pem
+  std::string chain_file;           // override cert_dir/chain.pem
+  bool allow_readable_key = false;  // accept a key file with group/other permissions
 
   // Token policy
   std::string policy = "1.3.6.1.4.1.99999.1.1";

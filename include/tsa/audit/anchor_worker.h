@@ -93,6 +93,8 @@ class AnchorWorker {
     std::vector<std::string> anchored_urls;  // ok replies for this checkpoint
   };
   void Run(std::stop_token stop);
+  // RunCycle with every exception caught and recorded as a failed attempt.
+  Status GuardedCycle(int timeout_s, std::chrono::steady_clock::time_point deadline, std::stop_token stop);
   Status LoadCurrent();
   bool Satisfied(const Current& c) const;
   Status NewCheckpoint(const LogHead& head);

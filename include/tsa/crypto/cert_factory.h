@@ -38,8 +38,11 @@ struct CertProfile {
 
   std::string subject;                 // slash format, see ParseSubject
   long not_before_offset_seconds = 0;  // notBefore = now + offset (negative = in the past)
-  long validity_days = 365;            // notAfter = notBefore + validity_days
-  bool is_ca = false;                  // CA: eku and key_usage_* are ignored
+  long validity_days = 365;            // notAfter = notBefore + validity_days + validity_seconds
+  long validity_seconds = 0;           // tests: certificates that expire within seconds (days may be 0)
+  // When set, a privateKeyUsagePeriod extension (RFC 5280 §4.2.1.4) with only notAfter = now + this.
+  std::optional<long> key_usage_not_after_offset_seconds;
+  bool is_ca = false;  // CA: eku and key_usage_* are ignored
   EkuMode eku = kTimeStampingCritical;
   bool key_usage_digital_signature_critical = true;
 };

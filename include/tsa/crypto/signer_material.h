@@ -22,6 +22,8 @@ struct SignerFiles {
   std::string key_path;
   std::string cert_path;
   std::string chain_path;  // optional: issuers of cert_path (intermediates and/or root)
+  // Accept a key file that other users may read or write (mode & 077 != 0); refused otherwise.
+  bool allow_readable_key = false;
 };
 
 // The files of a certificate directory as tsa-certgen writes them: tsa_key.pem, tsa_cert.pem and,
@@ -53,9 +55,16 @@ class SignerMaterial {
   const std::string& key_description() const { return key_description_; }  // "RSA-3072", "EC P-256"
   std::time_t not_after() const { return not_after_; }
   std::time_t not_before() const { return not_before_; }
+  // The certificate's validity narrowed by its privateKeyUsagePeriod, if present: the key signs
+  // only inside it (EN 319 421 §7.6.7). Checked for every token, not only at start-up.
+  std::time_t usable_from() const { return usable_from_; }
+  std::time_t usable_until() const { return usable_until_; }
+  // The last second is excluded: at exactly notAfter OpenSSL's verifiers count it expired.
+  bool UsableAt(std::time_t t) const { return t >= usable_from_ && t < usable_until_; }
   // SHA-256 of the certificate DER, hex (the ESSCertIDv2 certHash).
   const std::string& certificate_sha256() const { return cert_sha256_; }
-  // PEM of the signer certificate, and of the whole chain file as loaded (for the GET endpoints).
+  // PEM of the signer certificate, and of the chain file's certificates, re-encoded from the parsed
+  // objects (for the GET endpoints: nothing else that the files held is ever served).
   const std::string& certificate_pem() const { return cert_pem_; }
   const std::string& chain_pem() const { return chain_pem_; }
 
@@ -70,6 +79,8 @@ class SignerMaterial {
   std::string key_description_;
   std::time_t not_after_ = 0;
   std::time_t not_before_ = 0;
+  std::time_t usable_from_ = 0;
+  std::time_t usable_until_ = 0;
   std::string cert_sha256_;
   std::string cert_pem_;
   std::string chain_pem_;

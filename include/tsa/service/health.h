@@ -25,6 +25,7 @@ struct HealthReport {
   bool db_ok = true;
   std::string db_detail;
   std::uint64_t tokens_logged = 0;
+  bool audit_log_enabled = true;    // false under --no-audit-log (reported, and warned about)
   std::string db_checkpoint_error;  // the WAL cannot be copied back: it grows until this clears
   std::string anchor_json;          // AuditService::AnchorHealth, serialised (empty: not reported)
 };

@@ -64,6 +64,8 @@ class Issuer {
   audit::TokenLog& log() { return *log_; }
   const core::SerialSpace& serial_space() const { return space_; }
   core::ClockMode clock_mode() const { return config_.clock_mode; }
+  // False under --no-audit-log: tokens are issued without being logged.
+  bool logs_tokens() const { return config_.log_tokens; }
 
  private:
   Issuer(Config config, std::shared_ptr<crypto::TokenSigner> signer, std::shared_ptr<core::ClockSource> clock,

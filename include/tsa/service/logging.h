@@ -6,6 +6,7 @@
 
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -13,7 +14,17 @@ namespace tsa::service {
 
 enum class LogFormat { kText, kJson };
 
-using LogFields = std::vector<std::pair<std::string_view, std::string>>;
+// One field value: text, or a number that JSON lines write as a JSON number (not a string).
+struct LogValue {
+  LogValue(std::string v) : text(std::move(v)) {}  // NOLINT: implicit, fields read like {"k", v}
+  LogValue(const char* v) : text(v) {}             // NOLINT
+  template <typename T>
+  requires std::is_integral_v<T> &&(!std::is_same_v<T, bool>)LogValue(T v) : text(std::to_string(v)), number(true) {}  // NOLINT
+  std::string text;
+  bool number = false;
+};
+
+using LogFields = std::vector<std::pair<std::string_view, LogValue>>;
 
 // Installs the default logger on stderr (UTC timestamps). Call once at start-up.
 void ConfigureLogging(LogFormat format, spdlog::level::level_enum level);

@@ -9,8 +9,11 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
+#include <sys/stat.h>
 
 #include <ctime>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -211,6 +214,51 @@ TEST_F(SignerMaterialTest, ChecksValidityAtTheGivenInstant) {
   EXPECT_NE(LoadError(files, not_before - 1).find("not valid yet"), std::string::npos);
 }
 
+// Issue 8 item 2: the privateKeyUsagePeriod narrows when the key may sign.
+TEST_F(SignerMaterialTest, PrivateKeyUsagePeriodEndsTheUsableWindow) {
+  CertProfile p = TsaProfile();
+  p.key_usage_not_after_offset_seconds = 3600;
+  const SignerFiles files = WriteNew(KeyType::kEcP256, p);
+  auto m = SignerMaterial::Load(files, std::time(nullptr));
+  ASSERT_TRUE(m) << m.error().ToString();
+  EXPECT_LT((*m)->usable_until(), (*m)->not_after());
+  EXPECT_TRUE((*m)->UsableAt(std::time(nullptr)));
+  EXPECT_FALSE((*m)->UsableAt(std::time(nullptr) + 3700));
+  EXPECT_TRUE((*m)->UsableAt(std::time(nullptr) + 3500));
+  EXPECT_NE(LoadError(files, std::time(nullptr) + 3700).find("privateKeyUsagePeriod"), std::string::npos);
+}
+
+// Issue 8 item 1: a combined key+certificate file must not leak the key through certificate_pem.
+TEST_F(SignerMaterialTest, CertificatePemIsReencodedWithoutAnythingElseTheFileHeld) {
+  const auto& pki = unit_test::SharedPki();
+  const std::string combined = dir_.Sub("combined.pem");
+  {
+    std::ofstream out(combined);
+    out << unit_test::ReadText(pki.files.tsa_key) << "some comment\n" << pki.tsa_cert_pem;
+  }
+  ::chmod(combined.c_str(), 0600);
+  auto m = SignerMaterial::Load(SignerFiles{combined, combined, pki.files.chain}, std::time(nullptr));
+  ASSERT_TRUE(m) << m.error().ToString();
+  EXPECT_EQ((*m)->certificate_pem(), pki.tsa_cert_pem);
+  EXPECT_EQ((*m)->certificate_pem().find("PRIVATE"), std::string::npos);
+}
+
+// Issue 8 item 1: group/world access to the key file is refused unless allowed.
+TEST_F(SignerMaterialTest, RefusesAKeyFileOthersCanAccessUnlessAllowed) {
+  SignerFiles files = unit_test::FilesOf(unit_test::SharedPki());
+  const std::string key = dir_.Sub("key.pem");
+  std::filesystem::copy_file(files.key_path, key);
+  files.key_path = key;
+  ASSERT_EQ(::chmod(key.c_str(), 0604), 0);
+  const std::string msg = LoadError(files);
+  EXPECT_NE(msg.find("accessible to other users (mode 0604)"), std::string::npos) << msg;
+  files.allow_readable_key = true;
+  EXPECT_TRUE(SignerMaterial::Load(files, std::time(nullptr)));
+  ASSERT_EQ(::chmod(key.c_str(), 0400), 0);
+  files.allow_readable_key = false;
+  EXPECT_TRUE(SignerMaterial::Load(files, std::time(nullptr)));
+}
+
 TEST_F(SignerMaterialTest, RefusesAnEd25519KeyWithAClearMessage) {
   const std::string msg = LoadError(WriteNew(KeyType::kEd25519, TsaProfile()));
   EXPECT_NE(msg.find("Ed25519"), std::string::npos) << msg;
@@ -286,6 +334,7 @@ TEST_F(SignerMaterialTest, UnparsableFilesAreRefusedWithTheirPath) {
   SignerFiles files = unit_test::FilesOf(unit_test::SharedPki());
   const std::string junk = dir_.Sub("junk.pem");
   ASSERT_TRUE(core::WriteFileBytes(junk, {'n', 'o', 'p', 'e'}));
+  ASSERT_EQ(::chmod(junk.c_str(), 0600), 0);  // past the key file's permission check
   files.cert_path = junk;
   EXPECT_NE(LoadError(files).find("no PEM certificate in " + junk), std::string::npos);
 

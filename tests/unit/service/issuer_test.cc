@@ -189,6 +189,20 @@ TEST_F(IssuerTest, ARestartWithTheClockBehindStillGetsAFreshSerialSpace) {
   EXPECT_EQ(b.serial_hex, core::SerialHex(second->serial_space(), 1));
 }
 
+// Issue 8 item 2: validity was checked only at start-up; a certificate that expired while tsad
+// ran kept signing.
+TEST_F(IssuerTest, NoTokenIsSignedAfterTheCertificateExpiresWhileRunning) {
+  auto issuer = MakeIssuer(core::ClockMode::kRequireSync);
+  ASSERT_NE(issuer, nullptr);
+  ASSERT_TRUE(issuer->Issue(unit_test::Sha256Request()).granted());
+  const std::time_t not_after = signer_->material().not_after();
+  clock_->Set(static_cast<core::UnixMicros>(not_after) * kSecond + kSecond);  // one second past notAfter
+  const auto out = issuer->Issue(unit_test::Sha256Request());
+  ExpectRejected(out, core::FailInfo::kSystemFailure);
+  EXPECT_NE(out.internal_error.find("not valid"), std::string::npos) << out.internal_error;
+  EXPECT_EQ(LoggedTokens(), 1);
+}
+
 // T01
 TEST_F(IssuerTest, UnsynchronisedClockInRequireSyncModeIsTimeNotAvailable) {
   clock_->SetSynchronised(false);
