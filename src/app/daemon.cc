@@ -120,9 +120,7 @@ int RunDaemon(const Config& config) {
   if (!signer) return Fail(signer.error().message);
   std::shared_ptr<crypto::TokenSigner> shared_signer(std::move(*signer));
 
-  std::error_code ec;
-  const auto db_dir = std::filesystem::path(config.db_path).parent_path();
-  if (!db_dir.empty()) std::filesystem::create_directories(db_dir, ec);
+  // The database's directory is not created: a typo in --db must not start a new, empty log.
   audit::TokenLogOptions log_options;
   log_options.path = config.db_path;
   log_options.keep_token = config.store_tokens;
@@ -206,7 +204,7 @@ int RunDaemon(const Config& config) {
        {"accuracy", accuracy->ToString()},
        {"clock", trust_unsynced ? "trust-unsynced (development: clock sync NOT enforced)" : "require-sync"},
        {"clock_state", reading.detail},
-       {"db", config.db_path},
+       {"db", config.db_path + (shared_log->created() ? " (created a new audit log)" : "")},
        {"audit_log", config.audit_log ? "on" : "OFF (tokens are not logged)"},
        {"threads", config.threads},
        {"anchor", config.anchor_enabled ? Join(config.anchor_tsas) + " every " + std::to_string(config.anchor_interval_s) +
@@ -225,6 +223,7 @@ int RunDaemon(const Config& config) {
                        {"hint", "run an NTP daemon, or start with --allow-unsynced-clock on development machines"}});
   }
   if (!config.port_file.empty()) {
+    std::error_code ec;
     std::ofstream(config.port_file + ".tmp") << *port << "\n";
     std::filesystem::rename(config.port_file + ".tmp", config.port_file, ec);
   }

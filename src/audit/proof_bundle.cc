@@ -13,6 +13,7 @@
 #include "tsa/core/response_info.h"
 #include "tsa/crypto/response_inspector.h"
 #include "tsa/crypto/verifier.h"
+#include "tsa/store/log_queries.h"
 
 namespace tsa::audit {
 
@@ -63,11 +64,6 @@ Result<std::vector<std::uint8_t>> Base64Decode(const std::string& text) {
 
 namespace {
 
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 struct LeafRow {
   std::uint64_t index = 0;
   std::string serial;
@@ -92,18 +88,18 @@ Result<std::optional<LeafRow>> QueryLeaf(store::Database& db, const std::string&
   return std::optional<LeafRow>(std::move(r));
 }
 
+// One indexed lookup (store::FindLeafBySerial), whatever the spelling: an unknown serial costs
+// no more than a known one on this unauthenticated path (GET /audit/proof).
 Result<std::optional<LeafRow>> FindBySerial(store::Database& db, const std::string& serial_hex) {
-  const std::string lower = Lower(serial_hex);
-  if (lower.empty() || lower.find_first_not_of("0123456789abcdef") != std::string::npos) {
-    return MakeError(ErrorKind::kInvalidArgument, "the serial must be hex: " + serial_hex);
-  }
-  const std::string norm = NormalizeHex(lower);
-  // The indexed forms first: as given, then tsad's fixed 34-digit width; a scan last.
-  for (std::string candidate : {lower, std::string(norm.size() < 34 ? 34 - norm.size() : 0, '0') + norm}) {
-    TSA_ASSIGN_OR_RETURN(auto row, QueryLeaf(db, "WHERE serial = ?", [&](store::Statement& st) { st.Bind(1, candidate); }));
-    if (row) return row;
-  }
-  return QueryLeaf(db, "WHERE ltrim(lower(serial), '0') = ?", [&](store::Statement& st) { st.Bind(1, norm); });
+  TSA_ASSIGN_OR_RETURN(auto found, store::FindLeafBySerial(db, serial_hex));
+  if (!found) return std::optional<LeafRow>();
+  if (found->index < 0) return MakeError(ErrorKind::kStorage, "the token row has a negative idx (run tsa-audit-verify)");
+  LeafRow r;
+  r.index = static_cast<std::uint64_t>(found->index);
+  r.serial = std::move(found->serial);
+  TSA_ASSIGN_OR_RETURN(r.leaf, HashFromBytes(found->leaf_hash));
+  r.token = std::move(found->token);
+  return std::optional<LeafRow>(std::move(r));
 }
 
 Result<json> BuildForLeaf(store::Database& db, const LeafRow& leaf, const ProofBuildOptions& options) {

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "tsa/store/log_queries.h"
 #include "tsa/store/schema.h"
 
 namespace tsa::audit {
@@ -21,6 +22,7 @@ struct TokenLog::Pending {
   std::uint16_t instance = 0;
   std::int64_t now_us = 0;
   std::uint64_t epoch = 0;
+  std::size_t probe_bytes = 0;  // kProbe: > 0 while token commits fail (see Probe)
   Status status;
   Hash leaf{};  // kToken: computed on the caller's thread, off the single writer
   Hash token_sha256{};
@@ -61,11 +63,53 @@ NodeReader TokenLog::Nodes(store::Database& db) {
   };
 }
 
+// What Open hands to the constructor.
+struct TokenLog::Opened {
+  TokenLogOptions options;
+  store::LogLock lock;
+  bool created = false;
+  std::unique_ptr<store::Database> db;
+  std::unique_ptr<store::Database> reader;
+  std::unique_ptr<WalCheckpointer> checkpointer;
+  MerkleFrontier frontier;
+  std::int64_t last_gen_time_us = 0;
+  store::LogFiles files;
+};
+
+// The stored tree must still give the root that tsad signed in its latest checkpoint: RFC 9162
+// §2.1.1 MTH of the first tree_size leaves, recomputed from O(log n) stored perfect subtrees. A
+// log that lost leaves (tree_size above the log's size) or whose nodes changed refuses to start,
+// instead of appending to a tree that no longer matches what was anchored.
+Status TokenLog::CheckAgainstLatestCheckpoint(store::Database& db, const std::string& path, std::uint64_t size) {
+  TSA_ASSIGN_OR_RETURN(auto checkpoint, store::LatestCheckpoint(db));
+  if (!checkpoint) return Ok();
+  const std::string which = "checkpoint " + std::to_string(checkpoint->id) + " (tree size " +
+                            std::to_string(checkpoint->tree_size) + ")";
+  if (checkpoint->tree_size > size) {
+    return MakeError(ErrorKind::kStorage, "the audit log " + path + " holds " + std::to_string(size) +
+                                              " tokens, fewer than its latest " + which + ": run tsa-audit-verify");
+  }
+  auto root = RootHash(Nodes(db), checkpoint->tree_size);
+  if (!root || std::vector<std::uint8_t>(root->begin(), root->end()) != checkpoint->root_hash) {
+    return MakeError(ErrorKind::kStorage, "the Merkle tree in the audit log " + path + " does not give the root of its latest " +
+                                              which + (root ? "" : " (" + root.error().message + ")") + ": run tsa-audit-verify");
+  }
+  return Ok();
+}
+
 Result<std::unique_ptr<TokenLog>> TokenLog::Open(const TokenLogOptions& options) {
+  TSA_TRY(store::RequireParentDirectory(options.path));
+  // Lock before SQLite touches the file: a second tsad must not even migrate it.
+  TSA_ASSIGN_OR_RETURN(store::LogLock lock, store::LogLock::Acquire(options.path));
+  const bool created = !store::IdentifyFile(options.path).has_value();
   store::OpenOptions open;
   open.synchronous_full = options.synchronous_full;
   if (options.checkpoint_frames > 0) open.wal_autocheckpoint_pages = 0;  // the WalCheckpointer does it
   TSA_ASSIGN_OR_RETURN(auto db, store::Database::Open(options.path, open));
+  // Check before migrating: a damaged file is not written to.
+  if (Status st = store::QuickCheck(*db, options.startup_check_max_pages); !st) {
+    return MakeError(ErrorKind::kStorage, st.error().message + ": run tsa-audit-verify, restore from a backup");
+  }
   TSA_TRY(store::Migrate(*db));
   std::unique_ptr<WalCheckpointer> checkpointer;
   if (options.checkpoint_frames > 0) {
@@ -85,28 +129,48 @@ Result<std::unique_ptr<TokenLog>> TokenLog::Open(const TokenLogOptions& options)
     if (frontier.size() <= static_cast<std::size_t>(level)) frontier.resize(static_cast<std::size_t>(level) + 1);
     frontier[static_cast<std::size_t>(level)] = h;
   }
+  TSA_TRY(CheckAgainstLatestCheckpoint(*db, options.path, size));
+  TSA_ASSIGN_OR_RETURN(std::int64_t last_gen_time, store::MaxGenTimeUs(*db));
   store::OpenOptions read_only;
   read_only.read_only = true;
   TSA_ASSIGN_OR_RETURN(auto reader, store::Database::Open(options.path, read_only));
-  MerkleFrontier tree(size, std::move(frontier));
+  // Every connection is open, so the WAL exists: from now on both files must stay the same.
+  store::LogFiles files(options.path);
+  TSA_TRY(files.Record());
+  Opened opened{options,
+                std::move(lock),
+                created,
+                std::move(db),
+                std::move(reader),
+                std::move(checkpointer),
+                MerkleFrontier(size, std::move(frontier)),
+                last_gen_time,
+                std::move(files)};
   // NOLINTNEXTLINE: private constructor of a factory
-  auto* log = new TokenLog(options, std::move(db), std::move(reader), std::move(checkpointer), std::move(tree));  // NOLINT
-  return std::unique_ptr<TokenLog>(log);
+  return std::unique_ptr<TokenLog>(new TokenLog(std::move(opened)));  // NOLINT
 }
 
-TokenLog::TokenLog(TokenLogOptions options, std::unique_ptr<store::Database> db, std::unique_ptr<store::Database> reader,
-                   std::unique_ptr<WalCheckpointer> checkpointer, MerkleFrontier frontier)
-    : options_(std::move(options)),
-      db_(std::move(db)),
-      checkpointer_(std::move(checkpointer)),
-      reader_(std::move(reader)),
-      frontier_(std::move(frontier)) {
+TokenLog::TokenLog(Opened opened)
+    : options_(std::move(opened.options)),
+      lock_(std::move(opened.lock)),
+      created_(opened.created),
+      files_(std::move(opened.files)),
+      db_(std::move(opened.db)),
+      checkpointer_(std::move(opened.checkpointer)),
+      reader_(std::move(opened.reader)),
+      frontier_(std::move(opened.frontier)),
+      last_gen_time_us_(opened.last_gen_time_us) {
   stats_.size = frontier_.size();
   db_->OnWalCommit([this](int frames) { wal_frames_ = frames; });
   // Wait until the writer has set its priority, so Stats() reports the outcome from the start.
   // (Members, not locals: they outlive the writer thread's use of them.)
   writer_ = std::jthread([this](std::stop_token st) {
-    RaiseWriterPriority();
+    try {
+      RaiseWriterPriority();
+    } catch (const std::exception& e) {
+      std::lock_guard lock(mutex_);
+      stats_.writer_priority_error = e.what();
+    }
     {
       std::lock_guard lock(mutex_);
       writer_started_ = true;
@@ -133,6 +197,10 @@ Status TokenLog::Submit(const std::shared_ptr<Pending>& pending, int timeout_ms)
   {
     std::lock_guard lock(mutex_);
     if (stopping_) return MakeError(ErrorKind::kUnavailable, "the token log is shutting down");
+    // Fail closed at once: nothing queued now could be committed where it belongs.
+    if (!stats_.writer_failed.empty()) return MakeError(ErrorKind::kStorage, stats_.writer_failed);
+    if (!stats_.file_problem.empty()) return MakeError(ErrorKind::kStorage, stats_.file_problem);
+    if (pending->kind == Pending::Kind::kProbe && !stats_.last_token_commit_ok) pending->probe_bytes = failed_batch_bytes_;
     // Wake the writer only when it can act: it is idle (empty queue), or it is gathering and this
     // record fills the queue to its target. Every other append would cost the writer a context
     // switch for nothing.
@@ -142,6 +210,10 @@ Status TokenLog::Submit(const std::shared_ptr<Pending>& pending, int timeout_ms)
   if (wake) wake_writer_.notify_one();
   if (!pending->Wait(timeout_ms)) {
     // Shared ownership lets the writer finish it later; a probe that waited too long has failed.
+    if (pending->kind == Pending::Kind::kToken) {
+      std::lock_guard lock(mutex_);
+      stats_.append_timeouts += 1;
+    }
     return MakeError(ErrorKind::kUnavailable, "the token log did not answer within " + std::to_string(timeout_ms) + " ms");
   }
   return pending->status;
@@ -153,13 +225,18 @@ Status TokenLog::Append(TokenRecord record) {
   p->record = std::move(record);
   p->leaf = LeafHash(p->record.token_der);
   p->token_sha256 = Sha256(p->record.token_der.data(), p->record.token_der.size());
-  return Submit(p, -1);
+  return Submit(p, options_.append_timeout_ms);
 }
 
 Status TokenLog::Probe(int timeout_ms) {
   auto p = std::make_shared<Pending>();
   p->kind = Pending::Kind::kProbe;
-  return Submit(p, timeout_ms);
+  TSA_TRY(Submit(p, timeout_ms));
+  std::lock_guard lock(mutex_);
+  if (!stats_.last_token_commit_ok) {
+    return MakeError(ErrorKind::kStorage, "the last token commit failed: " + stats_.last_token_error);
+  }
+  return Ok();
 }
 
 Status TokenLog::Write(std::function<Status(store::Database&)> write) {
@@ -179,12 +256,18 @@ LogHead TokenLog::Head() const {
   return LogHead{frontier_.size(), frontier_.Root()};
 }
 
+Result<std::int64_t> TokenLog::LastGenTimeUs() const {
+  std::lock_guard lock(mutex_);
+  return last_gen_time_us_;
+}
+
 Result<std::uint64_t> TokenLog::ClaimSerialEpoch(std::uint16_t instance, std::int64_t now_us) {
   auto p = std::make_shared<Pending>();
   p->kind = Pending::Kind::kClaimEpoch;
   p->instance = instance;
   p->now_us = now_us;
-  TSA_TRY(Submit(p, -1));
+  // Bounded like Append: a start-up that cannot claim its serial space must fail, not hang.
+  TSA_TRY(Submit(p, options_.append_timeout_ms));
   return p->epoch;
 }
 
@@ -224,8 +307,38 @@ void TokenLog::GatherLocked(std::unique_lock<std::mutex>& lock, std::stop_token&
   gathering_ = false;
 }
 
+// The thread's top: any exception (a throwing Write callback, bad_alloc, a bug) stops the writer
+// instead of terminating the TSA, and fails everything waiting on it (fail closed: no token is
+// sent that is not logged, and no caller hangs).
 void TokenLog::Run(std::stop_token stop) {
   std::vector<std::shared_ptr<Pending>> batch;
+  try {
+    RunLoop(stop, batch);
+  } catch (const std::exception& e) {
+    FailWriter(batch, std::string("the token log writer stopped: ") + e.what());
+  } catch (...) {
+    FailWriter(batch, "the token log writer stopped on an unknown exception");
+  }
+}
+
+void TokenLog::FailWriter(std::vector<std::shared_ptr<Pending>>& batch, const std::string& why) {
+  std::deque<std::shared_ptr<Pending>> queued;
+  {
+    std::lock_guard lock(mutex_);
+    stats_.writer_failed = why;
+    stats_.last_error = why;
+    queued.swap(queue_);  // Submit refuses from now on, so nothing is queued after this
+  }
+  const Error error = MakeError(ErrorKind::kInternal, why);
+  batch.insert(batch.end(), queued.begin(), queued.end());
+  for (const auto& p : batch) {
+    p->status = error;
+    p->Finish();
+  }
+  batch.clear();
+}
+
+void TokenLog::RunLoop(std::stop_token& stop, std::vector<std::shared_ptr<Pending>>& batch) {
   while (true) {
     {
       std::unique_lock lock(mutex_);
@@ -246,31 +359,126 @@ void TokenLog::Run(std::stop_token stop) {
     }
     const Status st = Commit(batch);
     if (checkpointer_) checkpointer_->AfterCommit(*db_, wal_frames_);
-    {
-      std::lock_guard lock(mutex_);
-      stats_.commits += 1;
-      stats_.last_error = st ? "" : st.error().message;
-      for (const auto& p : batch) {
-        if (!st) p->status = st;
-        if (st && p->kind == Pending::Kind::kToken) stats_.size += 1;
-      }
-    }
+    RecordOutcome(batch, st);
     for (const auto& p : batch) p->Finish();
     batch.clear();
   }
+}
+
+void TokenLog::RecordOutcome(const std::vector<std::shared_ptr<Pending>>& batch, const Status& st) {
+  std::size_t token_bytes = 0;
+  bool tokens = false;
+  bool sized_probe = false;
+  std::int64_t max_gen_time = 0;
+  for (const auto& p : batch) {
+    if (p->kind == Pending::Kind::kToken) {
+      tokens = true;
+      token_bytes += p->record.token_der.size() + p->record.digest.size() + 256;  // row and node overhead
+      max_gen_time = std::max(max_gen_time, p->record.gen_time_us);
+    }
+    if (p->kind == Pending::Kind::kProbe && p->probe_bytes > 0) sized_probe = true;
+  }
+  std::lock_guard lock(mutex_);
+  stats_.commits += 1;
+  stats_.last_error = st ? "" : st.error().message;
+  if (tokens) {
+    stats_.last_token_commit_ok = st.has_value();
+    stats_.last_token_error = st ? "" : st.error().message;
+    if (!st) failed_batch_bytes_ = std::min<std::size_t>(token_bytes, 4u << 20);
+  } else if (sized_probe && st) {
+    // The probe inserted a token row and wrote as much as the failed batch: tokens would commit.
+    stats_.last_token_commit_ok = true;
+    stats_.last_token_error.clear();
+  }
+  for (const auto& p : batch) {
+    if (!st) p->status = st;
+    if (st && p->kind == Pending::Kind::kToken) stats_.size += 1;
+  }
+  if (st) last_gen_time_us_ = std::max(last_gen_time_us_, max_gen_time);
+}
+
+Status TokenLog::CheckFiles() {
+  Status st = files_.Check();
+  if (!st) {
+    std::lock_guard lock(mutex_);
+    if (stats_.file_problem.empty()) stats_.file_problem = st.error().message;
+  }
+  return st;
+}
+
+// Every transaction checks, just before its COMMIT, that the database and its WAL are still the
+// files that were opened (two stat calls per batch, not per token).
+Status TokenLog::CommitChecked(store::Transaction& tx) {
+  TSA_TRY(CheckFiles());
+  return tx.Commit();
+}
+
+Status TokenLog::InsertToken(std::uint64_t index, const Pending& p) {
+  store::Database& db = *db_;
+  // Prepared once, reused by every batch (the writer thread owns it).
+  if (!insert_stmt_) {
+    TSA_ASSIGN_OR_RETURN(
+        store::Statement st,
+        db.Prepare("INSERT INTO tokens (idx, serial, gen_time_us, policy, hash_oid, digest, token, token_sha256, leaf_hash) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    insert_stmt_.emplace(std::move(st));
+  }
+  store::Statement& insert = *insert_stmt_;
+  const TokenRecord& r = p.record;
+  TSA_TRY(insert.Reset());
+  insert.Bind(1, static_cast<std::int64_t>(index))
+      .Bind(2, r.serial_hex)
+      .Bind(3, r.gen_time_us)
+      .Bind(4, r.policy)
+      .Bind(5, r.hash_oid);
+  insert.BindBlob(6, r.digest);
+  if (options_.keep_token) {
+    insert.BindBlob(7, r.token_der);
+  } else {
+    insert.BindNull(7);
+  }
+  insert.BindBlob(8, p.token_sha256).BindBlob(9, p.leaf);
+  return insert.Run();
+}
+
+// meta.health_probe = the time. While token commits fail, the probe also checks that a token row
+// would be accepted (inserted in a savepoint, then rolled back: never a leaf) and writes as many
+// bytes as the failed batch held, so that a disk that is still full fails it too.
+Status TokenLog::WriteProbe(const Pending& p, std::uint64_t next_index) {
+  store::Database& db = *db_;
+  if (p.probe_bytes > 0) {
+    Pending probe_token;
+    probe_token.record.serial_hex = "health-probe";
+    probe_token.record.policy = "0";
+    probe_token.record.hash_oid = "0";
+    TSA_TRY(db.Exec("SAVEPOINT probe_token"));
+    const Status inserted = InsertToken(next_index, probe_token);
+    TSA_TRY(db.Exec("ROLLBACK TO probe_token"));
+    TSA_TRY(db.Exec("RELEASE probe_token"));
+    if (!inserted) {
+      return MakeError(inserted.error().kind, "token commits fail, a token row is still refused: " + inserted.error().message);
+    }
+  }
+  TSA_ASSIGN_OR_RETURN(store::Statement probe, db.Prepare("INSERT INTO meta (key, value) VALUES ('health_probe', ?) "
+                                                          "ON CONFLICT(key) DO UPDATE SET value = excluded.value"));
+  std::string value = std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
+  if (p.probe_bytes > 0) value += std::string(p.probe_bytes, '.');
+  probe.Bind(1, value);
+  return probe.Run();
 }
 
 Status TokenLog::Commit(std::vector<std::shared_ptr<Pending>>& batch) {
   store::Database& db = *db_;
   if (batch.size() == 1 && batch.front()->kind == Pending::Kind::kClaimEpoch) {
     const auto& p = batch.front();
+    TSA_TRY(CheckFiles());
     TSA_ASSIGN_OR_RETURN(p->epoch, store::ClaimSerialEpoch(db, p->instance, p->now_us));
     return Ok();
   }
   if (batch.size() == 1 && batch.front()->kind == Pending::Kind::kWrite) {
     TSA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(db));
     TSA_TRY(batch.front()->write(db));
-    return tx.Commit();
+    return CommitChecked(tx);
   }
   TSA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(db));
   // Work on a copy of the tree: it replaces the committed one only if the transaction commits.
@@ -279,42 +487,16 @@ Status TokenLog::Commit(std::vector<std::shared_ptr<Pending>>& batch) {
     std::lock_guard lock(mutex_);
     tree = frontier_;
   }
-  // Prepared once, reused by every batch (the writer thread owns them).
-  if (!insert_stmt_) {
-    TSA_ASSIGN_OR_RETURN(
-        store::Statement st,
-        db.Prepare("INSERT INTO tokens (idx, serial, gen_time_us, policy, hash_oid, digest, token, token_sha256, leaf_hash) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-    insert_stmt_.emplace(std::move(st));
-  }
   if (!node_stmt_) {
     TSA_ASSIGN_OR_RETURN(store::Statement st, db.Prepare("INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)"));
     node_stmt_.emplace(std::move(st));
   }
-  store::Statement& insert = *insert_stmt_;
   store::Statement& node_insert = *node_stmt_;
   for (const auto& p : batch) {
     switch (p->kind) {
       case Pending::Kind::kToken: {
-        const TokenRecord& r = p->record;
-        const Hash& token_hash = p->token_sha256;
-        const Hash& leaf = p->leaf;
-        const std::uint64_t index = tree.size();
-        TSA_TRY(insert.Reset());
-        insert.Bind(1, static_cast<std::int64_t>(index))
-            .Bind(2, r.serial_hex)
-            .Bind(3, r.gen_time_us)
-            .Bind(4, r.policy)
-            .Bind(5, r.hash_oid);
-        insert.BindBlob(6, r.digest);
-        if (options_.keep_token) {
-          insert.BindBlob(7, r.token_der);
-        } else {
-          insert.BindNull(7);
-        }
-        insert.BindBlob(8, token_hash).BindBlob(9, leaf);
-        TSA_TRY(insert.Run());
-        for (const auto& node : tree.Append(leaf)) {
+        TSA_TRY(InsertToken(tree.size(), *p));
+        for (const auto& node : tree.Append(p->leaf)) {
           TSA_TRY(node_insert.Reset());
           node_insert.Bind(1, static_cast<std::int64_t>(node.level))
               .Bind(2, static_cast<std::int64_t>(node.index))
@@ -323,18 +505,12 @@ Status TokenLog::Commit(std::vector<std::shared_ptr<Pending>>& batch) {
         }
         break;
       }
-      case Pending::Kind::kProbe: {
-        TSA_ASSIGN_OR_RETURN(store::Statement probe, db.Prepare("INSERT INTO meta (key, value) VALUES ('health_probe', ?) "
-                                                                "ON CONFLICT(key) DO UPDATE SET value = excluded.value"));
-        probe.Bind(1, std::to_string(std::chrono::system_clock::now().time_since_epoch().count()));
-        TSA_TRY(probe.Run());
-        break;
-      }
+      case Pending::Kind::kProbe: TSA_TRY(WriteProbe(*p, tree.size())); break;
       case Pending::Kind::kWrite:
       case Pending::Kind::kClaimEpoch: return MakeError(ErrorKind::kInternal, "a solo write was batched with tokens");
     }
   }
-  TSA_TRY(tx.Commit());
+  TSA_TRY(CommitChecked(tx));
   std::lock_guard lock(mutex_);
   frontier_ = std::move(tree);
   return Ok();

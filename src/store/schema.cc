@@ -64,6 +64,18 @@ CREATE TABLE IF NOT EXISTS anchor_attempts (
 CREATE INDEX IF NOT EXISTS anchor_attempts_checkpoint ON anchor_attempts (checkpoint_id);
 )sql";
 
+// Version 2: lookups that an unauthenticated client can trigger, or that run at every start, use
+// indexes. GET /audit/proof?serial= finds a serial in any spelling through an expression index
+// (https://sqlite.org/expridx.html) on its digits without leading zeros: the log stays
+// append-only (no row is rewritten), and rows written by any earlier tsad, in the fixed 34-digit
+// form or the minimal one, are found alike. MAX(tsa_gen_time_us) seeds the clock gate; tree_size
+// finds the checkpoint that covers a leaf.
+constexpr const char* kSchemaV2 = R"sql(
+CREATE INDEX IF NOT EXISTS tokens_serial_digits ON tokens (ltrim(lower(serial), '0'));
+CREATE INDEX IF NOT EXISTS checkpoints_tsa_gen_time ON checkpoints (tsa_gen_time_us);
+CREATE INDEX IF NOT EXISTS checkpoints_tree_size ON checkpoints (tree_size);
+)sql";
+
 }  // namespace
 
 Status Migrate(Database& db) {
@@ -75,6 +87,7 @@ Status Migrate(Database& db) {
   if (version == kSchemaVersion) return Ok();
   TSA_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db));
   if (version < 1) TSA_TRY(db.Exec(kSchemaV1));
+  if (version < 2) TSA_TRY(db.Exec(kSchemaV2));
   TSA_TRY(db.SetUserVersion(kSchemaVersion));
   return tx.Commit();
 }

@@ -20,6 +20,7 @@
 #include "tsa/audit/wal_checkpointer.h"
 #include "tsa/core/result.h"
 #include "tsa/store/database.h"
+#include "tsa/store/log_files.h"
 
 namespace tsa::audit {
 
@@ -51,6 +52,13 @@ struct TokenLogOptions {
   // WAL frames after which a background thread checkpoints (WalCheckpointer); 0: SQLite's own
   // automatic checkpoints, inside the writer's commits.
   int checkpoint_frames = 1000;
+  // How long Append waits for its commit before it returns an error (the issuer then answers
+  // systemFailure and never sends the token). A token whose wait timed out may still be
+  // committed later: a logged token that was not sent is harmless, a sent one not logged is not.
+  int append_timeout_ms = 10'000;
+  // Start-up check: PRAGMA quick_check over the whole file up to this many pages (4 KiB each);
+  // above it only the small tables are checked (store::QuickCheck), so a start stays bounded.
+  std::int64_t startup_check_max_pages = 262'144;  // 1 GiB
 };
 
 // The head of the log: RFC 9162 tree size and root hash over the committed leaves.
@@ -60,28 +68,46 @@ struct LogHead {
 };
 
 struct TokenLogStats {
-  std::uint64_t size = 0;        // records committed
-  std::uint64_t commits = 0;     // transactions
-  std::size_t queued = 0;        // records waiting for the writer now
-  std::string last_error;        // empty when the last commit succeeded
-  std::string checkpoint_error;  // of the last WAL checkpoint (WalCheckpointer); empty when it worked
+  std::uint64_t size = 0;     // records committed
+  std::uint64_t commits = 0;  // transactions
+  std::size_t queued = 0;     // records waiting for the writer now
+  std::string last_error;     // empty when the last commit succeeded
+  // The last transaction that held tokens failed (with this error): tokens are being refused.
+  // Cleared by the next token commit that succeeds, or by a Probe that shows a token batch would
+  // now commit (a full disk that was freed, a trigger that was dropped).
+  bool last_token_commit_ok = true;
+  std::string last_token_error;
+  // Sticky until restart: the writer thread stopped on an exception (every Append fails at once),
+  // or the database or its WAL was deleted or replaced under tsad (store::LogFiles).
+  std::string writer_failed;
+  std::string file_problem;
+  std::uint64_t append_timeouts = 0;  // Appends that gave up after append_timeout_ms
+  std::string checkpoint_error;       // of the last WAL checkpoint (WalCheckpointer); empty when it worked
   // The outcome of TokenLogOptions::writer_nice: empty when applied (or not asked for), else why not.
   std::string writer_priority_error;
 };
 
 class TokenLog {
  public:
-  // Opens (creating and migrating) the database and starts the writer thread.
+  // Opens (creating and migrating) the database and starts the writer thread. Refuses (with a
+  // one-line reason) when the database's directory does not exist, when another process holds
+  // the log (store::LogLock), when SQLite's quick_check finds damage, or when the stored Merkle
+  // tree does not give the root of the latest checkpoint.
   static Result<std::unique_ptr<TokenLog>> Open(const TokenLogOptions& options);
   ~TokenLog();  // stops the writer after draining what is queued
 
   // Claims a fresh serial space (store::ClaimSerialEpoch) through the writer's connection.
   Result<std::uint64_t> ClaimSerialEpoch(std::uint16_t instance, std::int64_t now_us);
 
-  // Appends and waits for the commit. Thread-safe. On failure nothing of this record is stored.
+  // Appends and waits for the commit, at most options.append_timeout_ms. Thread-safe. On failure
+  // the token must not be sent: nothing of it is stored, except after a timeout, when the writer
+  // may still commit it.
   Status Append(TokenRecord record);
 
-  // A real write through the writer (updates meta.health_probe), bounded by timeout_ms.
+  // A real write through the writer (updates meta.health_probe), bounded by timeout_ms. Fails
+  // while the writer has stopped, while the files' identity is wrong, and while the last token
+  // commit failed unless this probe shows that a token batch would now commit (it inserts a token
+  // row and rolls it back, and writes as many bytes as the failed batch held).
   Status Probe(int timeout_ms);
 
   // Runs `write` inside one of the writer's transactions (checkpoints, anchor attempts): the log
@@ -94,6 +120,13 @@ class TokenLog {
   // The committed head (size and root), from memory.
   LogHead Head() const;
 
+  // The latest genTime ever recorded (store::MaxGenTimeUs at Open, then every committed token),
+  // 0 for an empty log: the issuer's clock gate starts above it.
+  Result<std::int64_t> LastGenTimeUs() const;
+
+  // True when Open created the database file (a new, empty audit log).
+  bool created() const { return created_; }
+
   // The perfect-subtree reader over a database (for proofs and verifiers).
   static NodeReader Nodes(store::Database& db);
 
@@ -101,15 +134,26 @@ class TokenLog {
 
  private:
   struct Pending;
-  TokenLog(TokenLogOptions options, std::unique_ptr<store::Database> db, std::unique_ptr<store::Database> reader,
-           std::unique_ptr<WalCheckpointer> checkpointer, MerkleFrontier frontier);
+  struct Opened;
+  explicit TokenLog(Opened opened);
+  static Status CheckAgainstLatestCheckpoint(store::Database& db, const std::string& path, std::uint64_t size);
   void Run(std::stop_token stop);
+  void RunLoop(std::stop_token& stop, std::vector<std::shared_ptr<Pending>>& batch);
+  void FailWriter(std::vector<std::shared_ptr<Pending>>& batch, const std::string& why);
+  void RecordOutcome(const std::vector<std::shared_ptr<Pending>>& batch, const Status& st);
   Status Commit(std::vector<std::shared_ptr<Pending>>& batch);
+  Status CommitChecked(store::Transaction& tx);
+  Status CheckFiles();
+  Status InsertToken(std::uint64_t index, const Pending& p);
+  Status WriteProbe(const Pending& p, std::uint64_t next_index);
   Status Submit(const std::shared_ptr<Pending>& pending, int timeout_ms);
   void GatherLocked(std::unique_lock<std::mutex>& lock, std::stop_token& stop);
   void RaiseWriterPriority();
 
   TokenLogOptions options_;
+  store::LogLock lock_;  // first member: released after every connection has closed
+  bool created_ = false;
+  store::LogFiles files_;                          // writer thread only after Open
   std::unique_ptr<store::Database> db_;            // used only by the writer thread after Open
   std::optional<store::Statement> insert_stmt_;    // writer thread only
   std::optional<store::Statement> node_stmt_;      // writer thread only
@@ -125,10 +169,12 @@ class TokenLog {
   bool stopping_ = false;                       // guarded by mutex_
   bool writer_started_ = false;                 // guarded by mutex_
   std::condition_variable writer_started_cv_;
-  bool gathering_ = false;         // guarded by mutex_: the writer waits for the queue to fill
-  std::size_t gather_target_ = 0;  // guarded by mutex_: the queue size that ends the wait
-  double peak_queued_ = 0;         // writer thread only: decaying maximum of tokens queued at once
-  MerkleFrontier frontier_;        // guarded by mutex_; the committed tree
+  bool gathering_ = false;              // guarded by mutex_: the writer waits for the queue to fill
+  std::size_t gather_target_ = 0;       // guarded by mutex_: the queue size that ends the wait
+  double peak_queued_ = 0;              // writer thread only: decaying maximum of tokens queued at once
+  MerkleFrontier frontier_;             // guarded by mutex_; the committed tree
+  std::int64_t last_gen_time_us_ = 0;   // guarded by mutex_
+  std::size_t failed_batch_bytes_ = 0;  // guarded by mutex_: token bytes of the last failed batch
   std::jthread writer_;
 };
 

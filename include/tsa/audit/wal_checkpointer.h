@@ -14,6 +14,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <stop_token>
@@ -27,25 +28,36 @@ namespace tsa::audit {
 
 class WalCheckpointer {
  public:
-  // `threshold_frames`: WAL frames (pages) that start a background pass.
-  static Result<std::unique_ptr<WalCheckpointer>> Open(const std::string& path, bool synchronous_full, int threshold_frames);
+  // One background pass on the checkpointer's connection: frames left in the WAL, or an error.
+  using Pass = std::function<Result<int>(store::Database&)>;
+
+  // `threshold_frames`: WAL frames (pages) that start a background pass. `pass` replaces
+  // Database::PassiveCheckpoint (tests inject failures and exceptions through it).
+  static Result<std::unique_ptr<WalCheckpointer>> Open(const std::string& path, bool synchronous_full, int threshold_frames,
+                                                       Pass pass = {});
   ~WalCheckpointer();
   WalCheckpointer(const WalCheckpointer&) = delete;
   WalCheckpointer& operator=(const WalCheckpointer&) = delete;
 
   // Called by the writer thread after each commit, on the writer's connection `writer`, with the
-  // frames the WAL now holds.
+  // frames the WAL now holds. Once the background thread has stopped (see stopped()), the writer
+  // runs the passive checkpoint itself, so the WAL stays bounded at the cost of some latency.
   void AfterCommit(store::Database& writer, int wal_frames);
 
   std::uint64_t passes() const { return passes_.load(std::memory_order_acquire); }
   std::string last_error() const;
+  // The background thread caught an exception at its top and stopped (recorded in last_error).
+  bool stopped() const;
 
  private:
-  WalCheckpointer(std::unique_ptr<store::Database> db, int threshold_frames);
+  WalCheckpointer(std::unique_ptr<store::Database> db, int threshold_frames, Pass pass);
   void Run(std::stop_token stop);
+  void RunLoop(std::stop_token& stop);
+  void WriterCheckpoint(store::Database& writer);
 
   std::unique_ptr<store::Database> db_;  // the checkpointer thread's own connection
   const int threshold_frames_;
+  const Pass pass_;
   std::atomic<std::uint64_t> passes_{0};  // background passes completed
   std::uint64_t passes_seen_ = 0;         // writer thread only: passes already followed up
 
@@ -54,6 +66,7 @@ class WalCheckpointer {
   bool wanted_ = false;     // guarded by mutex_
   bool running_ = false;    // guarded by mutex_
   std::string last_error_;  // guarded by mutex_
+  bool stopped_ = false;    // guarded by mutex_
   std::jthread thread_;
 };
 

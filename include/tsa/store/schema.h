@@ -8,7 +8,8 @@
 
 namespace tsa::store {
 
-inline constexpr int kSchemaVersion = 1;
+// 1: the tables; 2: indexes for serial lookups and the latest genTime (schema.cc).
+inline constexpr int kSchemaVersion = 2;
 
 // Creates or upgrades the schema to kSchemaVersion. Refuses a database written by a newer tsad.
 Status Migrate(Database& db);

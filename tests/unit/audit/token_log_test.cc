@@ -9,8 +9,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <functional>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -490,6 +493,311 @@ TEST(TokenLogGatherTest, ARaisedNiceValueIsAlwaysPermittedAndReportsNoError) {
   ASSERT_TRUE(log);
   EXPECT_EQ((*log)->Stats().writer_priority_error, "");
   EXPECT_TRUE((*log)->Append(Record("0e", 5)));
+}
+
+// ---- Issue 8: hardening (items 3, 4, 5, 6, 9, 11, 13) -------------------------------------------
+
+std::unique_ptr<TokenLog> OpenWith(TokenLogOptions options) {
+  options.synchronous_full = false;
+  options.writer_nice = 0;
+  auto log = TokenLog::Open(options);
+  EXPECT_TRUE(log) << (log ? "" : log.error().ToString());
+  return log ? std::move(*log) : nullptr;
+}
+
+// Holds the writer inside a Write() until release(); `then` runs as the Write's last step.
+class HeldWriter {
+ public:
+  HeldWriter(
+      TokenLog& log, std::function<Status()> then = [] { return Ok(); }) {
+    thread_ = std::thread([this, &log, then] {
+      result_ = log.Write([&](store::Database&) {
+        entered_ = true;
+        while (!release_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        return then();
+      });
+    });
+    while (!entered_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ~HeldWriter() { (void)Release(); }
+  Status Release() {
+    release_ = true;
+    if (thread_.joinable()) thread_.join();
+    return result_;
+  }
+
+ private:
+  std::atomic<bool> entered_{false};
+  std::atomic<bool> release_{false};
+  Status result_;
+  std::thread thread_;
+};
+
+// Item 3: a second tsad on the same database assigned the same indexes and failed every request.
+TEST(TokenLogHardeningTest, ASecondOpenOfALogInUseIsRefusedAsInUse) {
+  unit_test::TempDir dir;
+  auto first = OpenLog(dir.Sub("tsa.db"));
+  ASSERT_NE(first, nullptr);
+  TokenLogOptions options;
+  options.path = dir.Sub("tsa.db");
+  auto second = TokenLog::Open(options);
+  ASSERT_FALSE(second) << "two writers on one log";
+  EXPECT_EQ(second.error().kind, ErrorKind::kBusy);
+  EXPECT_NE(second.error().message.find("in use by another process"), std::string::npos) << second.error().message;
+  ASSERT_TRUE(first->Append(Record("still-mine", 1)));
+  first.reset();
+  EXPECT_NE(OpenLog(dir.Sub("tsa.db")), nullptr) << "the lock goes with the log";
+}
+
+// Item 5: a typo in --db created the missing directories and a new, empty log.
+TEST(TokenLogHardeningTest, OpenRefusesALogInAMissingDirectoryAndCreatesNothing) {
+  unit_test::TempDir dir;
+  TokenLogOptions options;
+  options.path = dir.Sub("dta/tsa.db");
+  auto log = TokenLog::Open(options);
+  ASSERT_FALSE(log);
+  EXPECT_NE(log.error().message.find(dir.Sub("dta") + " of the audit log"), std::string::npos) << log.error().message;
+  EXPECT_FALSE(unit_test::fs::exists(dir.Sub("dta")));
+}
+
+TEST(TokenLogHardeningTest, CreatedSaysWhetherOpenMadeANewDatabase) {
+  unit_test::TempDir dir;
+  {
+    auto log = OpenLog(dir.Sub("tsa.db"));
+    ASSERT_NE(log, nullptr);
+    EXPECT_TRUE(log->created());
+  }
+  auto log = OpenLog(dir.Sub("tsa.db"));
+  ASSERT_NE(log, nullptr);
+  EXPECT_FALSE(log->created());
+}
+
+// Item 4: with the database deleted under it, tsad granted 100/100 tokens into no log.
+TEST(TokenLogHardeningTest, OnceTheDatabaseIsDeletedEveryAppendAndProbeFails) {
+  unit_test::TempDir dir;
+  const std::string path = dir.Sub("tsa.db");
+  auto log = OpenLog(path);
+  ASSERT_NE(log, nullptr);
+  ASSERT_TRUE(log->Append(Record("before", 1)));
+  unit_test::fs::remove(path);
+  const Status st = log->Append(Record("into-nothing", 2));
+  ASSERT_FALSE(st) << "a token committed into a deleted file";
+  EXPECT_NE(st.error().message.find("was deleted"), std::string::npos) << st.error().message;
+  EXPECT_EQ(log->Stats().size, 1u);
+  EXPECT_FALSE(log->Stats().file_problem.empty());
+  EXPECT_FALSE(log->Probe(2'000)) << "/health must fail";
+  EXPECT_FALSE(log->Append(Record("later", 3))) << "sticky until restart";
+}
+
+TEST(TokenLogHardeningTest, OnceTheDatabaseIsReplacedEveryAppendAndProbeFails) {
+  unit_test::TempDir dir;
+  const std::string path = dir.Sub("tsa.db");
+  auto log = OpenLog(path);
+  ASSERT_NE(log, nullptr);
+  ASSERT_TRUE(log->Append(Record("before", 1)));
+  unit_test::fs::copy_file(path, dir.Sub("other.db"));
+  unit_test::fs::rename(dir.Sub("other.db"), path);
+  const Status st = log->Append(Record("into-the-old-inode", 2));
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().message.find("was replaced"), std::string::npos) << st.error().message;
+  EXPECT_FALSE(log->Probe(2'000));
+}
+
+// Item 4: the stored tree must give the root of the latest checkpoint.
+Status InsertCheckpoint(TokenLog& log, std::int64_t tree_size, const Bytes& root, std::int64_t tsa_gen_time_us = 1) {
+  return log.Write([&](store::Database& db) -> Status {
+    TSA_ASSIGN_OR_RETURN(store::Statement st, db.Prepare("INSERT INTO checkpoints (tree_size, root_hash, checkpoint, tsa_token, "
+                                                         "tsa_serial, tsa_gen_time_us, created_at_us) VALUES (?, ?, 'c', x'30', "
+                                                         "'01', ?, 0)"));
+    st.Bind(1, tree_size).BindBlob(2, root).Bind(3, tsa_gen_time_us);
+    return st.Run();
+  });
+}
+
+TEST(TokenLogHardeningTest, OpenChecksTheTreeAgainstTheLatestCheckpoint) {
+  unit_test::TempDir dir;
+  const std::string path = dir.Sub("tsa.db");
+  std::vector<Bytes> leaves;
+  {
+    auto log = OpenLog(path);
+    ASSERT_NE(log, nullptr);
+    for (int i = 0; i < 6; ++i) {
+      const TokenRecord r = Record("cp-" + std::to_string(i), static_cast<std::uint8_t>(i));
+      leaves.push_back(ExpectedLeaf(r.token_der));
+      ASSERT_TRUE(log->Append(r));
+    }
+    ASSERT_TRUE(InsertCheckpoint(*log, 5, ExpectedRoot(leaves, 0, 5)));
+  }
+  ASSERT_NE(OpenLog(path), nullptr) << "the tree gives the checkpoint's root";
+  {
+    auto db = SecondConnection(path);
+    ASSERT_TRUE(db->Exec("UPDATE merkle_nodes SET hash = zeroblob(32) WHERE level = 2 AND idx = 0"));
+  }
+  TokenLogOptions options;
+  options.path = path;
+  auto tampered = TokenLog::Open(options);
+  ASSERT_FALSE(tampered) << "opened a log whose tree no longer gives its anchored root";
+  EXPECT_NE(tampered.error().message.find("does not give the root of its latest checkpoint"), std::string::npos)
+      << tampered.error().message;
+}
+
+TEST(TokenLogHardeningTest, OpenRefusesALogWithFewerTokensThanItsLatestCheckpoint) {
+  unit_test::TempDir dir;
+  const std::string path = dir.Sub("tsa.db");
+  {
+    auto log = OpenLog(path);
+    ASSERT_NE(log, nullptr);
+    ASSERT_TRUE(log->Append(Record("only", 1)));
+    ASSERT_TRUE(InsertCheckpoint(*log, 4, Bytes(32, 0)));
+  }
+  TokenLogOptions options;
+  options.path = path;
+  auto log = TokenLog::Open(options);
+  ASSERT_FALSE(log);
+  EXPECT_NE(log.error().message.find("fewer than its latest checkpoint"), std::string::npos) << log.error().message;
+}
+
+// Item 4: a database with 4 KiB of random bytes in the middle started, served and granted.
+TEST(TokenLogHardeningTest, OpenRefusesADamagedDatabase) {
+  unit_test::TempDir dir;
+  const std::string path = dir.Sub("tsa.db");
+  {
+    auto log = OpenLog(path);
+    ASSERT_NE(log, nullptr);
+    for (int i = 0; i < 300; ++i) ASSERT_TRUE(log->Append(Record("d" + std::to_string(i), static_cast<std::uint8_t>(i), 600)));
+  }
+  ASSERT_GT(unit_test::fs::file_size(path), 40u * 4096u);
+  {
+    std::string junk(4096, '\0');
+    std::uint32_t x = 12345;
+    for (char& c : junk) c = static_cast<char>(x = x * 1103515245u + 12345u);
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(unit_test::fs::file_size(path) / 2 / 4096 * 4096));
+    f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+  }
+  TokenLogOptions options;
+  options.path = path;
+  auto log = TokenLog::Open(options);
+  ASSERT_FALSE(log) << "started on a damaged log";
+  EXPECT_NE(log.error().message.find("is damaged"), std::string::npos) << log.error().message;
+}
+
+// Item 9: /health said 200 while every token failed. Probe now fails while token commits fail,
+// and passes again (no restart) once a token row would commit.
+TEST(TokenLogHardeningTest, ProbeFailsWhileTokenCommitsFailAndRecoversWhenTheyWouldCommit) {
+  unit_test::TempDir dir;
+  const std::string path = dir.Sub("tsa.db");
+  auto log = OpenLog(path);
+  ASSERT_NE(log, nullptr);
+  ASSERT_TRUE(log->Probe(2'000));
+  BreakTokensTable(path);
+  ASSERT_FALSE(log->Append(Record("refused", 1)));
+  EXPECT_FALSE(log->Stats().last_token_commit_ok);
+  const Status probe = log->Probe(2'000);
+  ASSERT_FALSE(probe) << "the probe's own small write works, but tokens do not";
+  EXPECT_NE(probe.error().message.find("token"), std::string::npos) << probe.error().message;
+  EXPECT_FALSE(log->Probe(2'000)) << "a probe alone must not clear it while tokens still fail";
+  RepairTokensTable(path);
+  ASSERT_TRUE(log->Probe(2'000)) << "recovery without restart";
+  EXPECT_TRUE(log->Stats().last_token_commit_ok);
+  EXPECT_EQ(log->Stats().size, 0u) << "the probe's token row was rolled back";
+  ASSERT_TRUE(log->Append(Record("after", 2)));
+  auto db = SecondConnection(path);
+  EXPECT_EQ(TokenCount(*db), 1);
+}
+
+// Item 11: an exception in the writer thread called std::terminate. Now the writer stops, every
+// pending and later call fails at once (the issuer answers systemFailure), and /health fails.
+TEST(TokenLogHardeningTest, AThrowingWriteStopsTheWriterAndFailsEveryPendingAndLaterCall) {
+  unit_test::TempDir dir;
+  auto log = OpenLog(dir.Sub("tsa.db"));
+  ASSERT_NE(log, nullptr);
+  ASSERT_TRUE(log->Append(Record("before", 1)));
+  std::atomic<int> failed{0};
+  std::vector<std::thread> appenders;
+  {
+    HeldWriter held(*log, []() -> Status { throw std::runtime_error("injected"); });
+    for (int i = 0; i < 4; ++i) {
+      appenders.emplace_back([&log, &failed, i] {
+        if (!log->Append(Record("pending-" + std::to_string(i), 2))) ++failed;
+      });
+    }
+    while (log->Stats().queued < 4) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    const Status st = held.Release();
+    ASSERT_FALSE(st);
+    EXPECT_NE(st.error().message.find("injected"), std::string::npos) << st.error().message;
+  }
+  for (auto& t : appenders) t.join();
+  EXPECT_EQ(failed.load(), 4) << "queued appends must fail, not hang";
+  const auto stats = log->Stats();
+  EXPECT_NE(stats.writer_failed.find("injected"), std::string::npos) << stats.writer_failed;
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_FALSE(log->Append(Record("later", 3)));
+  EXPECT_FALSE(log->Probe(2'000));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1'000)) << "failed at once, not by timeout";
+  EXPECT_EQ(log->Stats().size, 1u);
+}
+
+// Item 13: Append waited forever on a stalled commit.
+TEST(TokenLogHardeningTest, AppendGivesUpAfterItsTimeoutWhileTheWriterIsStalled) {
+  unit_test::TempDir dir;
+  TokenLogOptions options;
+  options.path = dir.Sub("tsa.db");
+  options.append_timeout_ms = 200;
+  auto log = OpenWith(options);
+  ASSERT_NE(log, nullptr);
+  {
+    HeldWriter held(*log);
+    const auto start = std::chrono::steady_clock::now();
+    const Status st = log->Append(Record("stalled", 1));
+    const auto waited = std::chrono::steady_clock::now() - start;
+    ASSERT_FALSE(st) << "the issuer must not send this token";
+    EXPECT_EQ(st.error().kind, ErrorKind::kUnavailable);
+    EXPECT_GE(waited, std::chrono::milliseconds(200));
+    EXPECT_LT(waited, std::chrono::milliseconds(5'000));
+    EXPECT_EQ(log->Stats().append_timeouts, 1u);
+    EXPECT_FALSE(log->Probe(100)) << "/health fails while the writer is stalled";
+  }
+  // The timed-out token may still be committed later (logged but never sent: harmless).
+  EXPECT_TRUE(log->Probe(5'000));
+  EXPECT_EQ(log->Stats().size, 1u);
+  EXPECT_TRUE(log->Append(Record("after", 2)));
+}
+
+// Item 6: the issuer seeds its clock gate from the latest genTime ever recorded.
+TEST(TokenLogHardeningTest, LastGenTimeUsIsTheLatestOfTokensAndCheckpointsAndFollowsCommits) {
+  unit_test::TempDir dir;
+  const std::string path = dir.Sub("tsa.db");
+  {
+    auto log = OpenLog(path);
+    ASSERT_NE(log, nullptr);
+    EXPECT_EQ(*log->LastGenTimeUs(), 0) << "empty log";
+    TokenRecord late = Record("late", 1);
+    late.gen_time_us = 2'000'000;
+    TokenRecord early = Record("early", 2);
+    early.gen_time_us = 1'000'000;
+    ASSERT_TRUE(log->Append(late));
+    ASSERT_TRUE(log->Append(early));
+    EXPECT_EQ(*log->LastGenTimeUs(), 2'000'000);
+    BreakTokensTable(path);
+    TokenRecord refused = Record("refused", 3);
+    refused.gen_time_us = 9'000'000;
+    ASSERT_FALSE(log->Append(refused));
+    EXPECT_EQ(*log->LastGenTimeUs(), 2'000'000) << "a failed commit records nothing";
+    RepairTokensTable(path);
+    ASSERT_TRUE(InsertCheckpoint(*log, 2, Bytes(32, 0), 3'000'000));  // root unchecked: reopened below
+  }
+  {
+    auto db = SecondConnection(path);  // a checkpoint whose root matches, so the log opens
+    auto root = ExpectedRoot({ExpectedLeaf(Record("late", 1).token_der), ExpectedLeaf(Record("early", 2).token_der)}, 0, 2);
+    auto st = db->Prepare("UPDATE checkpoints SET root_hash = ?");
+    ASSERT_TRUE(st);
+    st->BindBlob(1, root);
+    ASSERT_TRUE(st->Run());
+  }
+  auto log = OpenLog(path);
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(*log->LastGenTimeUs(), 3'000'000) << "the checkpoint token's genTime counts";
 }
 
 }  // namespace

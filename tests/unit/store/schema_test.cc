@@ -59,6 +59,38 @@ TEST(MigrateTest, RefusesADatabaseFromANewerTsad) {
   EXPECT_NE(st.error().message.find("newer"), std::string::npos);
 }
 
+// A version-1 database as tsad wrote it before the version-2 indexes, with serials in both forms
+// earlier tsads stored (the fixed 34-digit width and the minimal DER content).
+std::unique_ptr<Database> VersionOneDatabase(const std::string& path) {
+  auto db = OpenDb(path);
+  if (!db) return nullptr;
+  EXPECT_TRUE(Migrate(*db));
+  EXPECT_TRUE(db->Exec("DROP INDEX tokens_serial_digits; DROP INDEX checkpoints_tsa_gen_time; DROP INDEX checkpoints_tree_size"));
+  EXPECT_TRUE(db->SetUserVersion(1));
+  EXPECT_TRUE(
+      db->Exec("INSERT INTO tokens (idx, serial, gen_time_us, policy, hash_oid, digest, token, token_sha256, leaf_hash) VALUES "
+               "(0, '000000000000000000000000000000abcd', 1, 'p', 'h', x'00', NULL, x'00', x'00'), "
+               "(1, '00f1', 2, 'p', 'h', x'00', NULL, x'00', x'01')"));
+  return db;
+}
+
+TEST(MigrateTest, UpgradesAVersionOneDatabaseWithoutRewritingItsRows) {
+  unit_test::TempDir dir;
+  auto db = VersionOneDatabase(dir.Sub("v1.db"));
+  ASSERT_NE(db, nullptr);
+  ASSERT_EQ(Count(*db, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'tokens_serial_digits'"), 0);
+  ASSERT_TRUE(Migrate(*db));
+  EXPECT_EQ(*db->UserVersion(), 2);
+  for (const char* index : {"tokens_serial_digits", "checkpoints_tsa_gen_time", "checkpoints_tree_size"}) {
+    EXPECT_EQ(Count(*db, std::string("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = '") + index + "'"), 1)
+        << index;
+  }
+  // The append-only log keeps its rows as written; the index finds both forms by their digits.
+  EXPECT_EQ(Count(*db, "SELECT COUNT(*) FROM tokens WHERE serial = '000000000000000000000000000000abcd'"), 1);
+  EXPECT_EQ(Count(*db, "SELECT idx FROM tokens INDEXED BY tokens_serial_digits WHERE ltrim(lower(serial), '0') = 'abcd'"), 0);
+  EXPECT_EQ(Count(*db, "SELECT idx FROM tokens INDEXED BY tokens_serial_digits WHERE ltrim(lower(serial), '0') = 'f1'"), 1);
+}
+
 TEST(ClaimSerialEpochTest, UsesNowWhenItIsAheadOfEveryRecordedEpoch) {
   unit_test::TempDir dir;
   auto db = OpenDb(dir.Sub("tsa.db"));
