@@ -75,7 +75,9 @@ TEST_F(LogIntegrity, ASecondTsadOnTheSameDatabaseRefusesToStartAndTheFirstKeepsI
   ASSERT_TRUE(IssueMany(first->port(), 2, nullptr));
   ExpectRefusal(TsadProcess::RunExpectingFailure(Args(db)), "in use by another process");
   ASSERT_TRUE(IssueMany(first->port(), 2, nullptr));
-  EXPECT_EQ(QueryInt(db, "SELECT COUNT(*) FROM tokens").value_or(-1), 4);
+  auto count = QueryInt(db, "SELECT COUNT(*) FROM tokens");
+  ASSERT_TRUE(count) << count.error().ToString();
+  EXPECT_EQ(*count, 4);
 }
 
 // The offline tools read a live database (WAL readers): they do not take tsad's lock.
