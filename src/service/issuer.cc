@@ -10,23 +10,39 @@ namespace tsa::service {
 
 Result<std::unique_ptr<Issuer>> Issuer::Create(Config config, std::shared_ptr<crypto::TokenSigner> signer,
                                                std::shared_ptr<core::ClockSource> clock, std::shared_ptr<audit::TokenLog> log) {
-  const core::ClockReading reading = clock->Read();
-  TSA_ASSIGN_OR_RETURN(std::uint64_t epoch, log->ClaimSerialEpoch(config.instance, reading.now));
-  if (epoch >= (1ULL << 56)) return MakeError(ErrorKind::kInternal, "serial epoch out of range");
-  core::SerialSpace space{config.instance, epoch};
+  TSA_ASSIGN_OR_RETURN(const std::int64_t last_gen_time, log->LastGenTimeUs());
   // Private constructor of a factory.
-  auto* issuer = new Issuer(config, std::move(signer), std::move(clock), std::move(log), space);  // NOLINT
-  return std::unique_ptr<Issuer>(issuer);
+  std::unique_ptr<Issuer> issuer(new Issuer(config, std::move(signer), std::move(clock), std::move(log)));  // NOLINT
+  std::lock_guard lock(issuer->issuance_mutex_);
+  issuer->gate_.Seed(last_gen_time);
+  // The epoch is a clock reading (ARCHITECTURE.md "Serial numbers"), so it is taken only from a
+  // reading the gate accepts: synchronised where required, and not behind the log's last genTime.
+  // Otherwise the first issuance whose reading passes the gate claims it.
+  const core::ClockReading reading = issuer->clock_->Read();
+  if (!issuer->gate_.Problem(reading)) TSA_TRY(issuer->ClaimSpaceLocked(reading.now));
+  return issuer;
 }
 
 Issuer::Issuer(Config config, std::shared_ptr<crypto::TokenSigner> signer, std::shared_ptr<core::ClockSource> clock,
-               std::shared_ptr<audit::TokenLog> log, core::SerialSpace space)
+               std::shared_ptr<audit::TokenLog> log)
     : config_(config),
       signer_(std::move(signer)),
       clock_(std::move(clock)),
       log_(std::move(log)),
-      space_(space),
       gate_(config.clock_mode, signer_->options().accuracy) {}
+
+Status Issuer::ClaimSpaceLocked(core::UnixMicros gen_time) {
+  if (space_) return Ok();
+  TSA_ASSIGN_OR_RETURN(std::uint64_t epoch, log_->ClaimSerialEpoch(config_.instance, gen_time));
+  if (epoch >= (1ULL << 56)) return MakeError(ErrorKind::kInternal, "serial epoch out of range");
+  space_ = core::SerialSpace{config_.instance, epoch};
+  return Ok();
+}
+
+std::optional<core::SerialSpace> Issuer::serial_space() {
+  std::lock_guard lock(issuance_mutex_);
+  return space_;
+}
 
 IssueOutcome Issuer::Rejected(core::Rejection rejection, std::string hash_algorithm, std::string internal_error) {
   IssueOutcome out;
@@ -72,6 +88,7 @@ IssueOutcome Issuer::IssueImpl(std::span<const std::uint8_t> der_request, bool a
 
   // Steps 8-9: genTime and serial under one lock, so genTime never decreases in serial order.
   core::UnixMicros gen_time = 0;
+  core::SerialSpace space{};
   std::uint64_t counter = 0;
   {
     // The clock is read under the lock: a reading taken before another request's must not be
@@ -88,10 +105,15 @@ IssueOutcome Issuer::IssueImpl(std::span<const std::uint8_t> der_request, bool a
                       "the TSA certificate is not valid at " + std::to_string(gen_time / 1'000'000) +
                           " (outside notBefore/notAfter or the privateKeyUsagePeriod)");
     }
+    if (Status claimed = ClaimSpaceLocked(gen_time); !claimed) {
+      return Rejected(core::Reject(core::FailInfo::kSystemFailure, "System failure."), alg_name,
+                      "claiming a serial epoch: " + claimed.error().message);
+    }
+    space = *space_;
     counter = ++counter_;
   }
-  const auto serial = core::EncodeSerial(space_, counter);
-  std::string serial_hex = core::SerialHex(space_, counter);
+  const auto serial = core::EncodeSerial(space, counter);
+  std::string serial_hex = core::SerialHex(space, counter);
 
   // Step 10: sign.
   auto signed_der = signer_->Sign(request.der, serial, gen_time);

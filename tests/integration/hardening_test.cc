@@ -15,6 +15,7 @@
 #include "support/http_helpers.h"
 #include "support/test_pki.h"
 #include "support/tsad_process.h"
+#include "tsa/store/database.h"
 
 namespace tsa::test {
 namespace {
@@ -109,6 +110,38 @@ TEST_F(Hardening, NoTokenIsSignedOnceTheCertificateHasExpiredAndHealthSays503) {
   const nlohmann::json health = Health(tsad.port(), &status);
   EXPECT_EQ(status, 503) << health.dump();
   EXPECT_EQ(health.value("failing", ""), "certificate") << health.dump();
+}
+
+// Item 6: the clock gate used to start at 0 on every start, so a restart with a clock behind the
+// log's last genTime issued earlier genTimes. Here the log's last genTime is an hour ahead of the
+// clock (as after a restart with the clock stepped back an hour).
+TEST_F(Hardening, ARestartBehindTheLogsLastGenTimeRefusesTimeNotAvailableAndHealthSaysWhy) {
+  const TestPki pki = Pki("pki");
+  TsadOptions options;
+  options.cert_dir = pki.dir;
+  {
+    TsadProcess first(options);
+    ASSERT_TRUE(first.Start());
+    ASSERT_EQ(StampAsJson(first.port()).value("status", ""), "granted");
+    ASSERT_EQ(first.Stop(), 0);
+    std::filesystem::copy_file(first.db_path(), dir_.Sub("kept.db"));
+  }
+  options.db_path = dir_.Sub("kept.db");
+  {
+    auto db = store::Database::Open(options.db_path, store::OpenOptions{});
+    ASSERT_TRUE(db);
+    ASSERT_TRUE((*db)->Exec("UPDATE tokens SET gen_time_us = gen_time_us + 3600000000"));
+  }
+  TsadProcess second(options);
+  ASSERT_TRUE(second.Start());
+  const nlohmann::json refused = StampAsJson(second.port());
+  EXPECT_EQ(refused.value("status", ""), "rejection") << refused.dump();
+  EXPECT_EQ(refused.value("fail_info", ""), "timeNotAvailable") << refused.dump();
+  int status = 0;
+  const nlohmann::json health = Health(second.port(), &status);
+  EXPECT_EQ(status, 503) << health.dump();
+  EXPECT_EQ(health.value("failing", ""), "clock") << health.dump();
+  EXPECT_NE(health.dump().find("behind the last issued genTime"), std::string::npos) << health.dump();
 }
 
 // Item 14: SIGHUP's default action used to kill tsad.

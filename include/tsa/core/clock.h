@@ -3,6 +3,7 @@
 // Pure: the kernel reading comes from a ClockSource that production and tests provide.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -67,6 +68,9 @@ class ClockGate {
   ClockMode mode() const { return mode_; }
   const Accuracy& accuracy() const { return accuracy_; }
   UnixMicros last_issued() const { return last_issued_; }
+  // Starts the gate above a genTime already issued (the log's last one, at start-up): a restart
+  // with a clock behind it refuses until the clock passes it.
+  void Seed(UnixMicros last_issued) { last_issued_ = std::max(last_issued_, last_issued); }
 
  private:
   ClockMode mode_;

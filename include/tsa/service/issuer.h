@@ -41,7 +41,8 @@ class Issuer {
     bool log_tokens = true;  // false: tokens are not appended to the audit log (benchmarks, --no-audit-log)
   };
 
-  // Claims a fresh serial space in the log, then is ready to issue.
+  // Seeds the clock gate with the log's last genTime, and claims a fresh serial space in the log
+  // when the clock passes the gate now (otherwise the first issuance that passes it claims one).
   static Result<std::unique_ptr<Issuer>> Create(Config config, std::shared_ptr<crypto::TokenSigner> signer,
                                                 std::shared_ptr<core::ClockSource> clock, std::shared_ptr<audit::TokenLog> log);
 
@@ -62,14 +63,18 @@ class Issuer {
 
   const crypto::TokenSigner& signer() const { return *signer_; }
   audit::TokenLog& log() { return *log_; }
-  const core::SerialSpace& serial_space() const { return space_; }
+  // The serial space of this run; nullopt until the clock has let one be claimed.
+  std::optional<core::SerialSpace> serial_space();
   core::ClockMode clock_mode() const { return config_.clock_mode; }
   // False under --no-audit-log: tokens are issued without being logged.
   bool logs_tokens() const { return config_.log_tokens; }
 
  private:
   Issuer(Config config, std::shared_ptr<crypto::TokenSigner> signer, std::shared_ptr<core::ClockSource> clock,
-         std::shared_ptr<audit::TokenLog> log, core::SerialSpace space);
+         std::shared_ptr<audit::TokenLog> log);
+  // Claims the serial space at gen_time (a reading that passed the gate) if none is held yet.
+  // Called under issuance_mutex_.
+  Status ClaimSpaceLocked(core::UnixMicros gen_time);
   // The pipeline; `token_out` receives the token DER of a grant.
   IssueOutcome IssueImpl(std::span<const std::uint8_t> der_request, bool append_to_log, std::vector<std::uint8_t>* token_out);
   IssueOutcome Rejected(core::Rejection rejection, std::string hash_algorithm, std::string internal_error = {});
@@ -78,10 +83,9 @@ class Issuer {
   std::shared_ptr<crypto::TokenSigner> signer_;
   std::shared_ptr<core::ClockSource> clock_;
   std::shared_ptr<audit::TokenLog> log_;
-  core::SerialSpace space_;
-
-  std::mutex issuance_mutex_;  // guards gate_ and counter_: serial and genTime are taken together
+  std::mutex issuance_mutex_;  // guards gate_, space_ and counter_: serial and genTime are taken together
   core::ClockGate gate_;
+  std::optional<core::SerialSpace> space_;
   std::uint64_t counter_ = 0;
 };
 

@@ -122,7 +122,7 @@ TEST_F(IssuerTest, GrantsAValidRequestWithTheClockReadingAsGenTime) {
   ASSERT_TRUE(out.granted()) << out.internal_error;
   EXPECT_EQ(out.gen_time, now);
   EXPECT_EQ(out.hash_algorithm, "sha256");
-  EXPECT_EQ(out.serial_hex, core::SerialHex(issuer->serial_space(), 1));
+  EXPECT_EQ(out.serial_hex, core::SerialHex(issuer->serial_space().value(), 1));
   const auto info = Describe(out.der);
   ASSERT_TRUE(info.granted());
   EXPECT_EQ(info.token->gen_time_us, now / 1000 * 1000);
@@ -163,30 +163,52 @@ TEST_F(IssuerTest, SerialSpaceIsTheInstanceAndAnEpochClaimedAtTheClockReading) {
   const core::UnixMicros now = clock_->now();
   auto issuer = MakeIssuer(core::ClockMode::kRequireSync, 42);
   ASSERT_NE(issuer, nullptr);
-  EXPECT_EQ(issuer->serial_space().instance, 42);
-  EXPECT_EQ(issuer->serial_space().epoch_us, static_cast<std::uint64_t>(now));
+  EXPECT_EQ(issuer->serial_space().value().instance, 42);
+  EXPECT_EQ(issuer->serial_space().value().epoch_us, static_cast<std::uint64_t>(now));
   EXPECT_EQ(issuer->clock_mode(), core::ClockMode::kRequireSync);
   const auto out = issuer->Issue(unit_test::Sha256Request());
   ASSERT_TRUE(out.granted());
-  EXPECT_EQ(out.serial_hex, core::SerialHex(issuer->serial_space(), 1));
+  EXPECT_EQ(out.serial_hex, core::SerialHex(issuer->serial_space().value(), 1));
 }
 
-TEST_F(IssuerTest, ARestartWithTheClockBehindStillGetsAFreshSerialSpace) {
+// Issue 8 item 6: the gate used to start at 0 and the epoch came from an unchecked clock, so a
+// restart with the clock behind the last token issued earlier genTimes.
+TEST_F(IssuerTest, ARestartWithTheClockBehindTheLogRefusesUntilTheClockPassesItsLastGenTime) {
   auto first = MakeIssuer();
   ASSERT_NE(first, nullptr);
   const auto a = first->Issue(unit_test::Sha256Request());
   ASSERT_TRUE(a.granted());
-  const std::uint64_t epoch1 = first->serial_space().epoch_us;
+  const std::uint64_t epoch1 = first->serial_space().value().epoch_us;
   first.reset();
   clock_->Advance(-60 * kSecond);  // restarted with a clock a minute behind
   clock_->SetSynchronised(false);
   auto second = MakeIssuer(core::ClockMode::kTrustUnsynced);
   ASSERT_NE(second, nullptr);
-  EXPECT_GT(second->serial_space().epoch_us, epoch1);
+  EXPECT_FALSE(second->serial_space().has_value()) << "no epoch may be claimed from a clock behind the log";
+  ExpectRejected(second->Issue(unit_test::Sha256Request()), core::FailInfo::kTimeNotAvailable);
+  ASSERT_TRUE(second->ClockProblem().has_value());
+  EXPECT_NE(second->ClockProblem()->find("behind"), std::string::npos) << *second->ClockProblem();
+
+  clock_->Advance(61 * kSecond);  // the clock has passed the last genTime again
   const auto b = second->Issue(unit_test::Sha256Request());
   ASSERT_TRUE(b.granted()) << b.internal_error;
+  EXPECT_GT(b.gen_time, a.gen_time);
+  EXPECT_GT(second->serial_space().value().epoch_us, epoch1);
   EXPECT_NE(a.serial_hex, b.serial_hex);
-  EXPECT_EQ(b.serial_hex, core::SerialHex(second->serial_space(), 1));
+  EXPECT_EQ(b.serial_hex, core::SerialHex(second->serial_space().value(), 1));
+}
+
+TEST_F(IssuerTest, NoSerialEpochIsClaimedWhileTheRequiredSyncIsMissing) {
+  clock_->SetSynchronised(false);
+  auto issuer = MakeIssuer(core::ClockMode::kRequireSync);
+  ASSERT_NE(issuer, nullptr);
+  EXPECT_FALSE(issuer->serial_space().has_value());
+  ExpectRejected(issuer->Issue(unit_test::Sha256Request()), core::FailInfo::kTimeNotAvailable);
+  clock_->SetSynchronised(true);
+  const core::UnixMicros synced_at = clock_->now();
+  ASSERT_TRUE(issuer->Issue(unit_test::Sha256Request()).granted());
+  ASSERT_TRUE(issuer->serial_space().has_value());
+  EXPECT_EQ(issuer->serial_space()->epoch_us, static_cast<std::uint64_t>(synced_at));
 }
 
 // Issue 8 item 2: validity was checked only at start-up; a certificate that expired while tsad
@@ -417,7 +439,7 @@ TEST_F(IssuerTest, SerialsFromTwoIssuersOnTwoDatabasesWithDifferentInstanceIdsNe
   auto issuer_a = MakeIssuer(core::ClockMode::kRequireSync, 1, OpenLog("a.db"));
   auto issuer_b = MakeIssuer(core::ClockMode::kRequireSync, 2, OpenLog("b.db"));
   ASSERT_TRUE(issuer_a && issuer_b);
-  EXPECT_EQ(issuer_a->serial_space().epoch_us, issuer_b->serial_space().epoch_us);
+  EXPECT_EQ(issuer_a->serial_space().value().epoch_us, issuer_b->serial_space().value().epoch_us);
   std::set<std::string> a, b, token_serials;
   for (int i = 0; i < 40; ++i) {
     clock_->Advance(100);
@@ -433,10 +455,10 @@ TEST_F(IssuerTest, SerialsFromTwoIssuersOnTwoDatabasesWithDifferentInstanceIdsNe
   EXPECT_EQ(b.size(), 40U);
   for (const auto& s : a) EXPECT_EQ(b.count(s), 0U) << s;
   EXPECT_EQ(token_serials.size(), 80U) << "the serials in the tokens are distinct too";
-  for (const auto& s : a) EXPECT_EQ(s, core::SerialHex(issuer_a->serial_space(), CounterOf(s)));
-  for (const auto& s : b) EXPECT_EQ(s, core::SerialHex(issuer_b->serial_space(), CounterOf(s)));
-  EXPECT_EQ(issuer_a->serial_space().instance, 1);
-  EXPECT_EQ(issuer_b->serial_space().instance, 2);
+  for (const auto& s : a) EXPECT_EQ(s, core::SerialHex(issuer_a->serial_space().value(), CounterOf(s)));
+  for (const auto& s : b) EXPECT_EQ(s, core::SerialHex(issuer_b->serial_space().value(), CounterOf(s)));
+  EXPECT_EQ(issuer_a->serial_space().value().instance, 1);
+  EXPECT_EQ(issuer_b->serial_space().value().instance, 2);
   EXPECT_EQ(LoggedTokens("a.db"), 40);
   EXPECT_EQ(LoggedTokens("b.db"), 40);
 }
