@@ -58,7 +58,8 @@ struct TokenLogOptions {
   int append_timeout_ms = 10'000;
   // Start-up check: PRAGMA quick_check over the whole file up to this many pages (4 KiB each);
   // above it only the small tables are checked (store::QuickCheck), so a start stays bounded.
-  std::int64_t startup_check_max_pages = 262'144;  // 1 GiB
+  // quick_check read ~150 MB/s here (18.6 s for a 2.7 GB log of 10M tokens): 256 MiB ~ 2 s.
+  std::int64_t startup_check_max_pages = 65'536;  // 256 MiB
 };
 
 // The head of the log: RFC 9162 tree size and root hash over the committed leaves.
