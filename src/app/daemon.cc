@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -71,6 +72,24 @@ Status SelfTest(crypto::TokenSigner& signer, const core::SerialSpace& space) {
   return Ok();
 }
 
+// SQLite maps the WAL index (<db>-shm) into memory; if that file can no longer be written (made
+// immutable, its file system gone), the next access raises SIGBUS, whose default action kills
+// tsad without a word. The handler says what happened in one line; only async-signal-safe calls.
+void OnSigbus(int /*sig*/) {
+  static constexpr char kLine[] =
+      "tsad: fatal: SIGBUS: a memory-mapped file became unavailable (most likely the audit log's -shm file; check that "
+      "the database directory is writable and not full), stopping\n";
+  [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, kLine, sizeof(kLine) - 1);
+  ::_exit(1);
+}
+
+void InstallSigbusHandler() {
+  struct sigaction action {};
+  action.sa_handler = OnSigbus;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGBUS, &action, nullptr);
+}
+
 int Fail(const std::string& message) {
   service::LogEvent(spdlog::level::critical, "startup_failed", {{"error", message}});
   service::ShutdownLogging();  // the log line first, then the one-line reason last on stderr
@@ -95,6 +114,7 @@ int RunDaemon(const Config& config) {
   service::ConfigureLogging(config.log_format == "json" ? service::LogFormat::kJson : service::LogFormat::kText,
                             spdlog::level::from_str(config.log_level));
   signal(SIGPIPE, SIG_IGN);
+  InstallSigbusHandler();
   // Each open connection holds a descriptor (and a worker): raise the soft limit to the hard one.
   struct rlimit fd_limit {};
   if (getrlimit(RLIMIT_NOFILE, &fd_limit) == 0 && fd_limit.rlim_cur < fd_limit.rlim_max) {
