@@ -132,8 +132,8 @@ Result<HttpReply> DoPost(const std::string& url, const std::vector<std::uint8_t>
                                          std::to_string(options.max_reply_bytes) + " bytes");
   }
   if (expired) {
-    return MakeError(ErrorKind::kIo,
-                     "request to " + url + " failed: no complete reply within " + std::to_string(options.timeout_s) + " s");
+    return MakeError(ErrorKind::kIo, "request to " + url + " failed: timed out, no complete reply within " +
+                                         std::to_string(options.timeout_s) + " s");
   }
   if (!res) return MakeError(ErrorKind::kIo, "request to " + url + " failed: " + TransportFailure(res.error()));
   HttpReply reply;
