@@ -7,6 +7,7 @@
 #include <ctime>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "tsa/audit/checkpoint.h"
 #include "tsa/audit/merkle.h"
@@ -95,12 +96,24 @@ Result<core::TokenInfo> VerifyCheckpointToken(const std::vector<std::uint8_t>& t
   if (t.digest_hex != HashHex(Sha256(text))) {
     return MakeError(ErrorKind::kInvalidArgument, "tsad's checkpoint token imprint is not SHA-256 of the checkpoint text");
   }
-  crypto::VerifyOptions vo;
-  vo.tsa_cert_pem = tsa_cert_pem;
-  vo.ca_pem = ca_pem;
-  auto verified = crypto::Verify(token_der, vo);
+  auto verified = VerifyTsadToken(token_der, tsa_cert_pem, ca_pem);
   if (!verified) return MakeError(ErrorKind::kInvalidArgument, "tsad's checkpoint token: " + verified.error().message);
   return t;
+}
+
+Result<core::ResponseInfo> VerifyTsadToken(const std::vector<std::uint8_t>& der, const std::string& certs_pem,
+                                           const std::string& ca_pem) {
+  crypto::VerifyOptions vo;
+  vo.tsa_cert_pem = certs_pem;
+  vo.ca_pem = ca_pem;
+  auto pinned = crypto::Verify(der, vo);
+  if (pinned || certs_pem.empty() || ca_pem.empty()) return pinned;
+  // Not a pinned certificate: with a CA, any timeStamping certificate chaining to it will do
+  // (crypto::Verify checks the EKU), provided the token carries it.
+  auto described = crypto::DescribeResponse(der);
+  if (!described || !described->token || described->token->certificate_count == 0) return pinned;
+  vo.tsa_cert_pem.clear();
+  return crypto::Verify(der, vo);
 }
 
 AnchorCheck CheckAnchorReply(const std::vector<std::uint8_t>& reply, const std::vector<std::uint8_t>& checkpoint_token_der,
@@ -245,7 +258,9 @@ class LevelCursor {
   std::vector<std::uint8_t> hash_;
 };
 
-Status CheckTables(store::Database& db) {
+}  // namespace
+
+Status CheckAuditTables(store::Database& db) {
   TSA_ASSIGN_OR_RETURN(store::Statement st, db.Prepare("SELECT name FROM sqlite_master WHERE type = 'table'"));
   std::vector<std::string> have;
   while (true) {
@@ -261,13 +276,19 @@ Status CheckTables(store::Database& db) {
   return Ok();
 }
 
+namespace {
+
 class ChainVerifier {
  public:
   ChainVerifier(store::Database& db, const ChainVerifyOptions& options, ProgressFn progress)
-      : db_(db), opt_(options), progress_(std::move(progress)), rep_(report_, options.max_findings) {}
+      : db_(db),
+        opt_(options),
+        progress_(std::move(progress)),
+        rep_(report_, options.max_findings),
+        leaf_certs_pem_(options.tsa_cert_pem) {}
 
   Result<ChainReport> Run() {
-    TSA_TRY(CheckTables(db_));
+    TSA_TRY(CheckAuditTables(db_));
     TSA_ASSIGN_OR_RETURN(store::Statement total, db_.Prepare("SELECT COALESCE(MAX(idx) + 1, 0) FROM tokens"));
     TSA_ASSIGN_OR_RETURN(bool row, total.Step());
     total_ = row && total.ColumnInt(0) > 0 ? static_cast<std::uint64_t>(total.ColumnInt(0)) : 0;
@@ -357,6 +378,7 @@ class ChainVerifier {
       // tsad's own token over SHA-256(text).
       std::optional<core::TokenInfo> tsad;
       auto verified = chain_detail::VerifyCheckpointToken(token, text, opt_.tsa_cert_pem, opt_.tsa_ca_pem);
+      if (verified) LearnSigner(token);
       if (!verified) {
         rep_.Cp(res.id, verified.error().message);
         // Keep the genTime for the ordering checks when the token at least parses.
@@ -669,12 +691,14 @@ class ChainVerifier {
           bad_leaf("hash_oid column " + st.ColumnText(4) + " differs from the token's " + t.hash_oid);
         if (core::ToHex(st.ColumnBlob(5)) != t.digest_hex) bad_leaf("digest column differs from the token's imprint");
         if (st.ColumnText(3) != t.policy) bad_leaf("policy column " + st.ColumnText(3) + " differs from the token's " + t.policy);
-        if (!opt_.tsa_cert_pem.empty() && opt_.verify_leaf_signatures) {
-          crypto::VerifyOptions vo;
-          vo.tsa_cert_pem = opt_.tsa_cert_pem;
-          vo.ca_pem = opt_.tsa_ca_pem;
+        if (HasTrustRoots() && opt_.verify_leaf_signatures) {
           report_.leaf_signatures_checked += 1;
-          if (auto v = crypto::Verify(token, vo); !v) bad_leaf("the token's signature: " + v.error().message);
+          const std::string& pinned = t.certificate_count == 0 ? leaf_certs_pem_ : opt_.tsa_cert_pem;
+          if (pinned.empty() && t.certificate_count == 0) {
+            bad_leaf("the token carries no certificate and no given or learned TSA certificate can check it (pass --tsa-cert)");
+          } else if (auto v = chain_detail::VerifyTsadToken(token, pinned, opt_.tsa_ca_pem); !v) {
+            bad_leaf("the token's signature: " + v.error().message);
+          }
         }
       }
     }
@@ -771,6 +795,18 @@ class ChainVerifier {
     report_.ok = report_.errors == 0;
   }
 
+  bool HasTrustRoots() const { return !opt_.tsa_cert_pem.empty() || !opt_.tsa_ca_pem.empty(); }
+
+  // A checkpoint token that verified against the CA names a trusted signer: remember its
+  // certificate for the leaf tokens that carry none (certReq FALSE). The pinned ones come first.
+  void LearnSigner(const std::vector<std::uint8_t>& checkpoint_token) {
+    if (opt_.tsa_ca_pem.empty()) return;
+    auto pem = crypto::EmbeddedSignerPem(checkpoint_token);
+    if (!pem || !learned_.insert(*pem).second) return;
+    if (!leaf_certs_pem_.empty() && leaf_certs_pem_.back() != '\n') leaf_certs_pem_ += '\n';
+    leaf_certs_pem_ += *pem;
+  }
+
   store::Database& db_;
   const ChainVerifyOptions& opt_;
   ProgressFn progress_;
@@ -788,6 +824,8 @@ class ChainVerifier {
   std::optional<std::uint64_t> first_bad_leaf_, last_bad_leaf_;
   std::optional<std::uint64_t> broken_;  // a missing leaf without a level-0 node
   std::uint64_t last_good_size_ = 0;     // largest verified checkpoint size whose root matched
+  std::set<std::string> learned_;        // signer certificates (PEM) of CA-verified checkpoint tokens
+  std::string leaf_certs_pem_;           // pinned + learned: for leaf tokens without a certificate
 };
 
 }  // namespace

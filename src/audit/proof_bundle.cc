@@ -343,10 +343,13 @@ Result<ProofReport> VerifyProofBundle(const json& bundle, const std::vector<std:
 
   // The token itself: tsad's signature, and made before the checkpoint.
   if (token) {
-    crypto::VerifyOptions vo;
-    vo.tsa_cert_pem = options.tsa_cert_pem;
-    vo.ca_pem = options.tsa_ca_pem;
-    auto v = crypto::Verify(token->token_der, vo);
+    // A token without a certificate (certReq FALSE) may also be signed by the certificate of the
+    // checkpoint token, once that one verified against the CA.
+    std::string certs = options.tsa_cert_pem;
+    if (verified_cp && !options.tsa_ca_pem.empty() && token->certificate_count == 0) {
+      if (auto signer = crypto::EmbeddedSignerPem(checkpoint_token)) certs += "\n" + *signer;
+    }
+    auto v = chain_detail::VerifyTsadToken(token->token_der, certs, options.tsa_ca_pem);
     if (!v) {
       fail("the token: " + v.error().message +
            (options.tsa_cert_pem.empty() && token->certificate_count == 0 ? " (pass tsad's certificate)" : ""));

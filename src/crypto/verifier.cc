@@ -11,7 +11,18 @@
 namespace tsa::crypto {
 namespace {
 
-Result<X509Stack> ParsePemCertificates(const std::string& pem, const char* what) {
+constexpr char kBeginCertificate[] = "-----BEGIN CERTIFICATE-----";
+
+std::size_t CountBeginMarkers(const std::string& pem) {
+  std::size_t n = 0;
+  for (auto at = pem.find(kBeginCertificate); at != std::string::npos; at = pem.find(kBeginCertificate, at + 1)) ++n;
+  return n;
+}
+
+// Every certificate of a PEM text. A text with none, or with a certificate block that does not
+// parse, is an error: a trust file that silently yields fewer certificates than it shows would
+// loosen the check it was given for.
+Result<X509Stack> ParsePemCertificates(const std::string& pem, const std::string& what) {
   X509Stack certs(sk_X509_new_null());
   UniquePtr<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   while (true) {
@@ -20,9 +31,31 @@ Result<X509Stack> ParsePemCertificates(const std::string& pem, const char* what)
     sk_X509_push(certs.get(), cert);
   }
   ERR_clear_error();
-  if (sk_X509_num(certs.get()) == 0)
-    return MakeError(ErrorKind::kInvalidArgument, std::string("no PEM certificate in the ") + what);
+  const auto parsed = static_cast<std::size_t>(sk_X509_num(certs.get()));
+  if (parsed == 0) return MakeError(ErrorKind::kInvalidArgument, "no PEM certificate in the " + what);
+  if (parsed != CountBeginMarkers(pem)) {
+    return MakeError(ErrorKind::kInvalidArgument, "a certificate in the " + what + " does not parse");
+  }
   return certs;
+}
+
+// The one certificate of `pinned` that signed the token, or an error when none did.
+Result<X509*> PinnedSigner(PKCS7* token, STACK_OF(X509) * pinned) {
+  STACK_OF(X509)* found = PKCS7_get0_signers(token, pinned, 0);
+  if (found == nullptr || sk_X509_num(found) != 1) {
+    sk_X509_free(found);
+    ERR_clear_error();
+    return MakeError(ErrorKind::kInvalidArgument,
+                     "the token is not signed by exactly one signer identified by the given TSA certificate");
+  }
+  X509* signer = sk_X509_value(found, 0);
+  sk_X509_free(found);
+  // PKCS7_get0_signers also looks in the certificates the token carries: the signer must be one of
+  // the pinned ones, not a certificate with the same issuer and serial brought by the token.
+  for (int i = 0; i < sk_X509_num(pinned); ++i) {
+    if (X509_cmp(signer, sk_X509_value(pinned, i)) == 0) return sk_X509_value(pinned, i);
+  }
+  return MakeError(ErrorKind::kInvalidArgument, "the token was signed by a different certificate than the given TSA certificate");
 }
 
 // The first OpenSSL reason, shortened for a one-line message.
@@ -35,6 +68,31 @@ std::string Reason() {
 }
 
 }  // namespace
+
+Result<std::size_t> CountPemCertificates(const std::string& pem, const std::string& what) {
+  ERR_clear_error();
+  TSA_ASSIGN_OR_RETURN(X509Stack certs, ParsePemCertificates(pem, what));
+  return static_cast<std::size_t>(sk_X509_num(certs.get()));
+}
+
+Result<std::string> EmbeddedSignerPem(std::span<const std::uint8_t> der) {
+  TSA_ASSIGN_OR_RETURN(core::ResponseInfo info, DescribeResponse(der));
+  if (!info.token) return MakeError(ErrorKind::kInvalidArgument, "not a time-stamp token");
+  ERR_clear_error();
+  const unsigned char* p = info.token->token_der.data();
+  UniquePtr<PKCS7> token(d2i_PKCS7(nullptr, &p, static_cast<long>(info.token->token_der.size())));
+  if (!token) return MakeError(ErrorKind::kInvalidArgument, "cannot decode the token");
+  STACK_OF(X509)* found = PKCS7_get0_signers(token.get(), nullptr, 0);
+  const bool one = found != nullptr && sk_X509_num(found) == 1;
+  UniquePtr<BIO> out(BIO_new(BIO_s_mem()));
+  const bool written = one && PEM_write_bio_X509(out.get(), sk_X509_value(found, 0)) == 1;
+  sk_X509_free(found);
+  ERR_clear_error();
+  if (!written) return MakeError(ErrorKind::kInvalidArgument, "the token does not carry its signer certificate");
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(out.get(), &data);
+  return std::string(data, static_cast<std::size_t>(n));
+}
 
 Result<core::ResponseInfo> Verify(std::span<const std::uint8_t> der, const VerifyOptions& options) {
   TSA_ASSIGN_OR_RETURN(core::ResponseInfo info, DescribeResponse(der));
@@ -68,24 +126,8 @@ Result<core::ResponseInfo> Verify(std::span<const std::uint8_t> der, const Verif
   } else {
     TSA_ASSIGN_OR_RETURN(tsa_certs, ParsePemCertificates(options.tsa_cert_pem, "TSA certificate file"));
   }
-  X509* tsa_cert = sk_X509_value(tsa_certs.get(), 0);
-
-  // The signer must be the given TSA certificate (found in the token or supplied by the caller).
-  {
-    UniquePtr<X509> signer;
-    STACK_OF(X509)* found = PKCS7_get0_signers(token.get(), tsa_certs.get(), 0);
-    if (found == nullptr || sk_X509_num(found) != 1) {
-      sk_X509_free(found);
-      ERR_clear_error();
-      return MakeError(ErrorKind::kInvalidArgument,
-                       "the token is not signed by exactly one signer identified by the given TSA certificate");
-    }
-    const bool same = X509_cmp(sk_X509_value(found, 0), tsa_cert) == 0;
-    sk_X509_free(found);
-    if (!same)
-      return MakeError(ErrorKind::kInvalidArgument,
-                       "the token was signed by a different certificate than the given TSA certificate");
-  }
+  // The signer must be one of the given TSA certificates (or the one found in the token).
+  TSA_ASSIGN_OR_RETURN(X509 * tsa_cert, PinnedSigner(token.get(), tsa_certs.get()));
 
   UniquePtr<X509_STORE> store(X509_STORE_new());
   X509Stack untrusted(sk_X509_new_null());

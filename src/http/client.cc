@@ -2,7 +2,14 @@
 
 #include <httplib.h>
 
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <regex>
+#include <stop_token>
+#include <thread>
 
 #include "tsa/http/anchor_transport.h"
 
@@ -17,15 +24,74 @@ struct ParsedUrl {
 };
 
 Result<ParsedUrl> ParseUrl(const std::string& url) {
-  static const std::regex kUrl(R"(^(https?)://([^/:]+|\[[^\]]+\])(?::(\d+))?(/.*)?$)", std::regex::icase);
+  static const std::regex kUrl(R"(^(https?)://([^/:]+|\[[^\]]+\])(?::(\d{1,5}))?(/.*)?$)", std::regex::icase);
   std::smatch m;
   if (!std::regex_match(url, m, kUrl)) return MakeError(ErrorKind::kInvalidArgument, "not an http(s) URL: " + url);
-  const std::string scheme = m[1].str();
-  const bool https = scheme.size() == 5;
-  const std::string host = m[2].str();
+  const bool https = m[1].length() == 5;
   const int port = m[3].matched ? std::stoi(m[3].str()) : (https ? 443 : 80);
-  const std::string path = m[4].matched ? m[4].str() : "/";
-  return ParsedUrl{https, host, port, path};
+  if (port < 1 || port > 65535) return MakeError(ErrorKind::kInvalidArgument, "bad port in URL: " + url);
+  return ParsedUrl{https, m[2].str(), port, m[4].matched ? m[4].str() : "/"};
+}
+
+// Stops the client when the exchange passes its deadline. Per-read timeouts alone do not bound
+// the total: a server that sends one byte per read keeps every read short and the exchange
+// endless. client.stop() shuts the socket down, which wakes the blocked read.
+class DeadlineWatch {
+ public:
+  DeadlineWatch(httplib::Client& client, std::chrono::seconds limit)
+      : thread_([this, &client, limit](std::stop_token stop) {
+          std::unique_lock lock(mutex_);
+          cv_.wait_for(lock, stop, limit, [] { return false; });
+          if (stop.stop_requested()) return;
+          expired_ = true;
+          lock.unlock();
+          client.stop();
+        }) {}
+  bool expired() const { return expired_.load(); }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable_any cv_;
+  std::atomic<bool> expired_{false};
+  std::jthread thread_;  // last: it uses the members above; its destructor stops and joins it
+};
+
+// Collects the reply body up to `cap` bytes; past it, tells httplib to stop reading.
+class CappedBody {
+ public:
+  explicit CappedBody(std::size_t cap) : cap_(cap) {}
+
+  // A declared Content-Length over the cap is refused before any body byte is read.
+  bool AcceptHeaders(const httplib::Response& response) {
+    const std::string length = response.get_header_value("Content-Length");
+    std::uint64_t n = 0;
+    const auto [end, ec] = std::from_chars(length.data(), length.data() + length.size(), n);
+    if (!length.empty() && (ec != std::errc() || end != length.data() + length.size() || n > cap_)) too_large_ = true;
+    return !too_large_;
+  }
+  bool Append(const char* data, std::size_t n) {
+    if (n > cap_ - body_.size()) {
+      too_large_ = true;
+      return false;
+    }
+    body_.insert(body_.end(), data, data + n);
+    return true;
+  }
+  bool too_large() const { return too_large_; }
+  std::vector<std::uint8_t> Take() { return std::move(body_); }
+
+ private:
+  std::size_t cap_;
+  std::vector<std::uint8_t> body_;
+  bool too_large_ = false;
+};
+
+std::string TransportFailure(httplib::Error err) {
+  switch (err) {
+    case httplib::Error::Read: return "no complete reply (timed out, cancelled or connection closed)";
+    case httplib::Error::Connection: return "cannot connect";
+    default: return httplib::to_string(err);
+  }
 }
 
 using ClientHook = std::function<void(httplib::Client*, bool /*registered*/)>;
@@ -33,37 +99,53 @@ using ClientHook = std::function<void(httplib::Client*, bool /*registered*/)>;
 Result<HttpReply> DoPost(const std::string& url, const std::vector<std::uint8_t>& body, const std::string& content_type,
                          const ClientOptions& options, const ClientHook& hook) {
   TSA_ASSIGN_OR_RETURN(ParsedUrl u, ParseUrl(url));
-  const bool https = u.https;
-  const std::string& host = u.host;
-  const int port = u.port;
-  const std::string& path = u.path;
-  httplib::Client client(std::string(https ? "https://" : "http://") + host + ":" + std::to_string(port));
+  httplib::Client client(std::string(u.https ? "https://" : "http://") + u.host + ":" + std::to_string(u.port));
   client.set_connection_timeout(options.timeout_s, 0);
   client.set_read_timeout(options.timeout_s, 0);
   client.set_write_timeout(options.timeout_s, 0);
-  if (https) {
+  if (u.https) {
     client.enable_server_certificate_verification(true);
     if (!options.ca_bundle.empty()) client.set_ca_cert_path(options.ca_bundle.c_str());
   }
-  const httplib::Headers headers = {{"Accept", "application/timestamp-reply, application/json;q=0.5"}};
+  CappedBody reply_body(options.max_reply_bytes);
+  httplib::Request request;
+  request.method = "POST";
+  request.path = u.path;
+  request.headers = {{"Accept", "application/timestamp-reply, application/json;q=0.5"}, {"Content-Type", content_type}};
+  request.body.assign(body.begin(), body.end());
+  request.response_handler = [&reply_body](const httplib::Response& r) { return reply_body.AcceptHeaders(r); };
+  request.content_receiver = [&reply_body](const char* data, std::size_t n, std::uint64_t, std::uint64_t) {
+    return reply_body.Append(data, n);
+  };
+
   if (hook) hook(&client, true);
-  auto res = client.Post(path.c_str(), headers, reinterpret_cast<const char*>(body.data()), body.size(), content_type.c_str());
+  bool expired = false;
+  httplib::Result res = [&] {
+    DeadlineWatch deadline(client, std::chrono::seconds(options.timeout_s));
+    auto r = client.send(request);
+    expired = !r && deadline.expired();
+    return r;
+  }();
   if (hook) hook(&client, false);
-  if (!res) {
-    const auto err = res.error();
-    const std::string why = err == httplib::Error::Read         ? "no complete reply (timed out, cancelled or connection closed)"
-                            : err == httplib::Error::Connection ? "cannot connect"
-                                                                : httplib::to_string(err);
-    return MakeError(ErrorKind::kIo, "request to " + url + " failed: " + why);
+  if (reply_body.too_large()) {
+    return MakeError(ErrorKind::kIo, "the reply from " + url + " is larger than the cap of " +
+                                         std::to_string(options.max_reply_bytes) + " bytes");
   }
+  if (expired) {
+    return MakeError(ErrorKind::kIo, "request to " + url + " failed: timed out, no complete reply within " +
+                                         std::to_string(options.timeout_s) + " s");
+  }
+  if (!res) return MakeError(ErrorKind::kIo, "request to " + url + " failed: " + TransportFailure(res.error()));
   HttpReply reply;
   reply.status = res->status;
   reply.content_type = res->get_header_value("Content-Type");
-  reply.body.assign(res->body.begin(), res->body.end());
+  reply.body = reply_body.Take();
   return reply;
 }
 
 }  // namespace
+
+bool IsHttpUrl(const std::string& url) { return ParseUrl(url).has_value(); }
 
 Result<HttpReply> Post(const std::string& url, const std::vector<std::uint8_t>& body, const std::string& content_type,
                        const ClientOptions& options) {

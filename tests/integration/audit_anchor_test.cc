@@ -303,6 +303,8 @@ struct BadCase {
   const char* name;
   std::vector<std::string> cause;  // the stored error must contain one of these (case-insensitive)
 };
+// Shown by --gtest_list_tests and in failures instead of the struct's raw bytes.
+void PrintTo(const BadCase& c, std::ostream* os) { *os << c.name; }
 
 class AuditBadAnchorTest : public AuditAnchorTest, public ::testing::WithParamInterface<BadCase> {};
 

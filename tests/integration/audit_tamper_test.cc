@@ -174,6 +174,8 @@ struct TamperCase {
   std::optional<std::uint64_t> first_bad_index;  // must be named in the output
   const char* mention = nullptr;                 // the output must contain this (case-sensitive)
 };
+// Shown by --gtest_list_tests and in failures instead of the struct's raw bytes.
+void PrintTo(const TamperCase& c, std::ostream* os) { *os << c.name; }
 
 class AuditTamperKindTest : public AuditTamperTest, public ::testing::WithParamInterface<TamperCase> {
  public:
@@ -338,6 +340,8 @@ class AuditProofTest : public AuditTamperTest {
       for (const std::string& a :
            {std::string("--tsa-cert"), main_pki_.tsa_cert(), std::string("--anchor-ca"), ext_pki_.ca_cert()})
         argv.push_back(a);
+    } else {
+      argv.push_back("--structure-only");  // no trust roots: the tool requires saying so
     }
     return RunCommand(argv, 30s);
   }
@@ -351,11 +355,15 @@ class AuditProofTest : public AuditTamperTest {
 
     auto good = VerifyProof(text, 5, source + "_good", false);
     EXPECT_EQ(good.exit_code, 0) << source << ": the proof bundle of its own token must verify:\n" << good.output;
+    EXPECT_NE(good.output.find("Proof structure OK (structure only"), std::string::npos) << good.output;
     auto pinned = VerifyProof(text, 5, source + "_pinned", true);
     EXPECT_EQ(pinned.exit_code, 0) << source << ": with --tsa-cert and --anchor-ca:\n" << pinned.output;
+    EXPECT_NE(pinned.output.find("Proof OK: "), std::string::npos) << pinned.output;
 
-    auto other = VerifyProof(text, 6, source + "_other_token", false);
-    EXPECT_NE(other.exit_code, 0) << source << ": the bundle must not verify another token:\n" << other.output;
+    for (const bool with_roots : {false, true}) {
+      auto other = VerifyProof(text, 6, source + "_other_token" + (with_roots ? "_pinned" : ""), with_roots);
+      EXPECT_EQ(other.exit_code, 1) << source << ": the bundle must not verify another token:\n" << other.output;
+    }
 
     // The root in the checkpoint text, changed by one hex digit.
     nlohmann::json bad_root = bundle;

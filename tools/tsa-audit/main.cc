@@ -10,26 +10,45 @@
 
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <variant>
 
+#include "common/tool_cli.h"
+#include "tsa/audit/chain_verifier.h"
 #include "tsa/audit/proof_bundle.h"
 #include "tsa/core/bytes.h"
 
 namespace {
-int Fail(int code, const std::string& msg) {
-  std::cerr << "tsa-audit: " << msg << "\n";
-  return code;
-}
+constexpr char kTool[] = "tsa-audit";
+int Fail(int code, const std::string& msg) { return tsa::tool::Fail(kTool, code, msg); }
 // 3 for what concerns the input itself, 1 for what the log cannot give.
 int CodeOf(const tsa::Error& e) {
   return e.kind == tsa::ErrorKind::kIo || e.kind == tsa::ErrorKind::kBusy || e.kind == tsa::ErrorKind::kInvalidArgument ? 3 : 1;
+}
+// The database, read-only, once it is known to be a tsad audit log; else the exit code (3) after
+// one line saying why (never a raw SQL error).
+std::variant<std::unique_ptr<tsa::store::Database>, int> OpenAuditDatabase(const std::string& path) {
+  if (::access(path.c_str(), R_OK) != 0) return Fail(3, "cannot read " + path);
+  if (!tsa::tool::HasSqliteHeader(path)) return Fail(3, path + " is not a tsad audit database (not an SQLite file)");
+  tsa::store::OpenOptions open;
+  open.read_only = true;
+  open.create = false;
+  auto db = tsa::store::Database::Open(path, open);
+  if (!db) return Fail(3, db.error().message);
+  if (auto tables = tsa::audit::CheckAuditTables(**db); !tables) {
+    const bool not_audit = tables.error().kind == tsa::ErrorKind::kInvalidArgument;
+    return Fail(3, not_audit ? tables.error().message : path + " cannot be read as a database: " + tables.error().message);
+  }
+  return std::move(*db);
 }
 }  // namespace
 
 int main(int argc, char** argv) try {
   std::string db_path, out_path, serial, token_path;
   bool json = false, allow_unanchored = false;
-  CLI::App app{"tsa-audit: statistics, JSON export and proof bundles from a tsad audit database"};
+  CLI::App app{"Statistics, JSON export and proof bundles from a tsad audit database"};
+  tsa::tool::Describe(app, kTool);
   app.require_subcommand(1);
   auto* stats = app.add_subcommand("stats", "Log and anchoring statistics");
   stats->add_option("database", db_path, "The tsad audit database")->required();
@@ -43,22 +62,16 @@ int main(int argc, char** argv) try {
   proof->add_option("--token", token_path, "The token (.tsr or .tst)")->excludes(serial_opt);
   proof->add_option("-o,--output", out_path, "Output file (default: stdout)");
   proof->add_flag("--allow-unanchored", allow_unanchored, "Build over the latest checkpoint when none is anchored yet");
-  try {
-    app.parse(argc, argv);
+  auto validate = [&] {
     if (proof->parsed() && serial.empty() && token_path.empty()) throw CLI::ValidationError("proof needs --serial or --token");
     if (serial.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
       throw CLI::ValidationError("--serial must be hex");
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);
-    return Fail(2, std::string(e.what()) + " (see --help)");
-  }
+  };
+  if (auto code = tsa::tool::ParseCommandLine(app, argc, argv, validate)) return *code;
 
-  if (::access(db_path.c_str(), R_OK) != 0) return Fail(3, "cannot read " + db_path);
-  tsa::store::OpenOptions open;
-  open.read_only = true;
-  open.create = false;
-  auto db = tsa::store::Database::Open(db_path, open);
-  if (!db) return Fail(3, db.error().message);
+  auto opened = OpenAuditDatabase(db_path);
+  if (const int* code = std::get_if<int>(&opened)) return *code;
+  auto& db = std::get<0>(opened);
 
   auto emit = [&](const std::string& text) {
     if (out_path.empty()) {
@@ -69,12 +82,12 @@ int main(int argc, char** argv) try {
     return 0;
   };
   if (stats->parsed()) {
-    auto s = tsa::audit::ComputeStats(**db);
+    auto s = tsa::audit::ComputeStats(*db);
     if (!s) return Fail(CodeOf(s.error()), s.error().message);
     return emit(json ? tsa::audit::ToJson(*s).dump(2) + "\n" : tsa::audit::ToText(*s));
   }
   if (exp->parsed()) {
-    auto j = tsa::audit::ExportAuditJson(**db);
+    auto j = tsa::audit::ExportAuditJson(*db);
     if (!j) return Fail(CodeOf(j.error()), j.error().message);
     return emit(j->dump(2) + "\n");
   }
@@ -84,9 +97,9 @@ int main(int argc, char** argv) try {
   if (!token_path.empty()) {
     auto token = tsa::core::ReadFileBytes(token_path);
     if (!token) return Fail(3, token.error().message);
-    bundle = tsa::audit::BuildProofBundleForToken(**db, *token, options);
+    bundle = tsa::audit::BuildProofBundleForToken(*db, *token, options);
   } else {
-    bundle = tsa::audit::BuildProofBundle(**db, serial, options);
+    bundle = tsa::audit::BuildProofBundle(*db, serial, options);
   }
   if (!bundle) {
     const auto kind = bundle.error().kind;
@@ -97,6 +110,5 @@ int main(int argc, char** argv) try {
     std::cerr << "tsa-audit: warning: not anchored yet; this bundle proves inclusion and tsad's signature only\n";
   return emit(bundle->dump(2) + "\n");
 } catch (const std::exception& e) {
-  std::cerr << "tsa-audit: " << e.what() << "\n";
-  return 1;
+  return Fail(1, e.what());
 }

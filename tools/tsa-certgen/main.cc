@@ -5,23 +5,22 @@
 #include <iostream>
 #include <string>
 
+#include "common/tool_cli.h"
 #include "tsa/crypto/cert_factory.h"
 
 namespace {
 
 // Exit codes are part of the interface: scripts tell "already there" apart from real failures.
-constexpr int kExitOk = 0;
-constexpr int kExitRuntime = 1;  // crypto or file system failure
-constexpr int kExitUsage = 2;    // bad flags or flag values
-constexpr int kExitExists = 3;   // refused to overwrite existing files (no --force)
+constexpr int kExitOk = tsa::tool::kExitOk;
+constexpr int kExitRuntime = tsa::tool::kExitFailed;  // crypto or file system failure
+constexpr int kExitUsage = tsa::tool::kExitUsage;     // bad flags or flag values
+constexpr int kExitExists = 3;                        // refused to overwrite existing files (no --force)
 
-int Fail(int code, const std::string& message) {
-  std::cerr << "tsa-certgen: " << message << '\n';
-  return code;
-}
+int Fail(int code, const std::string& message) { return tsa::tool::Fail("tsa-certgen", code, message); }
 
 int Run(int argc, char** argv) {
   CLI::App app{"Create a development CA and a time-stamping (TSA) certificate issued by it."};
+  tsa::tool::Describe(app, "tsa-certgen");
   tsa::crypto::DevPkiOptions options;
   options.dir = "certs";
   std::string key_type = "rsa3072";
@@ -36,12 +35,7 @@ int Run(int argc, char** argv) {
       ->check(CLI::Range(1, 36500))
       ->capture_default_str();
   app.add_flag("--force", options.force, "Overwrite existing files");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);  // --help
-    return Fail(kExitUsage, e.what());
-  }
+  if (auto code = tsa::tool::ParseCommandLine(app, argc, argv)) return *code;
 
   const auto type = tsa::crypto::KeyTypeFromName(key_type);
   if (!type) return Fail(kExitUsage, "unknown key type " + key_type);

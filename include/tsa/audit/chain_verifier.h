@@ -46,17 +46,23 @@
 
 namespace tsa::audit {
 
+// tsad's trust roots, shared by the log and the proof bundle checks: tsa_cert_pem holds any
+// number of pinned TSA certificates (several after a rollover), tsa_ca_pem a CA bundle. A token of
+// tsad is accepted when one pinned certificate signed it (chaining to the CA when one is given),
+// or, with a CA, when the certificate it carries has the timeStamping EKU and chains to the CA. A
+// leaf token without certificate (certReq FALSE) is checked against the pinned certificates and
+// the signers of the checkpoint tokens that verified against the CA. With neither set, tokens are
+// checked against the certificates they carry: only the structure, not who signed, is proven.
 struct ChainVerifyOptions {
-  // PEM of tsad's TSA certificate. When set, checkpoint tokens and (unless
-  // verify_leaf_signatures is false) every stored leaf token must verify with it; when empty,
-  // checkpoint tokens are verified with the signer certificate they carry and leaf token
-  // signatures are not checked (a leaf token need not carry a certificate).
+  // When set (either), checkpoint tokens and (unless verify_leaf_signatures is false) every stored
+  // leaf token must verify against them; when both are empty, checkpoint tokens are verified with
+  // the signer certificate they carry and leaf token signatures are not checked.
   std::string tsa_cert_pem;
-  std::string tsa_ca_pem;                  // trust bundle for tsad's certificate (optional)
+  std::string tsa_ca_pem;
   std::string anchor_ca_pem;               // trust bundle for the external TSAs; empty: embedded signer only
   std::int64_t max_skew_us = 300'000'000;  // |external - tsad genTime| bound (300 s)
   bool require_anchors = false;            // a checkpoint without a verified anchor is an error
-  bool verify_leaf_signatures = true;      // only with tsa_cert_pem
+  bool verify_leaf_signatures = true;      // only with tsa_cert_pem or tsa_ca_pem
   std::size_t max_findings = 1000;         // further findings are counted, not listed
 };
 
@@ -123,6 +129,10 @@ using ProgressFn = std::function<void(std::uint64_t done, std::uint64_t total)>;
 // the first index that could not be read.
 Result<ChainReport> VerifyChain(store::Database& db, const ChainVerifyOptions& options, ProgressFn progress = {});
 
+// Whether `db` has the tables of a tsad audit log: kInvalidArgument "... is not a tsad audit
+// database" when one is missing, kStorage/kBusy when SQLite cannot read it at all (not a database).
+Status CheckAuditTables(store::Database& db);
+
 // Helpers shared with the proof bundle verifier (proof_bundle.cc) and the tools.
 namespace chain_detail {
 
@@ -140,8 +150,13 @@ std::int64_t GenTimeResolutionUs(std::int64_t gen_time_us);
 // "2026-11-25T09:31:26.123456Z" (fraction trimmed of trailing zeros, omitted when zero).
 std::string FormatTimeUs(std::int64_t us);
 
+// A token of tsad against its trust roots (ChainVerifyOptions): `certs_pem` pinned certificates
+// (any number), `ca_pem` a CA bundle; both empty: the certificate the token carries.
+Result<core::ResponseInfo> VerifyTsadToken(const std::vector<std::uint8_t>& der, const std::string& certs_pem,
+                                           const std::string& ca_pem);
+
 // tsad's token over a checkpoint: granted, imprint = SHA-256(text) with the SHA-256 OID, signature
-// valid (with tsa_cert_pem, or the signer certificate it carries when empty; chain to ca_pem if set).
+// valid against the trust roots (VerifyTsadToken).
 Result<core::TokenInfo> VerifyCheckpointToken(const std::vector<std::uint8_t>& token_der, const std::string& text,
                                               const std::string& tsa_cert_pem, const std::string& ca_pem);
 

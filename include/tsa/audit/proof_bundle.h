@@ -52,8 +52,10 @@ Result<nlohmann::json> BuildProofBundleForToken(store::Database& db, const std::
                                                 const ProofBuildOptions& options = {});
 
 struct ProofVerifyOptions {
-  std::string tsa_cert_pem;   // tsad's certificate; empty: the signer certificates the tokens carry
-  std::string tsa_ca_pem;     // trust bundle for tsad's certificate (optional)
+  // tsad's trust roots, as ChainVerifyOptions (chain_verifier.h): pinned certificates (any
+  // number) and/or a CA bundle; both empty: the signer certificates the tokens carry.
+  std::string tsa_cert_pem;
+  std::string tsa_ca_pem;
   std::string anchor_ca_pem;  // trust bundle for the external TSAs (optional)
   std::int64_t max_skew_us = 300'000'000;
   bool allow_unanchored = false;  // accept a bundle with no anchor (reported, not an error)

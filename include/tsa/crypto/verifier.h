@@ -14,9 +14,10 @@
 namespace tsa::crypto {
 
 struct VerifyOptions {
-  // PEM of the TSA certificate that must have signed the token. When empty, the signer certificate
-  // carried in the token is used (an external TSA whose certificate we do not pin); then only
-  // `ca_pem` makes the result say anything about who signed.
+  // PEM of the TSA certificate(s) one of which must have signed the token (several after a
+  // certificate rollover). When empty, the signer certificate carried in the token is used (an
+  // external TSA whose certificate we do not pin); then only `ca_pem` makes the result say
+  // anything about who signed.
   std::string tsa_cert_pem;
   // PEM bundle of trust anchors (and intermediates). When empty, the TSA certificate itself is the
   // trust anchor ("this token was signed by this certificate").
@@ -32,8 +33,17 @@ struct VerifyOptions {
   std::optional<std::int64_t> check_time;
 };
 
+// Checks that `pem` holds at least one certificate and that every "BEGIN CERTIFICATE" block in it
+// parses; returns how many. kInvalidArgument otherwise, naming `what` ("the --ca file"). The
+// tools check each trust file with it: an empty trust file must not mean "no trust file".
+Result<std::size_t> CountPemCertificates(const std::string& pem, const std::string& what);
+
+// The PEM of the signer certificate a reply or token carries (certReq TRUE); kInvalidArgument when
+// it carries none.
+Result<std::string> EmbeddedSignerPem(std::span<const std::uint8_t> der);
+
 // Verifies a TimeStampResp or a bare TimeStampToken: status granted, the CMS signature, the
-// ESSCertID(v2) binding, the signer certificate (the given one; EKU critical timeStamping-only;
+// ESSCertID(v2) binding, the signer certificate (one of the given ones; EKU critical timeStamping-only;
 // valid at genTime; chaining to the trust anchors), and the optional imprint/request checks.
 // Returns the description on success, or one line saying what failed.
 Result<core::ResponseInfo> Verify(std::span<const std::uint8_t> der, const VerifyOptions& options);

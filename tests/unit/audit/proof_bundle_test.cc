@@ -420,6 +420,61 @@ TEST_F(ProofBundleTest, TheWholeLogVerifies) {
   EXPECT_EQ(r->warnings, 1u) << findings;  // the checkpoint of size 9 has no anchor
 }
 
+// After a certificate rollover the verifier is given several certificates: the one that signed
+// must be accepted wherever it stands in the bundle (issue 8, item 17).
+TEST_F(ProofBundleTest, SeveralPinnedCertificatesAcceptTheOneThatSigned) {
+  ProofVerifyOptions o = Pinned();
+  o.tsa_ca_pem.clear();
+  o.tsa_cert_pem = unit_test::OtherPki().tsa_cert_pem + unit_test::SharedPki().tsa_cert_pem;
+  for (const std::size_t leaf : {std::size_t{2}, std::size_t{3}}) {  // certReq TRUE and FALSE
+    ProofReport r = MustVerify(Bundle(leaf), (*replies_)[leaf], o);
+    EXPECT_TRUE(r.ok) << "leaf " << leaf << "\n" << Errors(r);
+  }
+  o.tsa_cert_pem = unit_test::OtherPki().tsa_cert_pem;
+  EXPECT_FALSE(MustVerify(Bundle(2), (*replies_)[2], o).ok);
+}
+
+// --tsa-ca alone: any timeStamping certificate chaining to the CA, also for a leaf token without a
+// certificate (certReq FALSE), which is checked against the checkpoint token's verified signer.
+TEST_F(ProofBundleTest, CaAloneIsEnoughAlsoForATokenWithoutCertificate) {
+  ProofVerifyOptions o = Pinned();
+  o.tsa_cert_pem.clear();
+  for (const std::size_t leaf : {std::size_t{2}, std::size_t{3}}) {
+    ProofReport r = MustVerify(Bundle(leaf), (*replies_)[leaf], o);
+    EXPECT_TRUE(r.ok) << "leaf " << leaf << "\n" << Errors(r);
+  }
+  o.tsa_ca_pem = unit_test::OtherPki().ca_cert_pem;
+  for (const std::size_t leaf : {std::size_t{2}, std::size_t{3}}) {
+    EXPECT_FALSE(MustVerify(Bundle(leaf), (*replies_)[leaf], o).ok) << "leaf " << leaf << " verified against another CA";
+  }
+}
+
+// The same trust rules over the whole log: every leaf signature is checked with several pinned
+// certificates or with the CA alone, and fails against another TSA's.
+TEST_F(ProofBundleTest, TheWholeLogVerifiesWithSeveralCertificatesOrTheCaAlone) {
+  struct Case {
+    const char* name;
+    std::string certs, ca;
+    bool ok;
+  };
+  const std::vector<Case> cases = {
+      {"both certificates", unit_test::OtherPki().tsa_cert_pem + unit_test::SharedPki().tsa_cert_pem, "", true},
+      {"the CA alone", "", unit_test::SharedPki().ca_cert_pem, true},
+      {"another TSA's certificate", unit_test::OtherPki().tsa_cert_pem, "", false},
+      {"another CA", "", unit_test::OtherPki().ca_cert_pem, false},
+  };
+  for (const Case& c : cases) {
+    ChainVerifyOptions o;
+    o.tsa_cert_pem = c.certs;
+    o.tsa_ca_pem = c.ca;
+    o.anchor_ca_pem = unit_test::OtherPki().ca_cert_pem;
+    auto r = VerifyChain(*db_, o);
+    ASSERT_TRUE(r) << r.error().ToString();
+    EXPECT_EQ(r->ok, c.ok) << c.name;
+    EXPECT_EQ(r->leaf_signatures_checked, 10u) << c.name;
+  }
+}
+
 TEST(Base64DecodeTest, RoundTripsAndRejectsGarbage) {
   std::mt19937 rng(3161);
   for (std::size_t n = 0; n < 40; ++n) {

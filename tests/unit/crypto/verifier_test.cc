@@ -219,5 +219,38 @@ TEST_F(VerifierTest, WithoutAPinnedTsaCertificateATokenWithoutCertificatesIsRefu
   EXPECT_NE(msg.find("does not carry its signer certificate"), std::string::npos) << msg;
 }
 
+// Rollover: a pinned bundle of several certificates accepts the one that signed, in any position,
+// with and without certificates in the token; the first certificate alone is not enough.
+TEST_F(VerifierTest, APinnedBundleAcceptsAnyOfItsCertificates) {
+  VerifyOptions o;
+  o.tsa_cert_pem = unit_test::OtherPki().tsa_cert_pem + unit_test::SharedPki().tsa_cert_pem;
+  for (const bool cert_req : {true, false}) {
+    auto r = Verify(SignNow(RequestFor(cert_req)), o);
+    EXPECT_TRUE(r) << (cert_req ? "certReq TRUE: " : "certReq FALSE: ") << r.error().ToString();
+  }
+  o.tsa_cert_pem = unit_test::OtherPki().tsa_cert_pem;
+  EXPECT_FALSE(ErrorOf(SignNow(RequestFor(true)), o).empty());
+}
+
+TEST(CountPemCertificatesTest, RefusesEmptyGarbledAndPartlyBrokenTrustFiles) {
+  const std::string good = unit_test::SharedPki().ca_cert_pem;
+  std::string broken = good;
+  broken[broken.find('\n') + 5] ^= 0x01;
+  EXPECT_EQ(CountPemCertificates(good, "t").value(), 1u);
+  EXPECT_EQ(CountPemCertificates(good + unit_test::SharedPki().tsa_cert_pem, "t").value(), 2u);
+  for (const std::string& bad : {std::string(), std::string("not a certificate\n"), broken, good + broken}) {
+    auto r = CountPemCertificates(bad, "--ca file x.pem");
+    ASSERT_FALSE(r) << bad;
+    EXPECT_NE(r.error().message.find("--ca file x.pem"), std::string::npos) << r.error().message;
+  }
+}
+
+TEST_F(VerifierTest, EmbeddedSignerPemIsTheSignerCertificate) {
+  auto pem = EmbeddedSignerPem(SignNow(RequestFor(true)));
+  ASSERT_TRUE(pem) << pem.error().ToString();
+  EXPECT_EQ(*pem, unit_test::SharedPki().tsa_cert_pem);
+  EXPECT_FALSE(EmbeddedSignerPem(SignNow(RequestFor(false))));
+}
+
 }  // namespace
 }  // namespace tsa::crypto
