@@ -186,8 +186,10 @@ int RunDaemon(const Config& config) {
     std::ifstream in(config.anchor_ca);
     if (!in) return Fail("cannot read --anchor-ca " + config.anchor_ca);
     anchor_options.ca_pem.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    if (anchor_options.ca_pem.find("BEGIN CERTIFICATE") == std::string::npos)
-      return Fail("no PEM certificate in --anchor-ca " + config.anchor_ca);
+    // An empty or garbled bundle must not mean "no trust bundle" (signature-only checks).
+    if (auto count = crypto::CountPemCertificates(anchor_options.ca_pem, "--anchor-ca " + config.anchor_ca); !count) {
+      return Fail(count.error().message);
+    }
   }
   service::Issuer* issuer_ptr = issuer->get();
   http::HttpAnchorTransport anchor_transport;

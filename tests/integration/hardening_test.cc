@@ -144,6 +144,31 @@ TEST_F(Hardening, ARestartBehindTheLogsLastGenTimeRefusesTimeNotAvailableAndHeal
   EXPECT_NE(health.dump().find("behind the last issued genTime"), std::string::npos) << health.dump();
 }
 
+// Item 3 (aside): when SQLite's memory-mapped WAL index (<db>-shm) fails, tsad used to die of
+// SIGBUS (exit 135) without a word. It still has to stop, but says why in one line.
+TEST_F(Hardening, AFailingShmMappingStopsTsadWithOneLineNotASilentSigbus) {
+  const TestPki pki = Pki("pki");
+  TsadOptions options;
+  options.cert_dir = pki.dir;
+  TsadProcess tsad(options);
+  ASSERT_TRUE(tsad.Start());
+  ASSERT_EQ(StampAsJson(tsad.port()).value("status", ""), "granted");
+  const std::string shm = tsad.db_path() + "-shm";
+  const CommandResult frozen = RunCommand({"chattr", "+i", shm});
+  if (frozen.exit_code != 0) GTEST_SKIP() << "chattr +i is not available here: " << frozen.output;
+  struct Unfreeze {
+    std::string path;
+    ~Unfreeze() { RunCommand({"chattr", "-i", path}); }
+  } unfreeze{shm};
+  for (int i = 0; i < 20 && tsad.running(); ++i) {
+    StampAsJson(tsad.port());
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (tsad.running()) GTEST_SKIP() << "the immutable -shm did not fault on this kernel/file system";
+  EXPECT_EQ(tsad.Stop(), 1) << tsad.log();
+  EXPECT_NE(tsad.log().find("tsad: fatal: SIGBUS"), std::string::npos) << tsad.log();
+}
+
 // Item 14: SIGHUP's default action used to kill tsad.
 TEST_F(Hardening, SighupIsLoggedAndTsadKeepsServing) {
   const TestPki pki = Pki("pki");

@@ -13,7 +13,8 @@ if docker compose version >/dev/null 2>&1; then
 elif command -v docker-compose >/dev/null 2>&1; then
   COMPOSE=(docker-compose)
 else
-  skip_all "no compose client (docker compose or docker-compose) to validate the compose files"
+  require_client docker-compose docker-compose   # FAIL in CI, else SKIP (exit 77)
+  COMPOSE=(docker-compose)
 fi
 echo "---- $("${COMPOSE[@]}" version 2>&1 | head -1)"
 
