@@ -32,8 +32,14 @@ struct TokenLog::Pending {
   std::mutex done_mutex;
   std::condition_variable done_cv;
   bool done = false;  // guarded by done_mutex
+  // AppendAsync: called instead of waking a waiter, on the writer thread, once `status` is final.
+  std::function<void(Status)> on_done;
 
   void Finish() {
+    if (on_done) {
+      on_done(status);
+      return;
+    }
     {
       std::lock_guard lock(done_mutex);
       done = true;
@@ -193,6 +199,19 @@ TokenLog::~TokenLog() {
 }
 
 Status TokenLog::Submit(const std::shared_ptr<Pending>& pending, int timeout_ms) {
+  TSA_TRY(Enqueue(pending));
+  if (!pending->Wait(timeout_ms)) {
+    // Shared ownership lets the writer finish it later; a probe that waited too long has failed.
+    if (pending->kind == Pending::Kind::kToken) {
+      std::lock_guard lock(mutex_);
+      stats_.append_timeouts += 1;
+    }
+    return MakeError(ErrorKind::kUnavailable, "the token log did not answer within " + std::to_string(timeout_ms) + " ms");
+  }
+  return pending->status;
+}
+
+Status TokenLog::Enqueue(const std::shared_ptr<Pending>& pending) {
   bool wake = false;
   {
     std::lock_guard lock(mutex_);
@@ -208,24 +227,24 @@ Status TokenLog::Submit(const std::shared_ptr<Pending>& pending, int timeout_ms)
     queue_.push_back(pending);
   }
   if (wake) wake_writer_.notify_one();
-  if (!pending->Wait(timeout_ms)) {
-    // Shared ownership lets the writer finish it later; a probe that waited too long has failed.
-    if (pending->kind == Pending::Kind::kToken) {
-      std::lock_guard lock(mutex_);
-      stats_.append_timeouts += 1;
-    }
-    return MakeError(ErrorKind::kUnavailable, "the token log did not answer within " + std::to_string(timeout_ms) + " ms");
-  }
-  return pending->status;
+  return Ok();
 }
 
-Status TokenLog::Append(TokenRecord record) {
+std::shared_ptr<TokenLog::Pending> TokenLog::TokenPending(TokenRecord record) {
   auto p = std::make_shared<Pending>();
   p->kind = Pending::Kind::kToken;
   p->record = std::move(record);
   p->leaf = LeafHash(p->record.token_der);
   p->token_sha256 = Sha256(p->record.token_der.data(), p->record.token_der.size());
-  return Submit(p, options_.append_timeout_ms);
+  return p;
+}
+
+Status TokenLog::Append(TokenRecord record) { return Submit(TokenPending(std::move(record)), options_.append_timeout_ms); }
+
+void TokenLog::AppendAsync(TokenRecord record, std::function<void(Status)> done) {
+  auto p = TokenPending(std::move(record));
+  p->on_done = done;
+  if (Status queued = Enqueue(p); !queued) done(queued);
 }
 
 Status TokenLog::Probe(int timeout_ms) {

@@ -1,5 +1,6 @@
 #include "tsa/service/issuer.h"
 
+#include <functional>
 #include <variant>
 
 #include "tsa/core/der.h"
@@ -77,14 +78,40 @@ Result<audit::CheckpointToken> Issuer::IssueCheckpointToken(const audit::Hash& i
 
 IssueOutcome Issuer::IssueImpl(std::span<const std::uint8_t> der_request, bool append_to_log,
                                std::vector<std::uint8_t>* token_out) {
+  Signed s = SignImpl(der_request, append_to_log, token_out);
+  if (!s.record) return std::move(s.outcome);
+  // The token leaves only once it is durably in the log (AUDIT_CHAIN.md).
+  if (Status st = log_->Append(std::move(*s.record)); !st) return LogFailed(s.outcome, st);
+  return std::move(s.outcome);
+}
+
+void Issuer::IssueAsync(std::span<const std::uint8_t> der_request, std::function<void(IssueOutcome)> done) {
+  Signed s = SignImpl(der_request, config_.log_tokens, nullptr);
+  if (!s.record) {
+    done(std::move(s.outcome));
+    return;
+  }
+  // The log's completion resumes the request; no thread waits for the commit.
+  log_->AppendAsync(std::move(*s.record), [this, outcome = std::move(s.outcome), done = std::move(done)](Status st) mutable {
+    done(st ? std::move(outcome) : LogFailed(outcome, st));
+  });
+}
+
+IssueOutcome Issuer::LogFailed(const IssueOutcome& signed_outcome, const Status& log_status) {
+  return Rejected(core::Reject(core::FailInfo::kSystemFailure, "System failure."), signed_outcome.hash_algorithm,
+                  "token log: " + log_status.error().message);
+}
+
+Issuer::Signed Issuer::SignImpl(std::span<const std::uint8_t> der_request, bool append_to_log,
+                                std::vector<std::uint8_t>* token_out) {
   // Steps 1-7 of the processing order (conformance §1.3): decode, then validate.
   auto decoded = crypto::DecodeRequest(der_request);
-  if (auto* rejection = std::get_if<core::Rejection>(&decoded)) return Rejected(std::move(*rejection), "");
+  if (auto* rejection = std::get_if<core::Rejection>(&decoded)) return Final(Rejected(std::move(*rejection), ""));
   const auto& request = std::get<core::TimeStampRequest>(decoded);
   const auto known = core::HashAlgorithmFromOid(request.hash_oid);
   std::string alg_name = known ? core::Info(*known).name : request.hash_oid;
   if (auto rejection = core::ValidateRequest(request, signer_->options().policy))
-    return Rejected(std::move(*rejection), alg_name);
+    return Final(Rejected(std::move(*rejection), alg_name));
 
   // Steps 8-9: genTime and serial under one lock, so genTime never decreases in serial order.
   core::UnixMicros gen_time = 0;
@@ -96,18 +123,18 @@ IssueOutcome Issuer::IssueImpl(std::span<const std::uint8_t> der_request, bool a
     std::lock_guard lock(issuance_mutex_);
     const core::ClockReading reading = clock_->Read();
     auto gate = gate_.Next(reading);
-    if (gate.rejection) return Rejected(std::move(*gate.rejection), alg_name, gate_.Problem(reading).value_or("clock"));
+    if (gate.rejection) return Final(Rejected(std::move(*gate.rejection), alg_name, gate_.Problem(reading).value_or("clock")));
     gen_time = *gate.gen_time;
     // EN 319 421 §7.6.7: never sign outside the certificate's validity (or the key's usage
     // period). Checked per token: a certificate can expire while tsad runs.
     if (!signer_->material().UsableAt(static_cast<std::time_t>(gen_time / 1'000'000))) {
-      return Rejected(core::Reject(core::FailInfo::kSystemFailure, "System failure."), alg_name,
-                      "the TSA certificate is not valid at " + std::to_string(gen_time / 1'000'000) +
-                          " (outside notBefore/notAfter or the privateKeyUsagePeriod)");
+      return Final(Rejected(core::Reject(core::FailInfo::kSystemFailure, "System failure."), alg_name,
+                            "the TSA certificate is not valid at " + std::to_string(gen_time / 1'000'000) +
+                                " (outside notBefore/notAfter or the privateKeyUsagePeriod)"));
     }
     if (Status claimed = ClaimSpaceLocked(gen_time); !claimed) {
-      return Rejected(core::Reject(core::FailInfo::kSystemFailure, "System failure."), alg_name,
-                      "claiming a serial epoch: " + claimed.error().message);
+      return Final(Rejected(core::Reject(core::FailInfo::kSystemFailure, "System failure."), alg_name,
+                            "claiming a serial epoch: " + claimed.error().message));
     }
     space = *space_;
     counter = ++counter_;
@@ -118,46 +145,59 @@ IssueOutcome Issuer::IssueImpl(std::span<const std::uint8_t> der_request, bool a
   // Step 10: sign.
   auto signed_der = signer_->Sign(request.der, serial, gen_time);
   if (!signed_der) {
-    return Rejected(core::Reject(core::FailInfo::kSystemFailure, "System failure."), alg_name,
-                    "signing: " + signed_der.error().message);
+    return Final(Rejected(core::Reject(core::FailInfo::kSystemFailure, "System failure."), alg_name,
+                          "signing: " + signed_der.error().message));
   }
 
-  // The token leaves only once it is durably in the log (AUDIT_CHAIN.md).
+  Signed out;
   if (append_to_log) {
-    audit::TokenRecord record;
+    audit::TokenRecord& record = out.record.emplace();
     record.serial_hex = serial_hex;
     record.gen_time_us = gen_time;
     record.policy = core::EffectivePolicy(request, signer_->options().policy);
     record.hash_oid = request.hash_oid;
     record.digest = request.digest;
     record.token_der = std::move(signed_der->token_der);
-    if (Status st = log_->Append(std::move(record)); !st) {
-      return Rejected(core::Reject(core::FailInfo::kSystemFailure, "System failure."), alg_name,
-                      "token log: " + st.error().message);
-    }
   } else if (token_out != nullptr) {
     *token_out = std::move(signed_der->token_der);
   }
-
-  IssueOutcome out;
-  out.der = std::move(signed_der->response_der);
-  out.serial_hex = std::move(serial_hex);
-  out.hash_algorithm = std::move(alg_name);
-  out.gen_time = gen_time;
+  out.outcome.der = std::move(signed_der->response_der);
+  out.outcome.serial_hex = std::move(serial_hex);
+  out.outcome.hash_algorithm = std::move(alg_name);
+  out.outcome.gen_time = gen_time;
   return out;
 }
 
-IssueOutcome Issuer::IssueForDigest(core::HashAlgorithm algorithm, const std::vector<std::uint8_t>& digest) {
+Result<std::vector<std::uint8_t>> Issuer::DigestRequest(core::HashAlgorithm algorithm, const std::vector<std::uint8_t>& digest) {
   crypto::RequestSpec spec;
   spec.hash = algorithm;
   spec.digest = digest;
   spec.cert_req = true;
-  auto der = crypto::EncodeRequest(spec);
+  return crypto::EncodeRequest(spec);
+}
+
+IssueOutcome Issuer::IssueForDigest(core::HashAlgorithm algorithm, const std::vector<std::uint8_t>& digest) {
+  auto der = DigestRequest(algorithm, digest);
   if (!der) {
     return Rejected(core::Reject(core::FailInfo::kSystemFailure, "System failure."), core::Info(algorithm).name,
                     "building the request: " + der.error().message);
   }
   return Issue(*der);
+}
+
+void Issuer::IssueForDigestAsync(core::HashAlgorithm algorithm, const std::vector<std::uint8_t>& digest,
+                                 std::function<void(IssueOutcome)> done) {
+  auto der = DigestRequest(algorithm, digest);
+  if (!der) {
+    done(Rejected(core::Reject(core::FailInfo::kSystemFailure, "System failure."), core::Info(algorithm).name,
+                  "building the request: " + der.error().message));
+    return;
+  }
+  IssueAsync(*der, std::move(done));
+}
+
+IssueOutcome Issuer::Rejection(core::FailInfo fail_info, std::string status_string, std::string internal_error) {
+  return Rejected(core::Reject(fail_info, std::move(status_string)), "", std::move(internal_error));
 }
 
 std::optional<std::string> Issuer::ClockProblem() {

@@ -105,6 +105,14 @@ class TokenLog {
   // may still commit it.
   Status Append(TokenRecord record);
 
+  // The asynchronous form (the HTTP server's): queues the record and returns at once. `done` runs
+  // exactly once with the outcome: on the writer thread after the commit (keep it short: post the
+  // continuation elsewhere), or on the caller's thread when the log refuses the record at once.
+  // It has no timeout of its own: a caller that cannot wait longer than append_timeout_ms arms
+  // its own timer, and must then not send the token (a late commit of an unsent token is harmless).
+  void AppendAsync(TokenRecord record, std::function<void(Status)> done);
+  int append_timeout_ms() const { return options_.append_timeout_ms; }
+
   // A real write through the writer (updates meta.health_probe), bounded by timeout_ms. Fails
   // while the writer has stopped, while the files' identity is wrong, and while the last token
   // commit failed unless this probe shows that a token batch would now commit (it inserts a token
@@ -147,7 +155,9 @@ class TokenLog {
   Status CheckFiles();
   Status InsertToken(std::uint64_t index, const Pending& p);
   Status WriteProbe(const Pending& p, std::uint64_t next_index);
-  Status Submit(const std::shared_ptr<Pending>& pending, int timeout_ms);
+  Status Submit(const std::shared_ptr<Pending>& pending, int timeout_ms);  // Enqueue, then wait
+  Status Enqueue(const std::shared_ptr<Pending>& pending);
+  static std::shared_ptr<Pending> TokenPending(TokenRecord record);
   void GatherLocked(std::unique_lock<std::mutex>& lock, std::stop_token& stop);
   void RaiseWriterPriority();
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -53,6 +54,21 @@ class Issuer {
   // Raw-data mode: a request for this imprint with certReq TRUE and no nonce.
   IssueOutcome IssueForDigest(core::HashAlgorithm algorithm, const std::vector<std::uint8_t>& digest);
 
+  // The same, asynchronously (the HTTP server): decoding, validation and signing run on the
+  // caller's thread; `done` runs once with the outcome, after the token's log commit on the log
+  // writer's thread (post the continuation elsewhere), or on the caller's thread for a rejection
+  // or when the log refuses the token at once. No thread waits for the commit.
+  void IssueAsync(std::span<const std::uint8_t> der_request, std::function<void(IssueOutcome)> done);
+  void IssueForDigestAsync(core::HashAlgorithm algorithm, const std::vector<std::uint8_t>& digest,
+                           std::function<void(IssueOutcome)> done);
+
+  // A rejection decided outside the pipeline (the HTTP layer: an unsupported ?hash=, an internal
+  // exception), as the same DER TimeStampResp.
+  static IssueOutcome Rejection(core::FailInfo fail_info, std::string status_string, std::string internal_error = {});
+
+  // How long the HTTP layer waits for an asynchronous issuance before it answers systemFailure.
+  int log_timeout_ms() const { return log_->append_timeout_ms(); }
+
   // tsad's own token over a checkpoint imprint (SHA-256, certReq TRUE): same clock gate, serial
   // space and signer as every token, but recorded with the checkpoint instead of as a leaf.
   Result<audit::CheckpointToken> IssueCheckpointToken(const audit::Hash& imprint);
@@ -75,9 +91,19 @@ class Issuer {
   // Claims the serial space at gen_time (a reading that passed the gate) if none is held yet.
   // Called under issuance_mutex_.
   Status ClaimSpaceLocked(core::UnixMicros gen_time);
-  // The pipeline; `token_out` receives the token DER of a grant.
+  // The pipeline up to the signature: a final outcome, or a granted outcome whose record must be
+  // committed to the log before the token may leave.
+  struct Signed {
+    IssueOutcome outcome;
+    std::optional<audit::TokenRecord> record;
+  };
+  static Signed Final(IssueOutcome outcome) { return Signed{std::move(outcome), std::nullopt}; }
+  Signed SignImpl(std::span<const std::uint8_t> der_request, bool append_to_log, std::vector<std::uint8_t>* token_out);
+  // The synchronous pipeline; `token_out` receives the token DER of a grant not logged.
   IssueOutcome IssueImpl(std::span<const std::uint8_t> der_request, bool append_to_log, std::vector<std::uint8_t>* token_out);
-  IssueOutcome Rejected(core::Rejection rejection, std::string hash_algorithm, std::string internal_error = {});
+  static IssueOutcome LogFailed(const IssueOutcome& signed_outcome, const Status& log_status);
+  static Result<std::vector<std::uint8_t>> DigestRequest(core::HashAlgorithm algorithm, const std::vector<std::uint8_t>& digest);
+  static IssueOutcome Rejected(core::Rejection rejection, std::string hash_algorithm, std::string internal_error = {});
 
   Config config_;
   std::shared_ptr<crypto::TokenSigner> signer_;

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -798,6 +799,43 @@ TEST(TokenLogHardeningTest, LastGenTimeUsIsTheLatestOfTokensAndCheckpointsAndFol
   auto log = OpenLog(path);
   ASSERT_NE(log, nullptr);
   EXPECT_EQ(*log->LastGenTimeUs(), 3'000'000) << "the checkpoint token's genTime counts";
+}
+
+}  // namespace
+}  // namespace tsa::audit
+
+namespace tsa::audit {
+namespace {
+
+// Issue 9: the HTTP server resumes a request from the log's completion instead of parking a thread.
+TEST(TokenLogAsyncTest, AppendAsyncCallsBackOnceAfterTheCommit) {
+  unit_test::TempDir dir;
+  auto log = OpenLog(dir.Sub("tsa.db"));
+  ASSERT_NE(log, nullptr);
+  std::promise<Status> done;
+  std::atomic<int> calls{0};
+  log->AppendAsync(Record("0a", 1), [&](Status st) {
+    calls += 1;
+    done.set_value(st);
+  });
+  auto future = done.get_future();
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_TRUE(future.get());
+  EXPECT_EQ(log->Head().size, 1u) << "the callback runs after the commit, so the head includes the token";
+  EXPECT_EQ(calls.load(), 1);
+}
+
+TEST(TokenLogAsyncTest, AppendAsyncReportsAFailedCommitToTheCallback) {
+  unit_test::TempDir dir;
+  auto log = OpenLog(dir.Sub("tsa.db"));
+  ASSERT_NE(log, nullptr);
+  ASSERT_TRUE(log->Append(Record("0a", 1)));
+  std::promise<Status> done;
+  log->AppendAsync(Record("0a", 2), [&](Status st) { done.set_value(st); });  // the same serial: UNIQUE fails
+  auto future = done.get_future();
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_FALSE(future.get());
+  EXPECT_EQ(log->Head().size, 1u);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <future>
 #include <map>
 #include <mutex>
 #include <set>
@@ -209,6 +210,24 @@ TEST_F(IssuerTest, NoSerialEpochIsClaimedWhileTheRequiredSyncIsMissing) {
   ASSERT_TRUE(issuer->Issue(unit_test::Sha256Request()).granted());
   ASSERT_TRUE(issuer->serial_space().has_value());
   EXPECT_EQ(issuer->serial_space()->epoch_us, static_cast<std::uint64_t>(synced_at));
+}
+
+// Issue 9: IssueAsync answers from the log's completion; a grant only after the commit.
+TEST_F(IssuerTest, IssueAsyncGrantsAfterTheLogCommitAndRejectsAtOnce) {
+  auto issuer = MakeIssuer();
+  ASSERT_NE(issuer, nullptr);
+  std::promise<IssueOutcome> granted;
+  issuer->IssueAsync(unit_test::Sha256Request(), [&](IssueOutcome out) { granted.set_value(std::move(out)); });
+  auto future = granted.get_future();
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  const IssueOutcome out = future.get();
+  EXPECT_TRUE(out.granted()) << out.internal_error;
+  EXPECT_EQ(LoggedTokens(), 1);
+
+  std::optional<IssueOutcome> rejected;
+  issuer->IssueAsync(Bytes{0x30, 0x00}, [&](IssueOutcome o) { rejected = std::move(o); });
+  ASSERT_TRUE(rejected.has_value()) << "a rejection is answered on the caller's thread, before IssueAsync returns";
+  EXPECT_FALSE(rejected->granted());
 }
 
 // Issue 8 item 2: validity was checked only at start-up; a certificate that expired while tsad
