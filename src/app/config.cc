@@ -73,23 +73,50 @@ ParsedConfig ParseConfig(int argc, char** argv) {
       ->envname("TSA_PORT")
       ->check(CLI::Range(0, 65535))
       ->group("HTTP");
-  app.add_option("--threads", c.threads, "HTTP worker threads kept warm")
-      ->envname("TSA_THREADS")
-      ->check(CLI::Range(1, 1024))
+  app.add_option("--io-threads", c.io_threads, "I/O threads serving every connection (0: one per core)")
+      ->envname("TSA_IO_THREADS")
+      ->check(CLI::Range(0, 256))
       ->group("HTTP");
-  app.add_option("--max-threads", c.max_threads, "Most HTTP workers (each open connection holds one)")
-      ->envname("TSA_MAX_THREADS")
-      ->check(CLI::Range(1, 65536))
+  app.add_option("--max-connections", c.max_connections, "Open connections at most; at the cap the oldest idle ones are closed")
+      ->envname("TSA_MAX_CONNECTIONS")
+      ->check(CLI::Range(1, 1000000))
       ->group("HTTP");
+  app.add_option("--max-in-flight", c.max_in_flight,
+                 "Requests being signed or logged at most; above, further requests wait in their sockets")
+      ->envname("TSA_MAX_IN_FLIGHT")
+      ->check(CLI::Range(1, 1000000))
+      ->group("HTTP");
+  // The thread-per-connection server's knobs: accepted so that old configurations still start.
+  for (const char* obsolete : {"--threads", "--max-threads"}) {
+    app.add_option_function<std::string>(
+           obsolete, [&c, obsolete](const std::string&) { c.obsolete_flags.emplace_back(obsolete); }, "obsolete: ignored")
+        ->group("");
+  }
   app.add_option("--max-request-bytes", c.max_request_bytes, "Largest DER TimeStampReq body accepted (413 above)")
       ->envname("TSA_MAX_REQUEST_BYTES")
       ->group("HTTP");
   app.add_option("--max-data-bytes", c.max_data_bytes, "Largest raw-data body hashed by tsad (413 above)")
       ->envname("TSA_MAX_DATA_BYTES")
       ->group("HTTP");
-  app.add_option("--read-timeout", c.read_timeout_s, "Seconds a client may take to send a request")
+  app.add_option("--max-header-bytes", c.max_header_bytes, "Largest request line and header fields (431 above)")
+      ->envname("TSA_MAX_HEADER_BYTES")
+      ->check(CLI::Range(1024, 1 << 20))
+      ->group("HTTP");
+  app.add_option("--max-headers", c.max_headers, "Most header fields in a request (431 above)")
+      ->envname("TSA_MAX_HEADERS")
+      ->check(CLI::Range(8, 10000))
+      ->group("HTTP");
+  app.add_option("--max-uri-bytes", c.max_uri_bytes, "Longest request-target (414 above)")
+      ->envname("TSA_MAX_URI_BYTES")
+      ->check(CLI::Range(64, 1 << 20))
+      ->group("HTTP");
+  app.add_option("--read-timeout", c.read_timeout_s, "Seconds a client may take to send a whole request (head and body)")
       ->envname("TSA_READ_TIMEOUT")
       ->check(CLI::Range(1, 300))
+      ->group("HTTP");
+  app.add_option("--keep-alive-timeout", c.keep_alive_timeout_s, "Seconds an idle connection is kept open between requests")
+      ->envname("TSA_KEEP_ALIVE_TIMEOUT")
+      ->check(CLI::Range(1, 3600))
       ->group("HTTP");
   app.add_option("--port-file", c.port_file, "Write the bound port to this file once listening")
       ->envname("TSA_PORT_FILE")

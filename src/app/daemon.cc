@@ -201,11 +201,16 @@ int RunDaemon(const Config& config) {
   http::HttpOptions http_options;
   http_options.host = config.host;
   http_options.port = config.port;
-  http_options.threads = config.threads;
-  http_options.max_threads = std::max(config.max_threads, config.threads);
+  http_options.io_threads = config.io_threads;
+  http_options.max_connections = config.max_connections;
+  http_options.max_in_flight = config.max_in_flight;
   http_options.max_request_bytes = config.max_request_bytes;
   http_options.max_data_bytes = config.max_data_bytes;
+  http_options.max_header_bytes = config.max_header_bytes;
+  http_options.max_headers = config.max_headers;
+  http_options.max_uri_bytes = config.max_uri_bytes;
   http_options.read_timeout_s = config.read_timeout_s;
+  http_options.keep_alive_timeout_s = config.keep_alive_timeout_s;
   auto server = http::HttpServer::Create(http_options, **issuer, audit_service, config.anchor_interval_s);
   if (!server) return Fail(server.error().message);
   auto port = (*server)->Bind();
@@ -229,11 +234,17 @@ int RunDaemon(const Config& config) {
        {"clock_state", reading.detail},
        {"db", config.db_path + (shared_log->created() ? " (created a new audit log)" : "")},
        {"audit_log", config.audit_log ? "on" : "OFF (tokens are not logged)"},
-       {"threads", config.threads},
+       {"io_threads", config.io_threads == 0 ? std::thread::hardware_concurrency() : config.io_threads},
+       {"max_connections", config.max_connections},
        {"anchor", config.anchor_enabled ? Join(config.anchor_tsas) + " every " + std::to_string(config.anchor_interval_s) +
                                               "s (" + config.anchor_mode + ")"
                                         : "off"},
        {"instance", config.instance_id}});
+  for (const auto& flag : config.obsolete_flags) {
+    service::LogEvent(
+        spdlog::level::warn, "obsolete_flag",
+        {{"flag", flag}, {"detail", "ignored: the event-driven server has no worker per connection (see --io-threads)"}});
+  }
   if (!config.audit_log) {
     service::LogEvent(spdlog::level::warn, "audit_log_off",
                       {{"effect", "tokens are issued without being logged: no audit chain, /audit/* answers 404"},

@@ -61,7 +61,7 @@ TEST(AuditCrashTest, EveryReceivedTokenSurvivesSigkillAndRestart) {
   Pki pki;
   ASSERT_TRUE(MakePki(dir.Sub("pki"), &pki));
   const std::string db = dir.Sub("audit.db");
-  const std::vector<std::string> args = {"--no-anchor", "--threads", "4"};  // audit log on, fsync per commit (defaults)
+  const std::vector<std::string> args = {"--no-anchor", "--io-threads", "2"};  // audit log on, fsync per commit (defaults)
 
   // ---- run 1: load from 4 threads, SIGKILL in the middle.
   LoadResult load;

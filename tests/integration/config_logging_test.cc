@@ -491,11 +491,11 @@ TEST_F(LogFormatJson, EveryStderrLineIsAJsonObjectAndTheGrantLineMatchesTheReply
   const auto started = FindEvent(ParseJsonLines(tsad.err()), "event", "started");
   ASSERT_TRUE(started.has_value()) << tsad.err();
   for (const char* key :
-       {"listen", "cert", "key", "policy", "hashes", "accuracy", "clock", "db", "threads", "anchor", "instance"}) {
+       {"listen", "cert", "key", "policy", "hashes", "accuracy", "clock", "db", "io_threads", "anchor", "instance"}) {
     EXPECT_TRUE(started->contains(key)) << "started line lacks \"" << key << "\": " << started->dump();
   }
   EXPECT_EQ(started->value("anchor", ""), "off") << started->dump();
-  EXPECT_TRUE((*started)["threads"].is_number_unsigned()) << started->dump();
+  EXPECT_TRUE((*started)["io_threads"].is_number_unsigned()) << started->dump();
   EXPECT_TRUE((*started)["instance"].is_number_integer()) << started->dump();
   EXPECT_TRUE((*started)["cert_days_left"].is_number_integer()) << started->dump();
   EXPECT_EQ(started->value("listen", ""), "127.0.0.1:" + std::to_string(tsad.port())) << started->dump();

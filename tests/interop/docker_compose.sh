@@ -58,5 +58,5 @@ for f in local audit; do
 done
 expect_output D06 "the local file keeps its development defaults" 'TSA_ALLOW_UNSYNCED_CLOCK: .?true' cat "$WORK/local.yml"
 expect_output D06 "the audit file turns anchoring on" 'TSA_ANCHOR: .?true' cat "$WORK/audit.yml"
-expect_output D06 "an unset variable renders empty (tsad's default)" 'TSA_THREADS: .?.?$' cat "$WORK/audit.yml"
+expect_output D06 "an unset variable renders empty (tsad's default)" 'TSA_IO_THREADS: .?.?$' cat "$WORK/audit.yml"
 finish

@@ -15,12 +15,18 @@ struct Config {
   // HTTP
   std::string host = "0.0.0.0";
   int port = 5000;
-  std::size_t threads = 16;
-  std::size_t max_threads = 2048;
+  std::size_t io_threads = 0;  // 0: one per core
+  std::size_t max_connections = 10000;
+  std::size_t max_in_flight = 1024;
   std::size_t max_request_bytes = 16 * 1024;
   std::size_t max_data_bytes = 4 * 1024 * 1024;
+  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t max_headers = 100;
+  std::size_t max_uri_bytes = 4096;
   int read_timeout_s = 10;
-  std::string port_file;  // written with the bound port once listening (orchestration, tests)
+  int keep_alive_timeout_s = 5;
+  std::vector<std::string> obsolete_flags;  // given but no longer used (warned about at start)
+  std::string port_file;                    // written with the bound port once listening (orchestration, tests)
 
   // Signing material
   std::string cert_dir = "certs";

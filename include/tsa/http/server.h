@@ -1,8 +1,11 @@
-// The HTTP edge (cpp-httplib): routes, limits, media types, timeouts, and the one function that
-// turns an IssueOutcome into an HTTP reply. No protocol decision is made here.
+// The HTTP edge: an event-driven HTTP/1.1 server on Boost.Beast/Asio. A few I/O threads serve
+// every connection (no thread per connection); requests are framed strictly (RFC 9112 §6) with
+// limits on header bytes and count, URI and body, a deadline for each whole request and for idle
+// keep-alive connections, and a cap on open connections that closes the oldest idle ones first.
+// Time-stamp requests are signed on the I/O thread and resumed by the token log's commit, never
+// parking a thread. No protocol decision is made here: replies come from service::Issuer.
 #pragma once
 
-#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -15,18 +18,20 @@ namespace tsa::http {
 
 struct HttpOptions {
   std::string host = "0.0.0.0";
-  int port = 5000;                 // 0: any free port (tests)
-  std::size_t threads = 16;        // workers kept warm
-  std::size_t max_threads = 2048;  // each open connection holds a worker; the pool grows up to this
+  int port = 5000;             // 0: any free port (tests)
+  std::size_t io_threads = 0;  // 0: one per core
   int listen_backlog = 1024;
+  std::size_t max_connections = 10000;           // at the cap the oldest idle connections are closed first
+  std::size_t max_in_flight = 1024;              // requests being signed or logged; above, reading waits
   std::size_t max_request_bytes = 16 * 1024;     // DER TimeStampReq bodies (the largest sane one is < 300 B)
   std::size_t max_data_bytes = 4 * 1024 * 1024;  // raw-data mode bodies, hashed while streaming
-  int read_timeout_s = 10;                       // slow clients (slow-loris) are dropped after this
+  std::size_t max_header_bytes = 16 * 1024;      // request line and fields (431 above)
+  std::size_t max_headers = 100;                 // header fields (431 above)
+  std::size_t max_uri_bytes = 4096;              // request-target (414 above)
+  int read_timeout_s = 10;                       // a whole request (head and body) must arrive within this
+  int keep_alive_timeout_s = 5;                  // an idle connection is closed after this
   int write_timeout_s = 10;
-  // cpp-httplib waits this long for the next request on a connection, also after a request it
-  // failed to read: short, so that slow or idle clients are dropped promptly (conformance H17).
-  int keep_alive_timeout_s = 1;
-  std::size_t keep_alive_max = 100;
+  int shutdown_timeout_s = 10;  // SIGTERM: in-flight requests get this long to finish
 };
 
 class HttpServer {
@@ -36,15 +41,18 @@ class HttpServer {
                                                     service::AuditService& audit, int anchor_interval_s);
   ~HttpServer();
 
-  // Binds the listening socket; returns the port (useful with port 0).
+  // Binds and listens (never SO_REUSEPORT: a taken port is an error); returns the port.
   Result<int> Bind();
-  // Serves until Stop(); in-flight requests finish before it returns.
+  // Serves on the I/O threads (the caller's among them) until Stop(); returns once in-flight
+  // requests have finished (bounded by shutdown_timeout_s).
   Status Serve();
-  // Thread-safe; safe to call from a signal-handling thread.
+  // Stops accepting, closes idle connections and lets in-flight requests finish. Thread-safe;
+  // safe to call from the signal thread, also before Serve().
   void Stop();
 
- private:
   struct Impl;
+
+ private:
   explicit HttpServer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

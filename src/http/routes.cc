@@ -1,0 +1,167 @@
+#include "routes.h"
+
+#include <spdlog/spdlog.h>
+#include <boost/beast/http/field.hpp>
+
+#include <atomic>
+#include <cstdio>
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "tsa/core/media_type.h"
+#include "tsa/service/health.h"
+#include "tsa/service/logging.h"
+#include "tsa/service/reply_json.h"
+
+namespace tsa::http {
+namespace bhttp = boost::beast::http;
+
+namespace {
+
+constexpr const char* kReplyType = "application/timestamp-reply";  // exactly: jarsigner/OpenSSL reject parameters
+
+Response Make(int status, const RequestHead& head, std::string body, const char* content_type) {
+  Response res{static_cast<bhttp::status>(status), head.version};
+  res.set(bhttp::field::content_type, content_type);
+  res.body() = std::move(body);
+  return res;
+}
+
+Response Json(int status, const RequestHead& head, const nlohmann::json& body) {
+  Response res = Make(status, head, body.dump(2) + "\n", "application/json");
+  res.set(bhttp::field::cache_control, "no-store");
+  return res;
+}
+
+bool IsHex(const std::string& s) { return !s.empty() && s.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos; }
+
+}  // namespace
+
+std::string NextRequestId() {
+  static std::atomic<std::uint64_t> counter{0};
+  static const std::uint32_t boot = static_cast<std::uint32_t>(std::time(nullptr));
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%08x-%06llx", boot, static_cast<unsigned long long>(++counter));
+  return buf;
+}
+
+Router::Router(const HttpOptions& options, service::Issuer& issuer, service::AuditService& audit, int anchor_interval_s)
+    : options_(options), issuer_(issuer), audit_(audit), anchor_interval_s_(anchor_interval_s) {
+  const auto& material = issuer.signer().material();
+  cert_pem_ = material.certificate_pem();
+  chain_pem_ = material.certificate_pem() + material.chain_pem();
+}
+
+Route Router::Classify(const RequestHead& head, const Target& target) const {
+  const std::string& path = target.path;
+  if (path == "/tsa" || path == "/") return head.method == bhttp::verb::post ? Route::kTimeStamp : Route::kMethodNotAllowed;
+  const bool get = head.method == bhttp::verb::get || head.method == bhttp::verb::head;
+  if (!get) return Route::kNotFound;
+  if (path == "/health" || path == "/healthz") return Route::kHealth;
+  if (path == "/certs/tsa.pem") return Route::kCertificate;
+  if (path == "/certs/chain.pem") return Route::kChain;
+  if (path.rfind("/audit/", 0) == 0) {
+    // --no-audit-log: there is no audit chain to show, and an empty one would mislead.
+    if (!issuer_.logs_tokens()) return Route::kAuditOff;
+    if (path == "/audit/checkpoint") return Route::kAuditCheckpoint;
+    if (path == "/audit/proof") return Route::kAuditProof;
+  }
+  return Route::kNotFound;
+}
+
+Response Router::Handle(Route route, const Exchange& ex) {
+  switch (route) {
+    case Route::kHealth: return Health(ex);
+    case Route::kCertificate: return Make(200, ex.head, cert_pem_, "application/x-pem-file");
+    case Route::kChain: return Make(200, ex.head, chain_pem_, "application/x-pem-file");
+    case Route::kAuditCheckpoint: return AuditCheckpoint(ex);
+    case Route::kAuditProof: return AuditProof(ex);
+    case Route::kAuditOff:
+      return TransportError(404, "the audit log is off on this tsad (--no-audit-log): tokens are not logged", ex.head);
+    case Route::kMethodNotAllowed: {
+      Response res = TransportError(405, "method not allowed: use POST", ex.head);
+      res.set(bhttp::field::allow, "POST");
+      return res;
+    }
+    case Route::kNotFound:
+    case Route::kTimeStamp: break;
+  }
+  return TransportError(404, "not found", ex.head);
+}
+
+Response Router::Health(const Exchange& ex) {
+  auto report = service::CheckHealth(issuer_, std::time(nullptr));
+  const auto now_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  report.anchor_json = audit_.AnchorHealth(now_us, anchor_interval_s_).dump();
+  return Json(report.ok ? 200 : 503, ex.head, report.ToJson());
+}
+
+Response Router::AuditCheckpoint(const Exchange& ex) {
+  auto cp = audit_.LatestCheckpoint();
+  if (!cp) return TransportError(503, "audit log unavailable", ex.head);
+  return Json(200, ex.head, *cp);
+}
+
+Response Router::AuditProof(const Exchange& ex) {
+  const std::string serial = ex.target.Param("serial").value_or("");
+  if (serial.size() > 64 || !IsHex(serial)) return TransportError(400, "give ?serial=<hex serial number of the token>", ex.head);
+  auto proof = audit_.Proof(serial);
+  if (!proof) {
+    const auto kind = proof.error().kind;
+    const int status = kind == ErrorKind::kNotFound ? 404 : kind == ErrorKind::kUnavailable ? 409 : 503;
+    return TransportError(status, proof.error().message, ex.head);
+  }
+  return Json(200, ex.head, *proof);
+}
+
+bool Router::IsQuery(const RequestHead& head) { return core::IsTimeStampQuery(head.content_type); }
+
+std::size_t Router::BodyLimit(const RequestHead& head) const {
+  return IsQuery(head) ? options_.max_request_bytes : options_.max_data_bytes;
+}
+
+std::optional<core::HashAlgorithm> Router::DataHash(const Target& target) const {
+  const auto alg = core::HashAlgorithmFromName(target.Param("hash").value_or("sha256"));
+  if (!alg || !issuer_.signer().options().policy.Accepts(*alg)) return std::nullopt;
+  return alg;
+}
+
+// Always 200 (conformance §1.5): DER with the exact media type, or JSON when asked for.
+Response Router::TimeStampReply(const service::IssueOutcome& outcome, const Exchange& ex) const {
+  const bool json = core::WantsJson(ex.target.Param("format").value_or(""), ex.head.accept);
+  Response res = json ? Make(200, ex.head, service::TimeStampReplyJson(outcome).dump(2) + "\n", "application/json")
+                      : Make(200, ex.head, std::string(outcome.der.begin(), outcome.der.end()), kReplyType);
+  if (!json) res.set(bhttp::field::content_disposition, "attachment; filename=\"timestamp.tsr\"");
+  res.set(bhttp::field::cache_control, "no-store");
+  res.set("X-Request-Id", ex.id);
+  return res;
+}
+
+Response Router::TransportError(int status, const std::string& message, const RequestHead& head) {
+  return Make(status, head, nlohmann::json{{"error", message}}.dump() + "\n", "application/json");
+}
+
+void Router::LogRequest(const Exchange& ex, const service::IssueOutcome* outcome, int status) const {
+  const auto level = outcome && !outcome->internal_error.empty() ? spdlog::level::err : spdlog::level::info;
+  if (!service::LogEnabled(level)) return;  // the fields below cost allocations on every request
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - ex.start).count();
+  std::string result = outcome == nullptr   ? "http-" + std::to_string(status)
+                       : outcome->granted() ? "granted"
+                                            : std::string("rejection:") + core::FailInfoName(outcome->rejection->fail_info);
+  service::LogFields fields = {{"id", ex.id},
+                               {"client", ex.client},
+                               {"method", std::string(bhttp::to_string(ex.head.method))},
+                               {"path", ex.target.path},
+                               {"mode", outcome == nullptr ? "-"
+                                        : IsQuery(ex.head) ? "query"
+                                                           : "data"},
+                               {"outcome", result},
+                               {"serial", outcome && outcome->granted() ? outcome->serial_hex : "-"},
+                               {"alg", outcome && !outcome->hash_algorithm.empty() ? outcome->hash_algorithm : "-"},
+                               {"us", us}};
+  if (outcome && !outcome->internal_error.empty()) fields.emplace_back("error", outcome->internal_error);
+  service::LogEvent(level, "request", fields);
+}
+
+}  // namespace tsa::http

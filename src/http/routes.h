@@ -1,0 +1,83 @@
+// What tsad answers, apart from the I/O: which route a request takes, how large its body may be,
+// and the replies themselves. The one place where a protocol outcome becomes an HTTP reply is
+// TimeStampReply. Session (session.cc) calls these; no function here reads or writes a socket.
+#pragma once
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "request_parser.h"
+#include "target.h"
+#include "tsa/core/hash_algorithm.h"
+#include "tsa/http/server.h"
+
+namespace tsa::http {
+
+using Response = boost::beast::http::response<boost::beast::http::string_body>;
+
+enum class Route {
+  kTimeStamp,         // POST /tsa, POST /
+  kHealth,            // GET /health, /healthz (blocking: a real write through the log)
+  kCertificate,       // GET /certs/tsa.pem
+  kChain,             // GET /certs/chain.pem
+  kAuditCheckpoint,   // GET /audit/checkpoint (blocking: a database read)
+  kAuditProof,        // GET /audit/proof (blocking)
+  kAuditOff,          // /audit/* under --no-audit-log: 404
+  kMethodNotAllowed,  // other methods on /tsa and /: 405 with Allow: POST
+  kNotFound,
+};
+
+// One request as the router sees it.
+struct Exchange {
+  RequestHead head;
+  Target target;
+  std::string id;      // X-Request-Id
+  std::string client;  // remote address
+  std::chrono::steady_clock::time_point start;
+};
+
+class Router {
+ public:
+  Router(const HttpOptions& options, service::Issuer& issuer, service::AuditService& audit, int anchor_interval_s);
+
+  Route Classify(const RequestHead& head, const Target& target) const;
+  // Routes whose handler may block (database reads and writes): run off the I/O threads.
+  static bool Blocking(Route route) {
+    return route == Route::kHealth || route == Route::kAuditCheckpoint || route == Route::kAuditProof;
+  }
+  // Every route but kTimeStamp.
+  Response Handle(Route route, const Exchange& exchange);
+
+  // Time-stamping: whether the body is a DER TimeStampReq (else raw data to hash), its limit, the
+  // imprint algorithm of raw-data mode (nullopt: not accepted), and the reply.
+  static bool IsQuery(const RequestHead& head);
+  std::size_t BodyLimit(const RequestHead& head) const;
+  std::optional<core::HashAlgorithm> DataHash(const Target& target) const;
+  Response TimeStampReply(const service::IssueOutcome& outcome, const Exchange& exchange) const;
+  static Response TransportError(int status, const std::string& message, const RequestHead& head);
+
+  // One structured line per request (outcome null: an HTTP-level answer).
+  void LogRequest(const Exchange& exchange, const service::IssueOutcome* outcome, int status) const;
+
+  service::Issuer& issuer() { return issuer_; }
+
+ private:
+  Response Health(const Exchange& exchange);
+  Response AuditProof(const Exchange& exchange);
+  Response AuditCheckpoint(const Exchange& exchange);
+
+  HttpOptions options_;
+  service::Issuer& issuer_;
+  service::AuditService& audit_;
+  int anchor_interval_s_;
+  std::string cert_pem_;
+  std::string chain_pem_;
+};
+
+std::string NextRequestId();
+
+}  // namespace tsa::http

@@ -1,0 +1,329 @@
+#include "session.h"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include "server_core.h"
+#include "tsa/service/logging.h"
+
+namespace tsa::http {
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+constexpr std::size_t kReadChunk = 16 * 1024;
+constexpr std::size_t kLingerBytes = 1 << 20;  // at most this much of an unread body is drained before closing
+constexpr auto kLinger = std::chrono::seconds(2);
+}  // namespace
+
+Session::Session(net::ip::tcp::socket socket, ServerCore& core)
+    : stream_(std::move(socket)),
+      core_(core),
+      buffer_(core.limits.max_header_bytes + kReadChunk),
+      log_timer_(stream_.get_executor()),
+      idle_since_(Clock::now()) {
+  beast::error_code ec;
+  const auto remote = stream_.socket().remote_endpoint(ec);
+  client_ = ec ? "-" : remote.address().to_string();
+  stream_.socket().set_option(net::ip::tcp::no_delay(true), ec);
+}
+
+Session::~Session() {
+  if (counted_in_flight_) core_.LeaveInFlight();
+  core_.Unregister(*this);
+}
+
+void Session::Start() {
+  net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->NextRequest(); });
+}
+
+void Session::SetState(State state) {
+  if (state == State::kIdle) idle_since_.store(Clock::now(), std::memory_order_release);
+  state_.store(state, std::memory_order_release);
+}
+
+void Session::Close(bool only_if_not_busy) {
+  net::post(stream_.get_executor(), [self = shared_from_this(), only_if_not_busy] {
+    if (self->state() == State::kIdle) {
+      beast::error_code ec;
+      self->stream_.socket().close(ec);  // the pending read fails and the session ends
+      return;
+    }
+    if (!only_if_not_busy) self->closing_ = true;  // shutdown: close after the current reply
+  });
+}
+
+void Session::Resume() {
+  net::post(stream_.get_executor(), [self = shared_from_this()] { self->NextRequest(); });
+}
+
+// Between requests: a fresh parser, then either the pipelined bytes already buffered or a wait
+// for the next request under the keep-alive deadline.
+void Session::NextRequest() {
+  if (closing_ || core_.stopping) return Shutdown();
+  if (core_.InFlightFull()) {
+    SetState(State::kIdle);
+    core_.WaitForSlot(shared_from_this());
+    return;
+  }
+  parser_ = std::make_unique<RequestParser>(core_.limits);
+  header_handled_ = false;
+  continue_sent_ = false;
+  body_.clear();
+  hasher_.reset();
+  if (buffer_.size() == 0) {
+    SetState(State::kIdle);
+    stream_.expires_after(std::chrono::seconds(core_.options.keep_alive_timeout_s));
+    ReadMore();
+    return;
+  }
+  SetState(State::kReading);
+  deadline_ = Clock::now() + std::chrono::seconds(core_.options.read_timeout_s);
+  Parse();
+}
+
+void Session::ReadMore() {
+  // The whole request must arrive by its deadline (not per read): a client dripping bytes cannot
+  // hold the connection longer than --read-timeout.
+  if (state() == State::kReading) stream_.expires_at(deadline_);
+  const std::size_t room = buffer_.max_size() - buffer_.size();
+  if (room == 0) return Fail(431, "request header fields too large");
+  stream_.async_read_some(buffer_.prepare(std::min(room, kReadChunk)),
+                          [self = shared_from_this()](const beast::error_code& ec, std::size_t n) { self->OnRead(ec, n); });
+}
+
+void Session::OnRead(const beast::error_code& ec, std::size_t bytes) {
+  if (ec) {
+    // A timeout, the client's close or a Close() from the server: nothing to answer.
+    beast::error_code ignored;
+    stream_.socket().close(ignored);
+    return;
+  }
+  buffer_.commit(bytes);
+  if (state() == State::kIdle) {
+    SetState(State::kReading);
+    deadline_ = Clock::now() + std::chrono::seconds(core_.options.read_timeout_s);
+  }
+  Parse();
+}
+
+void Session::Parse() {
+  while (true) {
+    if (parser_->is_header_done() && !header_handled_) {
+      header_handled_ = true;
+      if (!OnHeader()) return;  // it answered, or continues after a 100 Continue
+    }
+    if (parser_->is_done()) return OnBodyComplete();
+    if (buffer_.size() == 0) return ReadMore();
+    beast::error_code ec;
+    const std::size_t used = parser_->put(buffer_.data(), ec);
+    buffer_.consume(used);
+    if (ec == bhttp::error::need_more) return ReadMore();
+    if (ec) {
+      const ParseFailure failure = parser_->Classify(ec);
+      return Fail(StatusOf(failure),
+                  failure == ParseFailure::kBadRequest ? "malformed request: " + ec.message()
+                  : failure == ParseFailure::kBodyTooLarge
+                      ? "request body larger than " + std::to_string(core_.router.BodyLimit(parser_->head())) + " bytes"
+                      : std::string(bhttp::obsolete_reason(static_cast<bhttp::status>(StatusOf(failure)))));
+    }
+  }
+}
+
+// The head is complete and nothing of the body has been read: choose the route and what to do
+// with the body. Returns false when it has taken over (replied, or writes a 100 Continue).
+bool Session::OnHeader() {
+  exchange_.head = parser_->head();
+  exchange_.target = ParseTarget(exchange_.head.target);
+  exchange_.id = NextRequestId();
+  exchange_.client = client_;
+  exchange_.start = Clock::now();
+  route_ = core_.router.Classify(exchange_.head, exchange_.target);
+  if (route_ != Route::kTimeStamp) {
+    Dispatch();
+    return false;
+  }
+  const std::size_t limit = core_.router.BodyLimit(exchange_.head);
+  // 413 before reading anything when the announced length is too large (conformance H10).
+  if (exchange_.head.content_length.value_or(0) > limit) {
+    Fail(413, "request body larger than " + std::to_string(limit) + " bytes");
+    return false;
+  }
+  if (Router::IsQuery(exchange_.head)) {
+    parser_->SetBodySink([this, limit](std::string_view data) {
+      if (body_.size() + data.size() > limit) return false;
+      body_.append(data);
+      return true;
+    });
+  } else {
+    // Raw-data mode: the body is the data; hash it while it streams in, in constant memory.
+    const auto alg = core_.router.DataHash(exchange_.target);
+    auto hasher = alg ? crypto::StreamingHash::Create(*alg) : Result<crypto::StreamingHash>(MakeError(ErrorKind::kInternal, ""));
+    if (!alg || !hasher) {
+      const auto outcome = service::Issuer::Rejection(
+          alg ? core::FailInfo::kSystemFailure : core::FailInfo::kBadAlg,
+          alg ? "System failure." : "Unsupported hash algorithm: use ?hash=sha256, sha384 or sha512.",
+          alg ? "hash unavailable" : "");
+      core_.router.LogRequest(exchange_, &outcome, 200);
+      Reply(core_.router.TimeStampReply(outcome, exchange_), true);  // the body is left unread
+      return false;
+    }
+    hasher_.emplace(std::move(*hasher));
+    body_bytes_ = 0;
+    parser_->SetBodySink([this, limit](std::string_view data) {
+      body_bytes_ += data.size();
+      if (body_bytes_ > limit) return false;
+      hasher_->Update(data.data(), data.size());
+      return true;
+    });
+  }
+  parser_->eager(true);
+  if (exchange_.head.version >= 11 && beast::iequals(exchange_.head.expect, "100-continue") && !parser_->is_done()) {
+    // RFC 9110 §10.1.1: the client waits for this before it sends the body.
+    static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    stream_.expires_at(deadline_);
+    net::async_write(stream_, net::buffer(kContinue, sizeof(kContinue) - 1),
+                     [self = shared_from_this()](const beast::error_code& ec, std::size_t) {
+                       if (ec) return self->Shutdown();
+                       self->Parse();
+                     });
+    return false;
+  }
+  return true;
+}
+
+void Session::OnBodyComplete() { Dispatch(); }
+
+void Session::Dispatch() {
+  SetState(State::kBusy);
+  stream_.expires_never();
+  const bool body_unread = route_ != Route::kTimeStamp && !parser_->is_done();
+  close_after_reply_ = body_unread || !parser_->keep_alive() || core_.stopping;
+  if (route_ == Route::kTimeStamp) return IssueTimeStamp();
+  if (!Router::Blocking(route_)) {
+    Response res = core_.router.Handle(route_, exchange_);
+    core_.router.LogRequest(exchange_, nullptr, res.result_int());
+    return Reply(std::move(res), close_after_reply_);
+  }
+  // Health probes and audit reads may wait for the disk: never on an I/O thread.
+  net::post(core_.blocking, [self = shared_from_this()] {
+    Response res;
+    try {
+      res = self->core_.router.Handle(self->route_, self->exchange_);
+    } catch (const std::exception& e) {
+      service::LogEvent(spdlog::level::err, "exception", {{"path", self->exchange_.target.path}, {"what", e.what()}});
+      res = Router::TransportError(500, "internal error", self->exchange_.head);
+    }
+    net::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable {
+      self->core_.router.LogRequest(self->exchange_, nullptr, res.result_int());
+      self->Reply(std::move(res), self->close_after_reply_);
+    });
+  });
+}
+
+void Session::IssueTimeStamp() {
+  const std::uint64_t generation = ++generation_;
+  answered_ = false;
+  core_.EnterInFlight();
+  counted_in_flight_ = true;
+  // The token log bounds its own commits; this timer bounds the whole wait, so a stalled log
+  // becomes a systemFailure reply, not a hung connection. A token committed after it was given
+  // up is in the log but was never sent, which is harmless.
+  log_timer_.expires_after(std::chrono::milliseconds(core_.router.issuer().log_timeout_ms()));
+  log_timer_.async_wait([self = shared_from_this(), generation](const beast::error_code& ec) {
+    if (ec) return;  // cancelled: answered in time
+    self->Finish(
+        service::Issuer::Rejection(core::FailInfo::kSystemFailure, "System failure.", "the token log did not answer in time"),
+        generation);
+  });
+  // Keeps the io_context running until the log's completion has been delivered.
+  auto work = net::make_work_guard(core_.ioc);
+  auto done = [self = shared_from_this(), generation, work = std::move(work)](service::IssueOutcome outcome) mutable {
+    net::post(self->stream_.get_executor(),
+              [self, generation, outcome = std::move(outcome)] { self->Finish(outcome, generation); });
+    work.reset();
+  };
+  try {
+    if (hasher_) {
+      core_.router.issuer().IssueForDigestAsync(hasher_->algorithm(), hasher_->Finish(), std::move(done));
+    } else {
+      core_.router.issuer().IssueAsync(std::span(reinterpret_cast<const std::uint8_t*>(body_.data()), body_.size()),
+                                       std::move(done));
+    }
+  } catch (const std::exception& e) {
+    // Every protocol outcome is a DER TimeStampResp, an internal failure too.
+    Finish(service::Issuer::Rejection(core::FailInfo::kSystemFailure, "System failure.", std::string("exception: ") + e.what()),
+           generation);
+  }
+}
+
+void Session::Finish(const service::IssueOutcome& outcome, std::uint64_t generation) {
+  if (generation != generation_ || answered_) return;  // the other of timer and completion came first
+  answered_ = true;
+  log_timer_.cancel();
+  if (counted_in_flight_) {
+    counted_in_flight_ = false;
+    core_.LeaveInFlight();
+  }
+  core_.router.LogRequest(exchange_, &outcome, 200);
+  Reply(core_.router.TimeStampReply(outcome, exchange_), close_after_reply_ || closing_);
+}
+
+void Session::Reply(Response response, bool close) {
+  SetState(State::kBusy);
+  close = close || closing_ || core_.stopping;
+  response.keep_alive(!close);
+  response.prepare_payload();
+  if (exchange_.head.method == bhttp::verb::head) response.body().clear();  // Content-Length stays
+  stream_.expires_after(std::chrono::seconds(core_.options.write_timeout_s));
+  auto message = std::make_shared<Response>(std::move(response));
+  bhttp::async_write(stream_, *message, [self = shared_from_this(), message, close](const beast::error_code& ec, std::size_t) {
+    if (ec || close) return self->Shutdown();
+    self->NextRequest();
+  });
+}
+
+void Session::Fail(int status, const std::string& message) {
+  exchange_.head = parser_ ? parser_->head() : RequestHead{};
+  exchange_.target = ParseTarget(exchange_.head.target);
+  if (exchange_.id.empty()) exchange_.id = NextRequestId();
+  exchange_.client = client_;
+  core_.router.LogRequest(exchange_, nullptr, status);
+  // The rest of the request is not read: the connection closes after this reply (RFC 9112 §9.6),
+  // so no unread byte is ever parsed as another request.
+  Reply(Router::TransportError(status, message, exchange_.head), true);
+}
+
+// Sends FIN, then drains what the client still sends for a moment (bounded), so that a reply
+// followed by an unread body reaches the client instead of being destroyed by a reset.
+void Session::Shutdown() {
+  closing_ = true;
+  beast::error_code ec;
+  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+  if (ec) {
+    stream_.socket().close(ec);
+    return;
+  }
+  stream_.expires_after(kLinger);
+  Drain(0);
+}
+
+void Session::Drain(std::size_t drained) {
+  buffer_.clear();
+  stream_.async_read_some(buffer_.prepare(kReadChunk),
+                          [self = shared_from_this(), drained](const beast::error_code& ec, std::size_t n) {
+                            if (ec || drained + n > kLingerBytes) {
+                              beast::error_code ignored;
+                              self->stream_.socket().close(ignored);
+                              return;
+                            }
+                            self->Drain(drained + n);
+                          });
+}
+
+}  // namespace tsa::http

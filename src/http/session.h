@@ -1,0 +1,89 @@
+// One client connection of the event-driven server: reads requests with a strict parser under a
+// whole-request deadline, answers them in order (pipelining), closes after any reply that leaves
+// a body unread, and resumes time-stamp requests from the token log's completion. All its
+// handlers run on the connection's strand; the server reaches it only through Close().
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <list>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "request_parser.h"
+#include "routes.h"
+#include "tsa/crypto/streaming_hash.h"
+
+namespace tsa::http {
+
+class ServerCore;
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  enum class State { kIdle, kReading, kBusy };
+
+  Session(boost::asio::ip::tcp::socket socket, ServerCore& core);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  void Start();
+  // Closes the connection from any thread (eviction of the oldest idle, shutdown). When
+  // `only_if_not_busy`, a request being answered is left to finish (its reply then closes).
+  void Close(bool only_if_not_busy);
+  // Continues reading after a wait for a free in-flight slot (backpressure).
+  void Resume();
+
+  State state() const { return state_.load(std::memory_order_acquire); }
+  std::chrono::steady_clock::time_point idle_since() const { return idle_since_.load(std::memory_order_acquire); }
+
+  // The server's registry position (guarded by the server's sessions mutex).
+  std::list<std::weak_ptr<Session>>::iterator registry_position;
+
+ private:
+  void NextRequest();
+  void ReadMore();
+  void OnRead(const boost::beast::error_code& ec, std::size_t bytes);
+  void Parse();
+  bool OnHeader();
+  void OnBodyComplete();
+  void StartBody();
+  void Dispatch();
+  void IssueTimeStamp();
+  void Finish(const service::IssueOutcome& outcome, std::uint64_t generation);
+  void Reply(Response response, bool close);
+  void Fail(int status, const std::string& message);
+  void Shutdown();
+  void Drain(std::size_t drained);
+  void SetState(State state);
+
+  boost::beast::tcp_stream stream_;
+  ServerCore& core_;
+  boost::beast::flat_buffer buffer_;
+  std::unique_ptr<RequestParser> parser_;
+  Exchange exchange_;
+  Route route_ = Route::kNotFound;
+  bool header_handled_ = false;
+  bool continue_sent_ = false;
+  std::string body_;                                // query mode: the DER request
+  std::optional<crypto::StreamingHash> hasher_;     // raw-data mode: the body's hash so far
+  std::chrono::steady_clock::time_point deadline_;  // of the request being read
+  boost::asio::steady_timer log_timer_;             // bounds the wait for the token log
+  std::uint64_t generation_ = 0;                    // of the request; stale completions are ignored
+  bool answered_ = true;                            // the current request has its reply
+  bool counted_in_flight_ = false;
+  bool close_after_reply_ = false;
+  bool closing_ = false;
+  std::size_t body_bytes_ = 0;  // raw-data mode: bytes hashed so far
+  std::string client_;
+  std::atomic<State> state_{State::kIdle};
+  std::atomic<std::chrono::steady_clock::time_point> idle_since_;
+};
+
+}  // namespace tsa::http
