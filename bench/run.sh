@@ -5,7 +5,8 @@
 # Builds tsad in release mode (preset bench), makes P-256 and RSA-3072 development certificates,
 # measures the in-process signing ceiling (tsa-bench-ceiling on nproc threads), then drives tsad
 # over 127.0.0.1 with wrk at 1, 8, 64 and 256 connections with the audit chain on, once more with
-# it off, a fixed-rate run at half the peak for p99, and 256 busy + 1000 idle connections.
+# it off, a fixed-rate run at half the peak for p99, and 1000 idle connections (RSS and threads
+# they add) with 256 busy ones beside them.
 # Prints a Markdown table: tokens/s, its ratio to the ceiling, p50/p99 latency, non-200 replies,
 # tsad's idle and peak RSS. Sends traffic only to 127.0.0.1; every run is bounded in time.
 set -euo pipefail
@@ -106,18 +107,24 @@ for key in $KEYS; do
   echo "| $key | on, half peak ($(printf %.0f "$rps")/s target $(printf %.0f "$(awk "BEGIN {print $peak_rps / 2}")")) | 64 | $(printf %.0f "$rps") | – | $p50 | $p99 | $non200 | $errs | $((idle_rss / 1024)) | $((peak_rss / 1024)) |"
 done
 
-# 256 busy connections while 1000 idle ones are held open.
+# 1000 idle connections alone (RSS and threads before and after), then 256 busy ones beside them.
 certs="$work/certs-ec-p256"
-start_tsad "$certs" "$work/db-idle.db"
-python3 - "$port" "$((DURATION + 5))" <<'PY' &
+start_tsad "$certs" "$work/db-idle.db" --keep-alive-timeout 120
+threads_before=$(rss_kb "$tsad_pid" Threads)
+rss_before=$(rss_kb "$tsad_pid" VmRSS)
+python3 - "$port" "$((DURATION + 10))" <<'PY' &
 import socket, sys, time
 port, hold = int(sys.argv[1]), float(sys.argv[2])
 socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(1000)]
 time.sleep(hold)
 PY
 idle_pid=$!
-sleep 2
+sleep 3
+threads_idle=$(rss_kb "$tsad_pid" Threads)
+rss_idle=$(rss_kb "$tsad_pid" VmRSS)
 run_wrk 256
 wait "$idle_pid" || true
 stop_tsad
 echo "| ec-p256 | on, +1000 idle connections | 256 | $(printf %.0f "$rps") | – | $p50 | $p99 | $non200 | $errs | $((idle_rss / 1024)) | $((peak_rss / 1024)) |"
+echo
+echo "1000 idle connections: RSS $((rss_before / 1024)) -> $((rss_idle / 1024)) MB (+$(((rss_idle - rss_before) / 1024)) MB), threads $threads_before -> $threads_idle"

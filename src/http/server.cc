@@ -47,7 +47,7 @@ bool ServerCore::EvictOldestIdle() {
     std::lock_guard lock(sessions_mutex_);
     for (const auto& weak : sessions_) {
       auto s = weak.lock();
-      if (!s || s->state() != Session::State::kIdle) continue;
+      if (!s || s->state() != Session::State::kIdle || s->close_requested()) continue;
       if (!oldest || s->idle_since() < oldest->idle_since()) oldest = std::move(s);
     }
   }

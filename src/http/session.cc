@@ -17,6 +17,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 constexpr std::size_t kReadChunk = 16 * 1024;
+constexpr std::size_t kIdleChunk = 2048;
 constexpr std::size_t kLingerBytes = 1 << 20;  // at most this much of an unread body is drained before closing
 constexpr auto kLinger = std::chrono::seconds(2);
 }  // namespace
@@ -47,14 +48,19 @@ void Session::SetState(State state) {
   state_.store(state, std::memory_order_release);
 }
 
-void Session::Close(bool only_if_not_busy) {
-  net::post(stream_.get_executor(), [self = shared_from_this(), only_if_not_busy] {
+void Session::Close(bool evict) {
+  close_requested_.store(true, std::memory_order_release);
+  net::post(stream_.get_executor(), [self = shared_from_this(), evict] {
     if (self->state() == State::kIdle) {
       beast::error_code ec;
       self->stream_.socket().close(ec);  // the pending read fails and the session ends
       return;
     }
-    if (!only_if_not_busy) self->closing_ = true;  // shutdown: close after the current reply
+    if (evict) {
+      self->close_requested_.store(false, std::memory_order_release);  // it got a request meanwhile
+    } else {
+      self->closing_ = true;  // shutdown: close after the current reply
+    }
   });
 }
 
@@ -77,6 +83,7 @@ void Session::NextRequest() {
   body_.clear();
   hasher_.reset();
   if (buffer_.size() == 0) {
+    if (buffer_.capacity() > 2 * kIdleChunk) buffer_.shrink_to_fit();  // a large body's buffer is not kept
     SetState(State::kIdle);
     stream_.expires_after(std::chrono::seconds(core_.options.keep_alive_timeout_s));
     ReadMore();
@@ -93,7 +100,9 @@ void Session::ReadMore() {
   if (state() == State::kReading) stream_.expires_at(deadline_);
   const std::size_t room = buffer_.max_size() - buffer_.size();
   if (room == 0) return Fail(431, "request header fields too large");
-  stream_.async_read_some(buffer_.prepare(std::min(room, kReadChunk)),
+  // An idle connection waits with a small buffer: a thousand of them must stay cheap.
+  const std::size_t chunk = state() == State::kIdle ? kIdleChunk : kReadChunk;
+  stream_.async_read_some(buffer_.prepare(std::min(room, chunk)),
                           [self = shared_from_this()](const beast::error_code& ec, std::size_t n) { self->OnRead(ec, n); });
 }
 

@@ -34,13 +34,16 @@ class Session : public std::enable_shared_from_this<Session> {
   Session& operator=(const Session&) = delete;
 
   void Start();
-  // Closes the connection from any thread (eviction of the oldest idle, shutdown). When
-  // `only_if_not_busy`, a request being answered is left to finish (its reply then closes).
-  void Close(bool only_if_not_busy);
+  // Closes the connection from any thread. `evict` (the connection cap): only while it is still
+  // idle when the close runs. Otherwise (shutdown): an idle connection closes now, one in a
+  // request closes after its reply.
+  void Close(bool evict);
   // Continues reading after a wait for a free in-flight slot (backpressure).
   void Resume();
 
   State state() const { return state_.load(std::memory_order_acquire); }
+  // An eviction is on its way (the cap must not pick the same connection twice).
+  bool close_requested() const { return close_requested_.load(std::memory_order_acquire); }
   std::chrono::steady_clock::time_point idle_since() const { return idle_since_.load(std::memory_order_acquire); }
 
   // The server's registry position (guarded by the server's sessions mutex).
@@ -83,6 +86,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::size_t body_bytes_ = 0;  // raw-data mode: bytes hashed so far
   std::string client_;
   std::atomic<State> state_{State::kIdle};
+  std::atomic<bool> close_requested_{false};
   std::atomic<std::chrono::steady_clock::time_point> idle_since_;
 };
 
