@@ -128,6 +128,8 @@ TEST_F(HttpDeadlines, IdleKeepAliveConnectionIsClosedAfterTheKeepAliveTimeout) {
 
 // ---------------------------------------------------------------------------------------------
 // Connections: --max-connections closes the oldest idle connections so new clients get in.
+// Timeouts of 30 s make sure a connection closed here was closed for the cap (cpp-httplib's 1 s
+// keep-alive timeout would otherwise close the oldest connections anyway).
 
 TEST(HttpConnections, AtTheCapTheOldestIdleConnectionsMakeRoomForANewClient) {
   constexpr int kCap = 50;
