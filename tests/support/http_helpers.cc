@@ -104,6 +104,33 @@ bool HttpConnection::Send(const std::vector<std::uint8_t>& bytes) {
   return Send(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }
 
+std::string HttpConnection::DrainUntilClose(std::chrono::milliseconds timeout, bool* closed) {
+  std::string data = std::move(buffer_);  // WaitForClose reports only what arrives after its call
+  buffer_.clear();
+  *closed = WaitForClose(timeout, &data);
+  return data;
+}
+
+std::size_t HttpConnection::SendWithin(std::string_view bytes, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  std::size_t sent = 0;
+  while (sent < bytes.size()) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) break;
+    pollfd p{fd_, POLLOUT, 0};
+    const int r = ::poll(&p, 1, static_cast<int>(left));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0 || (p.revents & (POLLERR | POLLHUP)) != 0) break;
+    const ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      break;
+    }
+    sent += static_cast<std::size_t>(n);
+  }
+  return sent;
+}
+
 void HttpConnection::ShutdownWrite() { ::shutdown(fd_, SHUT_WR); }
 
 int HttpConnection::Fill(Clock::time_point deadline, std::string* error) {

@@ -52,6 +52,13 @@ class HttpConnection {
   // Waits until the server closes the connection (EOF or reset). True if it did within timeout;
   // bytes received meanwhile are appended to *data when given.
   bool WaitForClose(std::chrono::milliseconds timeout, std::string* data = nullptr);
+  // Everything after the responses read so far: the bytes already buffered (a pipelined or smuggled
+  // reply that arrived in the same segment) plus whatever arrives until the server closes or the
+  // timeout passes. *closed: the server closed (EOF or reset) within the timeout.
+  std::string DrainUntilClose(std::chrono::milliseconds timeout, bool* closed);
+  // Writes as much of `bytes` as the peer accepts before the timeout, without blocking past it (a
+  // server that stopped reading cannot hang the test). Returns the number of bytes written.
+  std::size_t SendWithin(std::string_view bytes, std::chrono::milliseconds timeout);
   // Half-closes the sending side (shutdown SHUT_WR).
   void ShutdownWrite();
   int fd() const { return fd_; }

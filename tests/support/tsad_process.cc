@@ -253,7 +253,11 @@ TsadProcess::StartupFailure TsadProcess::RunExpectingFailure(const std::vector<s
   const std::string port_file = dir.Sub("port");
   const std::string out_path = dir.Sub("stdout.txt");
   const std::string err_path = dir.Sub("stderr.txt");
-  std::vector<std::string> argv = {BinaryPath(), "--host", "127.0.0.1", "--port", "0", "--port-file", port_file};
+  std::vector<std::string> argv = {BinaryPath(), "--host", "127.0.0.1", "--port-file", port_file};
+  if (!HasArg(args, "--port")) {
+    argv.push_back("--port");
+    argv.push_back("0");
+  }
   if (!HasArg(args, "--db")) {
     argv.push_back("--db");
     argv.push_back(dir.Sub("tsa.db"));
@@ -288,6 +292,32 @@ TsadProcess::StartupFailure TsadProcess::RunExpectingFailure(const std::vector<s
   result.stderr_text = ReadAll(err_path);
   result.stdout_text = ReadAll(out_path);
   return result;
+}
+
+long ProcStatusNumber(pid_t pid, const std::string& field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(field + ":", 0) != 0) continue;
+    try {
+      return std::stol(line.substr(field.size() + 1));
+    } catch (...) {
+      return -1;
+    }
+  }
+  return -1;
+}
+
+int OpenFdCount(pid_t pid) {
+  std::error_code ec;
+  fs::directory_iterator it("/proc/" + std::to_string(pid) + "/fd", ec);
+  if (ec) return -1;
+  int count = 0;
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    if (ec) return -1;
+    ++count;
+  }
+  return count;
 }
 
 CommandResult RunCommand(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {

@@ -60,8 +60,8 @@ class TsadProcess {
     std::string stderr_text;
     std::string stdout_text;
   };
-  // Runs tsad with `args` (plus --host 127.0.0.1 --port 0 --port-file and, unless given, --db in a
-  // temporary directory) for a configuration that must make it refuse to start. If it starts
+  // Runs tsad with `args` (plus --host 127.0.0.1 --port-file, --port 0 unless args give --port and,
+  // unless given, --db in a temporary directory) for a configuration that must make it refuse to start. If it starts
   // anyway (port file appears) it is killed and `started` is set.
   static StartupFailure RunExpectingFailure(const std::vector<std::string>& args,
                                             std::chrono::milliseconds timeout = std::chrono::milliseconds(20000));
@@ -107,6 +107,11 @@ int DecodeStatus(int status);
 // cannot be waited for (already reaped).
 inline constexpr int kNotAChild = -2;
 int WaitChild(pid_t pid, std::chrono::milliseconds timeout);
+
+// A numeric field of /proc/<pid>/status ("VmRSS" in kB, "Threads"); -1 when absent or unreadable.
+long ProcStatusNumber(pid_t pid, const std::string& field);
+// How many file descriptors the process has open (entries of /proc/<pid>/fd); -1 when unreadable.
+int OpenFdCount(pid_t pid);
 
 // Spawns argv[0] with args, captures stdout+stderr, waits up to timeout. Returns the exit code
 // (128+signal; -1 on timeout, then the child is killed) and the output.
