@@ -98,7 +98,7 @@ ParsedConfig ParseConfig(int argc, char** argv) {
   app.add_option("--max-data-bytes", c.max_data_bytes, "Largest raw-data body hashed by tsad (413 above)")
       ->envname("TSA_MAX_DATA_BYTES")
       ->group("HTTP");
-  app.add_option("--max-header-bytes", c.max_header_bytes, "Largest request line and header fields (431 above)")
+  app.add_option("--max-header-bytes", c.max_header_bytes, "Largest total size of the header fields (431 above)")
       ->envname("TSA_MAX_HEADER_BYTES")
       ->check(CLI::Range(1024, 1 << 20))
       ->group("HTTP");

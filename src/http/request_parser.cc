@@ -33,7 +33,9 @@ int StatusOf(ParseFailure failure) {
 }
 
 RequestParser::RequestParser(const ParserLimits& limits) : limits_(limits) {
-  header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+  // Beast's limit covers the whole head; the request line's own limit (414) and the fields' (431)
+  // are checked separately below, so that each answers with its own status.
+  header_limit(static_cast<std::uint32_t>(limits.max_header_bytes + limits.max_uri_bytes + 64));
   body_limit(boost::none);  // the sink enforces the limit of the request's mode
   eager(false);             // stop after the header: the session decides before any body is read
 }
@@ -50,8 +52,17 @@ ParseFailure RequestParser::Classify(const beast::error_code& ec) const {
   return ParseFailure::kBadRequest;
 }
 
+bool RequestParser::RequestLineTooLong(std::string_view buffered) const {
+  // method (at most "OPTIONS") + SP + target + SP + "HTTP/1.1" + CRLF
+  constexpr std::size_t kOverhead = 7 + 1 + 1 + 8 + 2;
+  const std::size_t longest = limits_.max_uri_bytes + kOverhead;
+  const std::size_t line_end = buffered.substr(0, longest + 1).find('\n');
+  return line_end == std::string_view::npos ? buffered.size() > longest : line_end + 1 > longest;
+}
+
 void RequestParser::on_request_impl(bhttp::verb method, beast::string_view /*method_str*/, beast::string_view target, int version,
                                     beast::error_code& ec) {
+  request_line_parsed_ = true;
   if (target.size() > limits_.max_uri_bytes) return Fail(ParseFailure::kUriTooLong, ec);
   head_.method = method;
   head_.target.assign(target.data(), target.size());
@@ -60,9 +71,12 @@ void RequestParser::on_request_impl(bhttp::verb method, beast::string_view /*met
 
 void RequestParser::on_response_impl(int, beast::string_view, int, beast::error_code& ec) { ec = bhttp::error::bad_method; }
 
-void RequestParser::on_field_impl(bhttp::field name, beast::string_view /*name_string*/, beast::string_view value,
+void RequestParser::on_field_impl(bhttp::field name, beast::string_view name_string, beast::string_view value,
                                   beast::error_code& ec) {
-  if (++head_.fields > limits_.max_headers) return Fail(ParseFailure::kHeaderTooLarge, ec);
+  field_bytes_ += name_string.size() + value.size() + 4;  // "name: value\r\n"
+  if (++head_.fields > limits_.max_headers || field_bytes_ > limits_.max_header_bytes) {
+    return Fail(ParseFailure::kHeaderTooLarge, ec);
+  }
   const std::string_view v(value.data(), value.size());
   switch (name) {
     case bhttp::field::content_length:

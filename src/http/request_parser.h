@@ -17,7 +17,7 @@
 namespace tsa::http {
 
 struct ParserLimits {
-  std::size_t max_header_bytes = 16 * 1024;  // request line and fields (431 above)
+  std::size_t max_header_bytes = 16 * 1024;  // header fields (431 above)
   std::size_t max_headers = 100;             // fields (431 above)
   std::size_t max_uri_bytes = 4096;          // request-target (414 above)
 };
@@ -54,6 +54,11 @@ class RequestParser final : public boost::beast::http::basic_parser<true> {
   ParseFailure failure() const { return failure_; }
   // Maps a put() error to the failure to answer.
   ParseFailure Classify(const boost::beast::error_code& ec) const;
+  // Checked on the raw bytes before the head is complete: a request line longer than any with a
+  // target within the limit is 414 (RFC 9112 §3), whatever Beast's limit for the whole head says.
+  // Only meaningful before the request line is parsed (Beast consumes the head line by line).
+  bool RequestLineTooLong(std::string_view buffered) const;
+  bool request_line_parsed() const { return request_line_parsed_; }
 
  private:
   void on_request_impl(boost::beast::http::verb method, boost::beast::string_view method_str, boost::beast::string_view target,
@@ -75,6 +80,8 @@ class RequestParser final : public boost::beast::http::basic_parser<true> {
   RequestHead head_;
   BodySink sink_;
   ParseFailure failure_ = ParseFailure::kNone;
+  bool request_line_parsed_ = false;
+  std::size_t field_bytes_ = 0;
   int content_length_fields_ = 0;
   int transfer_encoding_fields_ = 0;
 };

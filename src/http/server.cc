@@ -42,16 +42,22 @@ std::size_t ServerCore::connections() const {
 }
 
 bool ServerCore::EvictOldestIdle() {
-  std::shared_ptr<Session> oldest;
+  // Strong references are taken under the lock but released after it: a session whose last
+  // reference is one of these is destroyed then, and its destructor takes the lock itself.
+  std::vector<std::shared_ptr<Session>> alive;
   {
     std::lock_guard lock(sessions_mutex_);
+    alive.reserve(sessions_.size());
     for (const auto& weak : sessions_) {
-      auto s = weak.lock();
-      if (!s || s->state() != Session::State::kIdle || s->close_requested()) continue;
-      if (!oldest || s->idle_since() < oldest->idle_since()) oldest = std::move(s);
+      if (auto s = weak.lock()) alive.push_back(std::move(s));
     }
   }
-  if (!oldest) return false;
+  Session* oldest = nullptr;
+  for (const auto& s : alive) {
+    if (s->state() != Session::State::kIdle || s->close_requested()) continue;
+    if (oldest == nullptr || s->idle_since() < oldest->idle_since()) oldest = s.get();
+  }
+  if (oldest == nullptr) return false;
   oldest->Close(true);
   return true;
 }
@@ -96,27 +102,33 @@ void ServerCore::WaitForSlot(const std::shared_ptr<Session>& session) {
 struct HttpServer::Impl {
   ServerCore core;
   tcp::acceptor acceptor;
-  std::mutex accept_mutex;
-  bool accept_paused = false;  // guarded by accept_mutex: at the connection cap, nothing idle to close
-  std::atomic<bool> serving{false};
+  // At the connection cap with nothing idle to close; written on the acceptor's strand only.
+  std::atomic<bool> accept_paused{false};
   std::unique_ptr<net::steady_timer> shutdown_timer;
   std::unique_ptr<net::steady_timer> drain_timer;
 
   Impl(const HttpOptions& o, service::Issuer& issuer, service::AuditService& audit, int interval)
       : core(o, issuer, audit, interval), acceptor(net::make_strand(core.ioc)) {
-    core.on_connection_closed = [this] { ResumeAccept(); };
+    // Runs in a session's destructor, on any thread: hand over to the acceptor's strand.
+    core.on_connection_closed = [this] {
+      if (!accept_paused.load(std::memory_order_acquire)) return;
+      net::post(acceptor.get_executor(), [this] {
+        if (!accept_paused.exchange(false)) return;
+        Accept();
+      });
+    };
   }
 
+  // On the acceptor's strand.
   void Accept() {
-    {
-      std::lock_guard lock(accept_mutex);
-      if (core.stopping) return;
-      // At the cap, the oldest idle connection makes room; with none idle, new clients wait in
-      // the listen backlog until a connection ends.
-      if (core.connections() >= core.options.max_connections && !core.EvictOldestIdle()) {
-        accept_paused = true;
-        return;
-      }
+    if (core.stopping) return;
+    // At the cap, the oldest idle connection makes room; with none idle, new clients wait in the
+    // listen backlog until a connection ends.
+    if (core.connections() >= core.options.max_connections && !core.EvictOldestIdle()) {
+      accept_paused.store(true, std::memory_order_release);
+      // A connection may have ended between the count and the flag: look once more.
+      if (core.connections() < core.options.max_connections && accept_paused.exchange(false)) Accept();
+      return;
     }
     acceptor.async_accept(net::make_strand(core.ioc), [this](const boost::system::error_code& ec, tcp::socket socket) {
       if (ec) {
@@ -144,13 +156,6 @@ struct HttpServer::Impl {
     drain_timer->async_wait([this](const boost::system::error_code& ec) {
       if (!ec) WaitForSessions();
     });
-  }
-
-  void ResumeAccept() {
-    std::lock_guard lock(accept_mutex);
-    if (!accept_paused || core.stopping) return;
-    accept_paused = false;
-    net::post(acceptor.get_executor(), [this] { Accept(); });
   }
 };
 
@@ -193,7 +198,6 @@ Result<int> HttpServer::Bind() {
 
 Status HttpServer::Serve() {
   auto& core = impl_->core;
-  impl_->serving = true;
   net::post(impl_->acceptor.get_executor(), [this] { impl_->Accept(); });
   std::vector<std::jthread> threads;
   const auto run = [&core] {

@@ -25,7 +25,7 @@ constexpr auto kLinger = std::chrono::seconds(2);
 Session::Session(net::ip::tcp::socket socket, ServerCore& core)
     : stream_(std::move(socket)),
       core_(core),
-      buffer_(core.limits.max_header_bytes + kReadChunk),
+      buffer_(core.limits.max_header_bytes + core.limits.max_uri_bytes + kReadChunk),
       log_timer_(stream_.get_executor()),
       idle_since_(Clock::now()) {
   beast::error_code ec;
@@ -129,6 +129,10 @@ void Session::Parse() {
     }
     if (parser_->is_done()) return OnBodyComplete();
     if (buffer_.size() == 0) return ReadMore();
+    if (!parser_->request_line_parsed() &&
+        parser_->RequestLineTooLong(std::string_view(static_cast<const char*>(buffer_.data().data()), buffer_.size()))) {
+      return Fail(414, "request-target longer than " + std::to_string(core_.limits.max_uri_bytes) + " bytes");
+    }
     beast::error_code ec;
     const std::size_t used = parser_->put(buffer_.data(), ec);
     buffer_.consume(used);

@@ -25,7 +25,7 @@ struct HttpOptions {
   std::size_t max_in_flight = 1024;              // requests being signed or logged; above, reading waits
   std::size_t max_request_bytes = 16 * 1024;     // DER TimeStampReq bodies (the largest sane one is < 300 B)
   std::size_t max_data_bytes = 4 * 1024 * 1024;  // raw-data mode bodies, hashed while streaming
-  std::size_t max_header_bytes = 16 * 1024;      // request line and fields (431 above)
+  std::size_t max_header_bytes = 16 * 1024;      // header fields (431 above)
   std::size_t max_headers = 100;                 // header fields (431 above)
   std::size_t max_uri_bytes = 4096;              // request-target (414 above)
   int read_timeout_s = 10;                       // a whole request (head and body) must arrive within this
