@@ -56,16 +56,6 @@ std::string ReadAll(const std::string& path) {
   return ss.str();
 }
 
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty()) out.push_back(line);
-  }
-  return out;
-}
-
 bool AllDigits(const std::string& s) { return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos; }
 
 bool IsLowerHex(const std::string& s, std::size_t length) {
@@ -328,7 +318,7 @@ TEST_F(ConfigFile, BadLogFormatInTheFileExitsTwoWithOneLineNamingIt) {
   const int status = tsad.RunToExit({"--config", cfg, "--no-anchor"}, {});
   EXPECT_EQ(status, 2) << tsad.Describe();
   EXPECT_FALSE(std::filesystem::exists(port_file())) << "tsad listened despite the bad value\n" << tsad.Describe();
-  const std::vector<std::string> lines = Lines(tsad.err());
+  const std::vector<std::string> lines = NonEmptyLines(tsad.err());
   ASSERT_EQ(lines.size(), 1u) << "expected exactly one stderr line\n" << tsad.Describe();
   const std::string& line = lines[0];
   EXPECT_EQ(line.rfind("tsad: ", 0), 0u) << line;
@@ -430,7 +420,7 @@ class LogFormatJson : public TsadConfigTest {};
 // Every line of `err` parsed as a JSON object; a failure for each line that is not one.
 std::vector<nlohmann::json> ParseJsonLines(const std::string& err) {
   std::vector<nlohmann::json> out;
-  for (const std::string& line : Lines(err)) {
+  for (const std::string& line : NonEmptyLines(err)) {
     nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
     EXPECT_TRUE(!j.is_discarded() && j.is_object()) << "stderr line is not a JSON object: " << line;
     if (!j.is_discarded() && j.is_object()) out.push_back(std::move(j));
@@ -440,7 +430,7 @@ std::vector<nlohmann::json> ParseJsonLines(const std::string& err) {
 
 std::vector<nlohmann::json> RequestEvents(const std::string& err) {
   std::vector<nlohmann::json> out;
-  for (const std::string& line : Lines(err)) {
+  for (const std::string& line : NonEmptyLines(err)) {
     nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
     if (!j.is_discarded() && j.is_object() && j.value("event", "") == "request") out.push_back(std::move(j));
   }
@@ -503,7 +493,7 @@ TEST_F(LogFormatJson, EveryStderrLineIsAJsonObjectAndTheGrantLineMatchesTheReply
   EXPECT_EQ(tsad.Stop(), 0) << tsad.Describe();
   // After a clean stop (the "stopped" line included) every stderr line is still one JSON object.
   const std::vector<nlohmann::json> all = ParseJsonLines(tsad.err());
-  EXPECT_EQ(all.size(), Lines(tsad.err()).size());
+  EXPECT_EQ(all.size(), NonEmptyLines(tsad.err()).size());
   for (const auto& j : all) {
     EXPECT_TRUE(j.contains("time") && j.contains("level") && j.contains("event")) << j.dump();
   }
@@ -561,7 +551,7 @@ TEST_F(LogFormatJson, HostilePathsCannotBreakTheJsonLines) {
   EXPECT_EQ(tsad.Stop(), 0) << tsad.Describe();
   const std::string err = tsad.err();
   const std::vector<nlohmann::json> all = ParseJsonLines(err);
-  EXPECT_EQ(all.size(), Lines(err).size()) << err;
+  EXPECT_EQ(all.size(), NonEmptyLines(err).size()) << err;
   for (const auto& j : all) {
     EXPECT_NE(j.value("level", ""), "critical") << "a path injected a field: " << j.dump();
     EXPECT_NE(j.value("event", ""), "forged") << "a path injected a line: " << j.dump();
@@ -585,7 +575,7 @@ TEST_F(LogFormatText, GrantRequestLineCarriesIdClientOutcomeSerialAlgAndDuration
 
   std::string line;
   WaitUntil([&] {
-    for (const std::string& l : Lines(tsad.err())) {
+    for (const std::string& l : NonEmptyLines(tsad.err())) {
       if (l.find(" request ") != std::string::npos && l.find("outcome=granted") != std::string::npos) {
         line = l;
         return true;

@@ -164,16 +164,6 @@ TEST(HttpConnections, AtTheCapTheOldestIdleConnectionsMakeRoomForANewClient) {
 // ---------------------------------------------------------------------------------------------
 // One listener: a taken port is a start-up error, never a shared port.
 
-std::vector<std::string> NonEmptyLines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty()) out.push_back(line);
-  }
-  return out;
-}
-
 // Binds a socket with SO_REUSEPORT to 127.0.0.1:port: succeeds only when every socket already
 // bound there has SO_REUSEPORT too (same user), that is when the port can be shared.
 bool CanShareThePort(int port) {

@@ -18,16 +18,6 @@ namespace {
 
 using core::FailInfo;
 
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty()) out.push_back(line);
-  }
-  return out;
-}
-
 std::string Lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
@@ -41,7 +31,7 @@ void ExpectRefusal(const TsadProcess::StartupFailure& r, const std::string& keyw
   EXPECT_EQ(r.exit_code, 1) << "stderr:\n" << r.stderr_text << "\nstdout:\n" << r.stdout_text;
   static const std::regex kLogLine(R"(^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z \w+ .*)");
   std::vector<std::string> human;
-  for (const auto& line : Lines(r.stderr_text)) {
+  for (const auto& line : NonEmptyLines(r.stderr_text)) {
     if (line.rfind("tsad: ", 0) == 0) {
       human.push_back(line);
     } else {

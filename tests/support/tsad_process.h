@@ -113,6 +113,9 @@ long ProcStatusNumber(pid_t pid, const std::string& field);
 // How many file descriptors the process has open (entries of /proc/<pid>/fd); -1 when unreadable.
 int OpenFdCount(pid_t pid);
 
+// The non-empty lines of a process's output, in order.
+std::vector<std::string> NonEmptyLines(const std::string& text);
+
 // Spawns argv[0] with args, captures stdout+stderr, waits up to timeout. Returns the exit code
 // (128+signal; -1 on timeout, then the child is killed) and the output.
 struct CommandResult {
