@@ -2,6 +2,7 @@
 # Loopback benchmark of tsad (docs/performance.md). One command:
 #     bench/run.sh                 # full run (about 4 minutes on 2 cores)
 #     DURATION=5 bench/run.sh      # shorter runs per point
+#     BASELINE=../old/build-bench/tools/tsad bench/run.sh   # also the 64-connection points of another tsad
 # Builds tsad in release mode (preset bench), makes P-256 and RSA-3072 development certificates,
 # measures the in-process signing ceiling (tsa-bench-ceiling on nproc threads), then drives tsad
 # over 127.0.0.1 with wrk at 1, 8, 64 and 256 connections with the audit chain on, once more with
@@ -32,11 +33,11 @@ trap cleanup EXIT
 
 rss_kb() { awk "/^$2:/ {print \$2}" "/proc/$1/status"; }
 
-start_tsad() {  # $1 cert dir, $2 db, extra args...
+start_tsad() {  # $1 cert dir, $2 db, extra args...   (TSAD: another binary, e.g. a baseline)
   local certs=$1 db=$2
   shift 2
   rm -f "$work/port"
-  "$BIN/tsad" --host 127.0.0.1 --port 0 --port-file "$work/port" --cert-dir "$certs" --db "$db" \
+  "${TSAD:-$BIN/tsad}" --host 127.0.0.1 --port 0 --port-file "$work/port" --cert-dir "$certs" --db "$db" \
     --allow-unsynced-clock --no-anchor --log-level warn "$@" >"$work/tsad.log" 2>&1 &
   tsad_pid=$!
   for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
@@ -91,6 +92,17 @@ for key in $KEYS; do
       if [ "$audit" = on ] && awk "BEGIN {exit !($rps > $peak_rps)}"; then peak_rps=$rps; fi
     done
   done
+  # The same comparison points with a baseline tsad (BASELINE=path/to/tsad, e.g. a build of the
+  # previous release), measured in this run next to this build's.
+  if [ -n "${BASELINE:-}" ]; then
+    for flag in --audit-log --no-audit-log; do
+      TSAD=$BASELINE start_tsad "$certs" "$work/db-$key-baseline$flag.db" "$flag"
+      run_wrk 64
+      stop_tsad
+      pct=$(awk "BEGIN {printf \"%.0f\", 100 * $rps / $ceiling}")
+      echo "| $key | baseline ${flag#--} | 64 | $(printf %.0f "$rps") | $pct | $p50 | $p99 | $non200 | $errs | $((idle_rss / 1024)) | $((peak_rss / 1024)) |"
+    done
+  fi
   # p99 at half the peak rate: 64 connections, each pausing a random (exponential) time between
   # requests so the arrivals are close to a Poisson stream at peak/2. A 3 s calibration run
   # measures how long each request itself takes, and the mean pause is corrected for it.

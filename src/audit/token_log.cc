@@ -243,8 +243,8 @@ Status TokenLog::Append(TokenRecord record) { return Submit(TokenPending(std::mo
 
 void TokenLog::AppendAsync(TokenRecord record, std::function<void(Status)> done) {
   auto p = TokenPending(std::move(record));
-  p->on_done = done;
-  if (Status queued = Enqueue(p); !queued) done(queued);
+  p->on_done = std::move(done);
+  if (Status queued = Enqueue(p); !queued) p->on_done(queued);
 }
 
 Status TokenLog::Probe(int timeout_ms) {

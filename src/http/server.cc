@@ -1,11 +1,12 @@
 #include "tsa/http/server.h"
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 
 #include <algorithm>
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -18,10 +19,9 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 ServerCore::ServerCore(const HttpOptions& o, service::Issuer& issuer, service::AuditService& audit, int anchor_interval_s)
-    : options(o),
-      limits{o.max_header_bytes, o.max_headers, o.max_uri_bytes},
-      router(o, issuer, audit, anchor_interval_s),
-      ioc(static_cast<int>(std::max<std::size_t>(o.io_threads, 1))) {}
+    : options(o), limits{o.max_header_bytes, o.max_headers, o.max_uri_bytes}, router(o, issuer, audit, anchor_interval_s) {
+  for (std::size_t i = 0; i < std::max<std::size_t>(o.io_threads, 1); ++i) iocs.push_back(std::make_unique<net::io_context>(1));
+}
 
 void ServerCore::Register(const std::shared_ptr<Session>& session) {
   std::lock_guard lock(sessions_mutex_);
@@ -102,14 +102,16 @@ void ServerCore::WaitForSlot(const std::shared_ptr<Session>& session) {
 struct HttpServer::Impl {
   ServerCore core;
   tcp::acceptor acceptor;
-  // At the connection cap with nothing idle to close; written on the acceptor's strand only.
+  // At the connection cap with nothing idle to close; written on the acceptor's thread only.
   std::atomic<bool> accept_paused{false};
   std::unique_ptr<net::steady_timer> shutdown_timer;
   std::unique_ptr<net::steady_timer> drain_timer;
+  // Keep every io_context running while serving, connections or not; released at the end of Stop.
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> keep_running;
 
   Impl(const HttpOptions& o, service::Issuer& issuer, service::AuditService& audit, int interval)
-      : core(o, issuer, audit, interval), acceptor(net::make_strand(core.ioc)) {
-    // Runs in a session's destructor, on any thread: hand over to the acceptor's strand.
+      : core(o, issuer, audit, interval), acceptor(*core.iocs.front()) {
+    // Runs in a session's destructor, on any thread: hand over to the acceptor's thread.
     core.on_connection_closed = [this] {
       if (!accept_paused.load(std::memory_order_acquire)) return;
       net::post(acceptor.get_executor(), [this] {
@@ -119,7 +121,7 @@ struct HttpServer::Impl {
     };
   }
 
-  // On the acceptor's strand.
+  // On the acceptor's thread (iocs[0]).
   void Accept() {
     if (core.stopping) return;
     // At the cap, the oldest idle connection makes room; with none idle, new clients wait in the
@@ -130,7 +132,7 @@ struct HttpServer::Impl {
       if (core.connections() < core.options.max_connections && accept_paused.exchange(false)) Accept();
       return;
     }
-    acceptor.async_accept(net::make_strand(core.ioc), [this](const boost::system::error_code& ec, tcp::socket socket) {
+    acceptor.async_accept(core.NextContext(), [this](const boost::system::error_code& ec, tcp::socket socket) {
       if (ec) {
         if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
         // EMFILE and the like: log, back off a little, go on.
@@ -150,9 +152,10 @@ struct HttpServer::Impl {
   void WaitForSessions() {
     if (core.connections() == 0) {
       shutdown_timer->cancel();
+      for (auto& guard : keep_running) guard.reset();
       return;
     }
-    drain_timer = std::make_unique<net::steady_timer>(core.ioc, std::chrono::milliseconds(20));
+    drain_timer = std::make_unique<net::steady_timer>(*core.iocs.front(), std::chrono::milliseconds(20));
     drain_timer->async_wait([this](const boost::system::error_code& ec) {
       if (!ec) WaitForSessions();
     });
@@ -164,7 +167,7 @@ HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 HttpServer::~HttpServer() {
   impl_->core.stopping = true;
   impl_->core.on_connection_closed = nullptr;  // the acceptor goes first
-  impl_->core.ioc.stop();
+  for (auto& ioc : impl_->core.iocs) ioc->stop();
   impl_->core.blocking.join();
 }
 
@@ -198,13 +201,13 @@ Result<int> HttpServer::Bind() {
 
 Status HttpServer::Serve() {
   auto& core = impl_->core;
+  for (auto& ioc : core.iocs) impl_->keep_running.push_back(net::make_work_guard(*ioc));
   net::post(impl_->acceptor.get_executor(), [this] { impl_->Accept(); });
-  std::vector<std::jthread> threads;
-  const auto run = [&core] {
-    // The I/O threads' top: an exception escaping a handler is logged and the thread goes on.
+  const auto run = [](net::io_context& ioc) {
+    // An I/O thread's top: an exception escaping a handler is logged and the thread goes on.
     while (true) {
       try {
-        core.ioc.run();
+        ioc.run();
         return;
       } catch (const std::exception& e) {
         service::LogEvent(spdlog::level::err, "io_thread_exception", {{"what", e.what()}});
@@ -213,8 +216,9 @@ Status HttpServer::Serve() {
       }
     }
   };
-  for (std::size_t i = 1; i < core.options.io_threads; ++i) threads.emplace_back(run);
-  run();
+  std::vector<std::jthread> threads;
+  for (std::size_t i = 1; i < core.iocs.size(); ++i) threads.emplace_back(run, std::ref(*core.iocs[i]));
+  run(*core.iocs.front());
   for (auto& t : threads) t.join();
   return Ok();
 }
@@ -227,10 +231,11 @@ void HttpServer::Stop() {
     impl_->acceptor.close(ec);
     impl_->core.CloseAll();
     // In-flight requests get a bounded time to finish; then the I/O threads stop anyway.
-    impl_->shutdown_timer = std::make_unique<net::steady_timer>(impl_->core.ioc,
+    impl_->shutdown_timer = std::make_unique<net::steady_timer>(*impl_->core.iocs.front(),
                                                                 std::chrono::seconds(impl_->core.options.shutdown_timeout_s));
     impl_->shutdown_timer->async_wait([this](const boost::system::error_code& e) {
-      if (!e) impl_->core.ioc.stop();
+      if (e) return;
+      for (auto& ioc : impl_->core.iocs) ioc->stop();
     });
     // The timer itself is work: once every session has ended, cancel it so run() returns.
     impl_->WaitForSessions();

@@ -12,6 +12,7 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include "routes.h"
 #include "session.h"
@@ -58,7 +59,15 @@ class ServerCore {
   // the registry above. The pool (health probes and audit reads, which may wait for the disk)
   // is joined before the io_context goes.
   boost::asio::thread_pool blocking{2};
-  boost::asio::io_context ioc;
+  // One io_context per I/O thread, each run by that thread alone: no handler of a connection
+  // ever needs a strand or meets another thread's lock in Asio's scheduler (a shared io_context
+  // run by two threads served 10k tokens/s where one served as many). The acceptor hands new
+  // connections round-robin; iocs[0] also runs the acceptor and the shutdown timers.
+  std::vector<std::unique_ptr<boost::asio::io_context>> iocs;
+  boost::asio::io_context& NextContext() { return *iocs[next_context_.fetch_add(1, std::memory_order_relaxed) % iocs.size()]; }
+
+ private:
+  std::atomic<std::size_t> next_context_{0};
 };
 
 }  // namespace tsa::http

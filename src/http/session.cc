@@ -255,7 +255,7 @@ void Session::IssueTimeStamp() {
         generation);
   });
   // Keeps the io_context running until the log's completion has been delivered.
-  auto work = net::make_work_guard(core_.ioc);
+  auto work = net::make_work_guard(stream_.get_executor());
   auto done = [self = shared_from_this(), generation, work = std::move(work)](service::IssueOutcome outcome) mutable {
     net::post(self->stream_.get_executor(),
               [self, generation, outcome = std::move(outcome)] { self->Finish(outcome, generation); });

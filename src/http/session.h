@@ -1,7 +1,8 @@
 // One client connection of the event-driven server: reads requests with a strict parser under a
 // whole-request deadline, answers them in order (pipelining), closes after any reply that leaves
 // a body unread, and resumes time-stamp requests from the token log's completion. All its
-// handlers run on the connection's strand; the server reaches it only through Close().
+// handlers run on its io_context, which one I/O thread runs alone (so they never run
+// concurrently); the server reaches it only through Close(), Resume() and its atomics.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
