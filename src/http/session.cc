@@ -121,7 +121,7 @@ void Session::Parse() {
     if (parser_->is_done()) return OnBodyComplete();
     if (buffer_.size() == 0) return ReadMore();
     beast::error_code ec;
-    const std::size_t used = parser_->put(buffer_.data(), ec);
+    const std::size_t used = parser_->Put(buffer_.data(), ec);
     buffer_.consume(used);
     if (ec == bhttp::error::need_more) return ReadMore();
     if (ec) {
