@@ -120,7 +120,8 @@ TEST_P(HttpFuzzSeedCorpus, ReadsAsDocumented) {
   ConnectionRead read;
   ASSERT_EQ(CheckHttpInput(input, &read), "") << GetParam();
   const auto it = DocumentedReads().find(GetParam());
-  if (it != DocumentedReads().end()) EXPECT_EQ(Summary(read), it->second) << GetParam();
+  if (it == DocumentedReads().end()) return;
+  EXPECT_EQ(Summary(read), it->second) << GetParam();
 }
 
 // Every read pattern (byte 0 bits 0-6) and both body-limit sets (bit 7) keep the properties.
