@@ -45,6 +45,14 @@ void RequestParser::Fail(ParseFailure failure, beast::error_code& ec) {
   ec = failure == ParseFailure::kBodyTooLarge ? bhttp::error::body_limit : bhttp::error::bad_value;
 }
 
+std::size_t RequestParser::Put(boost::asio::const_buffer buffer, beast::error_code& ec) {
+  if (is_header_done() && head_.chunked && !is_done() && buffer.size() < kMinChunkedPut) {
+    ec = bhttp::error::need_more;
+    return 0;
+  }
+  return put(buffer, ec);
+}
+
 ParseFailure RequestParser::Classify(const beast::error_code& ec) const {
   if (failure_ != ParseFailure::kNone) return failure_;
   if (ec == bhttp::error::header_limit) return ParseFailure::kHeaderTooLarge;

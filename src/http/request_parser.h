@@ -50,6 +50,15 @@ class RequestParser final : public boost::beast::http::basic_parser<true> {
   const RequestHead& head() const { return head_; }
   // Installs where the body goes; call after the header is done and before parsing the body.
   void SetBodySink(BodySink sink) { sink_ = std::move(sink); }
+  // What the session calls instead of put(): the same, except that while a chunked body is being
+  // read it uses nothing and answers need_more until at least kMinChunkedPut bytes are buffered.
+  // Boost 1.81's parser asserts (BOOST_ASSERT(n >= 5) in parse_chunk_header) when the last-chunk
+  // line "0\r\n" arrived without the empty line after it and the next put() has 4 bytes: a client
+  // splitting "0\r\n\r\n" as "0\r\n" + "\r" + "\n" aborted a build with assertions (boostorg/beast
+  // PR 2861, fixed in Boost 1.86). Every complete rest of a chunked body is at least "0\r\n\r\n", so
+  // waiting for 5 bytes never stalls a client that sends its whole request.
+  static constexpr std::size_t kMinChunkedPut = 5;
+  std::size_t Put(boost::asio::const_buffer buffer, boost::beast::error_code& ec);
   // The classification of the error the last put() returned (kBadRequest for Beast's own).
   ParseFailure failure() const { return failure_; }
   // Maps a put() error to the failure to answer.

@@ -134,7 +134,7 @@ void Session::Parse() {
       return Fail(414, "request-target longer than " + std::to_string(core_.limits.max_uri_bytes) + " bytes");
     }
     beast::error_code ec;
-    const std::size_t used = parser_->put(buffer_.data(), ec);
+    const std::size_t used = parser_->Put(buffer_.data(), ec);
     buffer_.consume(used);
     if (ec == bhttp::error::need_more) return ReadMore();
     if (ec) {
