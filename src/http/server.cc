@@ -166,9 +166,12 @@ HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 HttpServer::~HttpServer() {
   impl_->core.stopping = true;
-  impl_->core.on_connection_closed = nullptr;  // the acceptor goes first
   for (auto& ioc : impl_->core.iocs) ioc->stop();
+  // The pool may still drop the last reference to a session (whose destructor calls
+  // on_connection_closed): join it before the callback is cleared, and clear it before the
+  // acceptor it uses is destroyed.
   impl_->core.blocking.join();
+  impl_->core.on_connection_closed = nullptr;
 }
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Create(const HttpOptions& options, service::Issuer& issuer,
