@@ -24,33 +24,18 @@
 #include <vector>
 
 #include "../../fuzz/request_checks.h"
+#include "corpus_files.h"
 
 namespace tsa::fuzz {
 namespace {
 
 namespace fs = std::filesystem;
 using core::FailInfo;
+using test::CorpusInputs;
+using test::ReadCorpusBytes;
 
 const fs::path kCrashDir = fs::path(TSA_TESTDATA_DIR) / "fuzz" / "request";
 const fs::path kSeedDir = fs::path(TSA_SOURCE_DIR) / "fuzz" / "corpus" / "request";
-
-std::vector<std::uint8_t> ReadBytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-// The inputs of a corpus directory: regular files, sorted, without documentation and dot files.
-std::vector<std::string> InputsIn(const fs::path& dir) {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (!entry.is_regular_file() || name.front() == '.' || entry.path().extension() == ".md") continue;
-    names.push_back(name);
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
 
 std::string TestName(const std::string& file) {
   std::string out;
@@ -99,12 +84,12 @@ IssuerEnv* FuzzIssuerTest::env_ = nullptr;
 class FuzzCrashInputs : public FuzzIssuerTest, public ::testing::WithParamInterface<std::string> {};
 
 TEST_P(FuzzCrashInputs, StaysFixed) {
-  const auto body = ReadBytes(kCrashDir / GetParam());
+  const auto body = ReadCorpusBytes(kCrashDir / GetParam());
   const CheckResult r = Check(body);
   EXPECT_TRUE(r.ok()) << GetParam() << ": " << r.violation << "\nbody: " << Hex(body);
 }
 
-INSTANTIATE_TEST_SUITE_P(Committed, FuzzCrashInputs, ::testing::ValuesIn(InputsIn(kCrashDir)), ParamName);
+INSTANTIATE_TEST_SUITE_P(Committed, FuzzCrashInputs, ::testing::ValuesIn(CorpusInputs(kCrashDir)), ParamName);
 // The directory may hold no input at all (only its README) once every crash is fixed and removed.
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(FuzzCrashInputs);
 
@@ -155,7 +140,7 @@ const std::map<std::string, std::optional<FailInfo>>& DocumentedAnswers() {
 class FuzzSeedCorpus : public FuzzIssuerTest, public ::testing::WithParamInterface<std::string> {};
 
 TEST_P(FuzzSeedCorpus, GetsItsDocumentedAnswerWithinE13) {
-  const auto body = ReadBytes(kSeedDir / GetParam());
+  const auto body = ReadCorpusBytes(kSeedDir / GetParam());
   const CheckResult r = Check(body);
   ASSERT_TRUE(r.ok()) << GetParam() << ": " << r.violation << "\nbody: " << Hex(body);
   const auto it = DocumentedAnswers().find(GetParam());
@@ -165,10 +150,10 @@ TEST_P(FuzzSeedCorpus, GetsItsDocumentedAnswerWithinE13) {
   EXPECT_EQ(got, it->second) << GetParam() << " got " << Describe(r);
 }
 
-INSTANTIATE_TEST_SUITE_P(Seeds, FuzzSeedCorpus, ::testing::ValuesIn(InputsIn(kSeedDir)), ParamName);
+INSTANTIATE_TEST_SUITE_P(Seeds, FuzzSeedCorpus, ::testing::ValuesIn(CorpusInputs(kSeedDir)), ParamName);
 
 TEST(FuzzSeedCorpusFiles, EveryDocumentedSeedIsCommitted) {
-  const auto names = InputsIn(kSeedDir);
+  const auto names = CorpusInputs(kSeedDir);
   for (const auto& [name, answer] : DocumentedAnswers()) {
     EXPECT_TRUE(std::find(names.begin(), names.end(), name) != names.end()) << name << " is missing from " << kSeedDir;
   }
@@ -185,7 +170,7 @@ class FuzzE13 : public FuzzIssuerTest {};
 
 TEST_F(FuzzE13, EveryTruncationOfAValidRequestIsRejectedAsBadDataFormat) {
   for (const auto& seed : kValidSeeds) {
-    const auto body = ReadBytes(kSeedDir / seed);
+    const auto body = ReadCorpusBytes(kSeedDir / seed);
     ASSERT_FALSE(body.empty()) << seed;
     for (std::size_t len = 0; len < body.size(); ++len) {
       const std::span<const std::uint8_t> prefix(body.data(), len);
@@ -202,7 +187,7 @@ TEST_F(FuzzE13, EveryTruncationOfAValidRequestIsRejectedAsBadDataFormat) {
 // verification and a log commit, which adds up in the sanitizer builds).
 TEST_F(FuzzE13, EverySingleBitFlipOfAValidRequestAnswersWithinE13) {
   for (const auto& seed : kValidSeeds) {
-    const auto original = ReadBytes(kSeedDir / seed);
+    const auto original = ReadCorpusBytes(kSeedDir / seed);
     ASSERT_FALSE(original.empty()) << seed;
     const Expectation parsed = Expect(original, env_->policy);
     ASSERT_TRUE(parsed.request && !parsed.rejection) << seed << " is not a valid request";

@@ -22,31 +22,17 @@
 #include <vector>
 
 #include "../../fuzz/http_request_checks.h"
+#include "corpus_files.h"
 
 namespace tsa::fuzz {
 namespace {
 
 namespace fs = std::filesystem;
+using test::CorpusInputs;
+using test::ReadCorpusBytes;
 
 const fs::path kCrashDir = fs::path(TSA_TESTDATA_DIR) / "fuzz" / "http_request";
 const fs::path kSeedDir = fs::path(TSA_SOURCE_DIR) / "fuzz" / "corpus" / "http_request";
-
-std::vector<std::uint8_t> ReadBytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-std::vector<std::string> InputsIn(const fs::path& dir) {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (!entry.is_regular_file() || name.front() == '.' || entry.path().extension() == ".md") continue;
-    names.push_back(name);
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
 
 std::string ParamName(const ::testing::TestParamInfo<std::string>& param) {
   std::string out;
@@ -70,12 +56,12 @@ std::string Summary(const ConnectionRead& read) {
 class HttpFuzzCrashInputs : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(HttpFuzzCrashInputs, StaysFixed) {
-  const auto input = ReadBytes(kCrashDir / GetParam());
+  const auto input = ReadCorpusBytes(kCrashDir / GetParam());
   const std::string violation = CheckHttpInput(input);
   EXPECT_EQ(violation, "") << GetParam();
 }
 
-INSTANTIATE_TEST_SUITE_P(Committed, HttpFuzzCrashInputs, ::testing::ValuesIn(InputsIn(kCrashDir)), ParamName);
+INSTANTIATE_TEST_SUITE_P(Committed, HttpFuzzCrashInputs, ::testing::ValuesIn(CorpusInputs(kCrashDir)), ParamName);
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(HttpFuzzCrashInputs);
 
 // --- Seed corpus ------------------------------------------------------------------------------
@@ -116,7 +102,7 @@ const std::map<std::string, std::string>& DocumentedReads() {
 class HttpFuzzSeedCorpus : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(HttpFuzzSeedCorpus, ReadsAsDocumented) {
-  const auto input = ReadBytes(kSeedDir / GetParam());
+  const auto input = ReadCorpusBytes(kSeedDir / GetParam());
   ConnectionRead read;
   ASSERT_EQ(CheckHttpInput(input, &read), "") << GetParam();
   const auto it = DocumentedReads().find(GetParam());
@@ -126,7 +112,7 @@ TEST_P(HttpFuzzSeedCorpus, ReadsAsDocumented) {
 
 // Every read pattern (byte 0 bits 0-6) and both body-limit sets (bit 7) keep the properties.
 TEST_P(HttpFuzzSeedCorpus, KeepsThePropertiesUnderEveryReadSplit) {
-  auto input = ReadBytes(kSeedDir / GetParam());
+  auto input = ReadCorpusBytes(kSeedDir / GetParam());
   ASSERT_FALSE(input.empty());
   for (int seed = 0; seed < 256; ++seed) {
     input[0] = static_cast<std::uint8_t>(seed);
@@ -135,7 +121,7 @@ TEST_P(HttpFuzzSeedCorpus, KeepsThePropertiesUnderEveryReadSplit) {
 }
 
 TEST_P(HttpFuzzSeedCorpus, KeepsThePropertiesForEveryTruncation) {
-  const auto input = ReadBytes(kSeedDir / GetParam());
+  const auto input = ReadCorpusBytes(kSeedDir / GetParam());
   // Every length of a small seed; about 256 evenly spread lengths of a large one.
   const std::size_t step = std::max<std::size_t>(1, input.size() / 256);
   for (std::size_t len = 1; len < input.size(); len += step) {
@@ -143,10 +129,10 @@ TEST_P(HttpFuzzSeedCorpus, KeepsThePropertiesForEveryTruncation) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Seeds, HttpFuzzSeedCorpus, ::testing::ValuesIn(InputsIn(kSeedDir)), ParamName);
+INSTANTIATE_TEST_SUITE_P(Seeds, HttpFuzzSeedCorpus, ::testing::ValuesIn(CorpusInputs(kSeedDir)), ParamName);
 
 TEST(HttpFuzzSeedCorpusFiles, EveryDocumentedSeedIsCommitted) {
-  const auto names = InputsIn(kSeedDir);
+  const auto names = CorpusInputs(kSeedDir);
   for (const auto& [name, summary] : DocumentedReads()) {
     EXPECT_TRUE(std::find(names.begin(), names.end(), name) != names.end()) << name << " is missing from " << kSeedDir;
   }
