@@ -136,7 +136,10 @@ void Session::Parse() {
     beast::error_code ec;
     const std::size_t used = parser_->Put(buffer_.data(), ec);
     buffer_.consume(used);
-    if (ec == bhttp::error::need_more) return ReadMore();
+    if (ec == bhttp::error::need_more ||
+        (!ec && used == 0 && !parser_->is_done() && header_handled_ == parser_->is_header_done())) {
+      return ReadMore();  // (the second: a parser that takes nothing must not spin this loop)
+    }
     if (ec) {
       const ParseFailure failure = parser_->Classify(ec);
       return Fail(StatusOf(failure),
