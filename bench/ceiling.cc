@@ -1,6 +1,7 @@
 // The reference ceiling for the loopback benchmark: how many tokens per second the signing step
 // alone (OpenSSL's TS_RESP_create_response with the same key and settings as tsad, one context per
 // thread) reaches in this process, on as many threads as there are cores. Prints one JSON line.
+// `--engine direct` measures tsad's own encoder (TokenAssembler) the same way instead.
 #include <CLI/CLI.hpp>
 
 #include <atomic>
@@ -23,6 +24,9 @@ int main(int argc, char** argv) {
   app.add_option("--request", request_path, "DER TimeStampReq to sign")->required();
   app.add_option("--threads", threads);
   app.add_option("--seconds", seconds);
+  std::string engine = "openssl";
+  app.add_option("--engine", engine, "openssl (TS_RESP, the reference) or direct (tsad's encoder)")
+      ->check(CLI::IsMember({"openssl", "direct"}));
   CLI11_PARSE(app, argc, argv);
 
   auto material = tsa::crypto::SignerMaterial::Load(tsa::crypto::SignerFilesInDirectory(cert_dir), std::time(nullptr));
@@ -34,7 +38,13 @@ int main(int argc, char** argv) {
   options.policy.default_policy = "1.3.6.1.4.1.99999.1.1";
   options.policy.accepted_hashes = {tsa::core::HashAlgorithm::kSha256, tsa::core::HashAlgorithm::kSha384,
                                     tsa::core::HashAlgorithm::kSha512};
+  options.engine = engine == "direct" ? tsa::crypto::SignerOptions::Engine::kDirect
+                                      : tsa::crypto::SignerOptions::Engine::kOpenSsl;
   auto signer = tsa::crypto::TokenSigner::Create(*material, options);
+  if (signer && (*signer)->engine() != options.engine) {
+    std::cerr << "tsa-bench-ceiling: the direct encoder is not usable: " << (*signer)->direct_fallback_reason() << "\n";
+    return 1;
+  }
   auto request = tsa::core::ReadFileBytes(request_path);
   if (!signer || !request) {
     std::cerr << "tsa-bench-ceiling: cannot set up the signer or read the request\n";

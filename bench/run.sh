@@ -4,7 +4,8 @@
 #     DURATION=5 bench/run.sh      # shorter runs per point
 #     BASELINE=../old/build-bench/tools/tsad bench/run.sh   # also the 64-connection points of another tsad
 # Builds tsad in release mode (preset bench), makes P-256 and RSA-3072 development certificates,
-# measures the in-process signing ceiling (tsa-bench-ceiling on nproc threads), then drives tsad
+# measures the in-process signing ceiling (tsa-bench-ceiling on nproc threads: OpenSSL's TS_RESP, the
+# reference, and tsad's direct encoder beside it), then drives tsad
 # over 127.0.0.1 with wrk at 1, 8, 64 and 256 connections with the audit chain on, once more with
 # it off, a fixed-rate run at half the peak for p99, and 1000 idle connections (RSS and threads
 # they add) with 256 busy ones beside them.
@@ -78,6 +79,9 @@ for key in $KEYS; do
   "$BIN/tsa-certgen" --dir "$certs" --key-type "$key" >/dev/null
   ceiling=$("$CEIL" --cert-dir "$certs" --request "$work/q.tsq" --threads "$THREADS" --seconds "$DURATION" | sed -E 's/.*"tokens_per_s":([0-9.]+).*/\1/')
   echo "| $key | (in-process ceiling, $THREADS threads) | – | $(printf %.0f "$ceiling") | 100 | – | – | – | – | – | – |"
+  # tsad signs with its own DER encoder: its in-process rate, next to the TS_RESP reference.
+  direct=$("$CEIL" --engine direct --cert-dir "$certs" --request "$work/q.tsq" --threads "$THREADS" --seconds "$DURATION" | sed -E 's/.*"tokens_per_s":([0-9.]+).*/\1/')
+  echo "| $key | (in-process, tsad's direct encoder, $THREADS threads) | – | $(printf %.0f "$direct") | $(awk "BEGIN {printf \"%.0f\", 100 * $direct / $ceiling}") | – | – | – | – | – | – |"
   peak_rps=0
   for audit in on off; do
     flag=--audit-log

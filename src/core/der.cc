@@ -2,20 +2,48 @@
 
 namespace tsa::core {
 
-Bytes DerTlv(std::uint8_t tag, const Bytes& content) {
-  Bytes out;
+namespace {
+void AppendHeader(Bytes& out, std::uint8_t tag, std::size_t len) {
   out.push_back(tag);
-  const std::size_t len = content.size();
   if (len < 0x80) {
     out.push_back(static_cast<std::uint8_t>(len));
-  } else {
-    Bytes len_bytes;
-    for (std::size_t l = len; l != 0; l >>= 8) len_bytes.insert(len_bytes.begin(), static_cast<std::uint8_t>(l & 0xff));
-    out.push_back(static_cast<std::uint8_t>(0x80 | len_bytes.size()));
-    out.insert(out.end(), len_bytes.begin(), len_bytes.end());
+    return;
   }
+  int octets = 0;
+  for (std::size_t l = len; l != 0; l >>= 8) ++octets;
+  out.push_back(static_cast<std::uint8_t>(0x80 | octets));
+  for (int i = octets - 1; i >= 0; --i) out.push_back(static_cast<std::uint8_t>((len >> (8 * i)) & 0xff));
+}
+}  // namespace
+
+void AppendDerTlv(Bytes& out, std::uint8_t tag, std::span<const std::uint8_t> content) {
+  out.reserve(out.size() + content.size() + 6);
+  AppendHeader(out, tag, content.size());
   out.insert(out.end(), content.begin(), content.end());
+}
+
+Bytes DerTlv(std::uint8_t tag, const Bytes& content) {
+  Bytes out;
+  AppendDerTlv(out, tag, content);
   return out;
+}
+
+Bytes DerTlvOf(std::uint8_t tag, std::initializer_list<std::span<const std::uint8_t>> parts) {
+  std::size_t len = 0;
+  for (const auto& p : parts) len += p.size();
+  Bytes out;
+  out.reserve(len + 6);
+  AppendHeader(out, tag, len);
+  for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+  return out;
+}
+
+Bytes DerUnsignedInteger(std::span<const std::uint8_t> magnitude) {
+  while (!magnitude.empty() && magnitude.front() == 0) magnitude = magnitude.subspan(1);
+  Bytes content;
+  if (magnitude.empty() || (magnitude.front() & 0x80) != 0) content.push_back(0);
+  content.insert(content.end(), magnitude.begin(), magnitude.end());
+  return DerTlv(0x02, content);
 }
 
 Bytes EncodeRejection(const Rejection& rejection) {

@@ -2,9 +2,15 @@
 
 #include <openssl/err.h>
 #include <openssl/objects.h>
+#include <openssl/pkcs7.h>
 
+#include <ctime>
+
+#include "tsa/core/der.h"
+#include "tsa/crypto/digest_signer.h"
 #include "tsa/crypto/ossl_ptr.h"
 #include "tsa/crypto/ossl_util.h"
+#include "tsa/crypto/token_assembler.h"
 
 namespace tsa::crypto {
 
@@ -63,7 +69,64 @@ Result<std::unique_ptr<TokenSigner>> TokenSigner::Create(std::shared_ptr<const S
   // Build one context now so that configuration errors surface at start-up, not per request.
   TSA_ASSIGN_OR_RETURN(auto ctx, signer->NewContext());
   signer->Release(std::move(ctx));
+  if (signer->options_.engine == SignerOptions::Engine::kDirect) {
+    if (auto enabled = signer->EnableDirect(); !enabled) {
+      signer->direct_.reset();
+      signer->direct_fallback_reason_ = enabled.error().message;
+    }
+  }
   return signer;
+}
+
+namespace {
+
+// A TimeStampReq with a nonce and certReq, so that the self-test covers every optional part.
+core::Bytes SelfTestRequest() {
+  using core::Bytes;
+  const Bytes sha256 = {0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01};
+  const Bytes algorithm = core::DerTlvOf(0x30, {sha256, Bytes{0x05, 0x00}});
+  const Bytes imprint = core::DerTlvOf(0x30, {algorithm, core::DerTlv(0x04, Bytes(32, 0x5a))});
+  const Bytes nonce = {0x02, 0x08, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0};
+  return core::DerTlvOf(0x30, {Bytes{0x02, 0x01, 0x01}, imprint, nonce, Bytes{0x01, 0x01, 0xff}});
+}
+
+Result<std::vector<std::uint8_t>> TokenSignature(const std::vector<std::uint8_t>& token_der) {
+  const unsigned char* p = token_der.data();
+  UniquePtr<PKCS7> p7(d2i_PKCS7(nullptr, &p, static_cast<long>(token_der.size())));
+  STACK_OF(PKCS7_SIGNER_INFO)* infos = p7 ? PKCS7_get_signer_info(p7.get()) : nullptr;
+  PKCS7_SIGNER_INFO* si = sk_PKCS7_SIGNER_INFO_num(infos) == 1 ? sk_PKCS7_SIGNER_INFO_value(infos, 0) : nullptr;
+  if (si == nullptr || si->enc_digest == nullptr) return MakeError(ErrorKind::kCrypto, "cannot read OpenSSL's token");
+  const auto* sig = ASN1_STRING_get0_data(si->enc_digest);
+  return std::vector<std::uint8_t>(sig, sig + ASN1_STRING_length(si->enc_digest));
+}
+
+}  // namespace
+
+Result<void> TokenSigner::EnableDirect() {
+  TSA_ASSIGN_OR_RETURN(assembler_, TokenAssembler::Create(*material_, options_));
+  TSA_ASSIGN_OR_RETURN(direct_, DigestSigner::Create(material_->key(), assembler_->signer_digest()));
+  const core::Bytes request = SelfTestRequest();
+  const core::Bytes serial = {0x01, 0x02, 0x03};
+  // OpenSSL puts the wall clock's second into signingTime, the assembler genTime's: try again
+  // when a second boundary fell between the two.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    const auto now = static_cast<core::UnixMicros>(std::time(nullptr)) * 1'000'000 + 123'456;
+    TSA_ASSIGN_OR_RETURN(auto reference, SignWithOpenSsl(request, serial, now));
+    if (static_cast<core::UnixMicros>(std::time(nullptr)) != now / 1'000'000) continue;
+    TSA_ASSIGN_OR_RETURN(auto reference_signature, TokenSignature(reference.token_der));
+    TSA_ASSIGN_OR_RETURN(auto unsigned_token, assembler_->Prepare(request, serial, now));
+    if (assembler_->Finish(unsigned_token, reference_signature).response_der != reference.response_der) {
+      return MakeError(ErrorKind::kInternal, "the direct encoder's token differs from OpenSSL's");
+    }
+    TSA_ASSIGN_OR_RETURN(auto own, SignDirect(request, serial, now));
+    TSA_ASSIGN_OR_RETURN(auto own_signature, TokenSignature(own.token_der));
+    if (!VerifySignature(material_->certificate(), assembler_->signer_digest(), unsigned_token.signed_attributes,
+                         own_signature)) {
+      return MakeError(ErrorKind::kCrypto, "the direct encoder's signature does not verify");
+    }
+    return {};
+  }
+  return MakeError(ErrorKind::kInternal, "the clock moved during every self-test");
 }
 
 Result<std::unique_ptr<TokenSigner::PooledContext>> TokenSigner::NewContext() const {
@@ -127,6 +190,20 @@ void TokenSigner::Release(std::unique_ptr<PooledContext> ctx) {
 
 Result<TokenSigner::Signed> TokenSigner::Sign(std::span<const std::uint8_t> der_request, std::span<const std::uint8_t> serial,
                                               core::UnixMicros gen_time) {
+  return direct_ ? SignDirect(der_request, serial, gen_time) : SignWithOpenSsl(der_request, serial, gen_time);
+}
+
+Result<TokenSigner::Signed> TokenSigner::SignDirect(std::span<const std::uint8_t> der_request,
+                                                    std::span<const std::uint8_t> serial, core::UnixMicros gen_time) {
+  TSA_ASSIGN_OR_RETURN(auto unsigned_token, assembler_->Prepare(der_request, serial, gen_time));
+  TSA_ASSIGN_OR_RETURN(auto digest, assembler_->SignedAttributesDigest(unsigned_token));
+  TSA_ASSIGN_OR_RETURN(auto signature, direct_->Sign(digest));
+  auto encoded = assembler_->Finish(unsigned_token, signature);
+  return Signed{std::move(encoded.response_der), std::move(encoded.token_der)};
+}
+
+Result<TokenSigner::Signed> TokenSigner::SignWithOpenSsl(std::span<const std::uint8_t> der_request,
+                                                         std::span<const std::uint8_t> serial, core::UnixMicros gen_time) {
   auto pooled = Acquire();
   if (!pooled) {
     TSA_ASSIGN_OR_RETURN(pooled, NewContext());

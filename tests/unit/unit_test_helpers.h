@@ -92,14 +92,14 @@ struct Pki {
   std::string subject;
 };
 
-inline Pki MakePki(const std::string& tag, const std::string& subject) {
+inline Pki MakePki(const std::string& tag, const std::string& subject, crypto::KeyType key_type = crypto::KeyType::kEcP256) {
   Pki pki;
   pki.dir = (fs::temp_directory_path() /
              ("tsa-unit-pki-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}())))
                 .string();
   crypto::DevPkiOptions options;
   options.dir = pki.dir;
-  options.key_type = crypto::KeyType::kEcP256;
+  options.key_type = key_type;
   options.subject = subject;
   options.days = 30;
   auto files = crypto::CreateDevPki(options);
@@ -116,7 +116,8 @@ inline Pki MakePki(const std::string& tag, const std::string& subject) {
 
 struct PkiHolder {
   Pki pki;
-  PkiHolder(const std::string& tag, const std::string& subject) : pki(MakePki(tag, subject)) {}
+  PkiHolder(const std::string& tag, const std::string& subject, crypto::KeyType key_type = crypto::KeyType::kEcP256)
+      : pki(MakePki(tag, subject, key_type)) {}
   ~PkiHolder() {
     std::error_code ec;
     if (!pki.dir.empty()) fs::remove_all(pki.dir, ec);

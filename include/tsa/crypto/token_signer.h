@@ -1,10 +1,13 @@
-// Signs time-stamp tokens with OpenSSL's TS_RESP API (RFC 3161 §2.4.2, RFC 5816 ESSCertIDv2).
+// Signs time-stamp tokens (RFC 3161 §2.4.2, RFC 5816 ESSCertIDv2): by default with the direct DER
+// encoder (TokenAssembler + DigestSigner), checked at start-up against OpenSSL's TS_RESP API,
+// which stays as the fallback and as the benchmark's reference.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "tsa/core/clock.h"
@@ -20,7 +23,14 @@ struct SignerOptions {
   core::Accuracy accuracy;
   int clock_precision_digits = 3;  // digits of genTime's fraction (0..6); must support the accuracy
   bool include_tsa_name = true;    // TSTInfo.tsa = the certificate subject (RFC 3161 §2.4.2)
+  // kDirect: TokenAssembler, used when its start-up self-test reproduces OpenSSL's token;
+  // kOpenSsl: TS_RESP_create_response for every token (the reference, and the fallback).
+  enum class Engine { kDirect, kOpenSsl };
+  Engine engine = Engine::kDirect;
 };
+
+class TokenAssembler;
+class DigestSigner;
 
 // Thread-safe. A TS_RESP_CTX holds per-call state and is not thread-safe (conformance §5.2), so the
 // signer keeps a pool of fully configured contexts, one per concurrent caller, built from the
@@ -43,11 +53,21 @@ class TokenSigner {
 
   const SignerMaterial& material() const { return *material_; }
   const SignerOptions& options() const { return options_; }
+  // Which engine signs: kDirect only if it was asked for and passed the self-test.
+  SignerOptions::Engine engine() const { return direct_ ? SignerOptions::Engine::kDirect : SignerOptions::Engine::kOpenSsl; }
+  // Why the direct encoder was not used although asked for (empty otherwise): for the start log.
+  const std::string& direct_fallback_reason() const { return direct_fallback_reason_; }
 
   struct PooledContext;  // defined in token_signer.cc; public only for the OpenSSL callbacks
 
  private:
   TokenSigner(std::shared_ptr<const SignerMaterial> material, SignerOptions options);
+  Result<Signed> SignWithOpenSsl(std::span<const std::uint8_t> der_request, std::span<const std::uint8_t> serial,
+                                 core::UnixMicros gen_time);
+  Result<Signed> SignDirect(std::span<const std::uint8_t> der_request, std::span<const std::uint8_t> serial,
+                            core::UnixMicros gen_time);
+  // Builds the direct encoder and checks it against OpenSSL; on any difference it is not used.
+  Result<void> EnableDirect();
   Result<std::unique_ptr<PooledContext>> NewContext() const;
   std::unique_ptr<PooledContext> Acquire();
   void Release(std::unique_ptr<PooledContext> ctx);
@@ -56,6 +76,9 @@ class TokenSigner {
   SignerOptions options_;
   std::mutex pool_mutex_;
   std::vector<std::unique_ptr<PooledContext>> pool_;  // guarded by pool_mutex_
+  std::unique_ptr<TokenAssembler> assembler_;
+  std::unique_ptr<DigestSigner> direct_;  // set only after the self-test passed
+  std::string direct_fallback_reason_;
 };
 
 }  // namespace tsa::crypto

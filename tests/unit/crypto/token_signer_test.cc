@@ -319,18 +319,21 @@ TEST_F(TokenSignerTest, SignsTheDerReencodingOfAnIndefiniteLengthRequestWithAnEm
 }
 
 TEST_F(TokenSignerTest, RequestOpenSslWouldRejectIsAnErrorNotARejectionReply) {
-  auto signer = Signer();
-  ASSERT_NE(signer, nullptr);
-  // SHA-1 is not in the accepted list: OpenSSL answers badAlg, which Sign must not pass through.
-  RequestSpec spec;
-  spec.hash = core::HashAlgorithm::kSha1;
-  spec.digest = Bytes(20, 1);
-  auto der = signer->Sign(unit_test::RequestDer(spec), Bytes{0x01}, At(0));
-  ASSERT_FALSE(der);
-  EXPECT_EQ(der.error().kind, ErrorKind::kCrypto);
-  // Garbage is an error too.
-  auto garbage = signer->Sign(Bytes{0x30, 0x00}, Bytes{0x01}, At(0));
-  ASSERT_FALSE(garbage);
+  for (auto engine : {SignerOptions::Engine::kDirect, SignerOptions::Engine::kOpenSsl}) {
+    SignerOptions options = unit_test::DefaultSignerOptions();
+    options.engine = engine;
+    auto signer = Signer(options);
+    ASSERT_NE(signer, nullptr);
+    // SHA-1 is not in the accepted list: OpenSSL answers badAlg, which Sign must not pass
+    // through; the direct encoder refuses it as well.
+    RequestSpec spec;
+    spec.hash = core::HashAlgorithm::kSha1;
+    spec.digest = Bytes(20, 1);
+    EXPECT_FALSE(signer->Sign(unit_test::RequestDer(spec), Bytes{0x01}, At(0)));
+    // A policy the TSA does not accept, and garbage, are errors too.
+    EXPECT_FALSE(signer->Sign(unit_test::Sha256Request(1, true, std::nullopt, "1.2.3.4.5"), Bytes{0x01}, At(0)));
+    EXPECT_FALSE(signer->Sign(Bytes{0x30, 0x00}, Bytes{0x01}, At(0)));
+  }
 }
 
 TEST_F(TokenSignerTest, SignerStillWorksAfterAFailedSign) {
