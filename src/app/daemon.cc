@@ -138,6 +138,10 @@ int RunDaemon(const Config& config) {
   crypto::SignerOptions signer_options{*policy, *accuracy, config.clock_precision_digits, config.include_tsa_name};
   auto signer = crypto::TokenSigner::Create(*material, signer_options);
   if (!signer) return Fail(signer.error().message);
+  if (!(*signer)->direct_fallback_reason().empty()) {
+    service::LogEvent(spdlog::level::warn, "direct_encoder_unused",
+                      {{"reason", (*signer)->direct_fallback_reason()}, {"effect", "tokens are signed by OpenSSL's TS_RESP (slower)"}});
+  }
   std::shared_ptr<crypto::TokenSigner> shared_signer(std::move(*signer));
 
   // The database's directory is not created: a typo in --db must not start a new, empty log.
@@ -226,6 +230,7 @@ int RunDaemon(const Config& config) {
        {"listen", config.host + ":" + std::to_string(*port)},
        {"cert", (*material)->subject()},
        {"key", (*material)->key_description()},
+       {"signer", shared_signer->engine() == crypto::SignerOptions::Engine::kDirect ? "direct DER encoder" : "OpenSSL TS_RESP"},
        {"cert_days_left", ((*material)->not_after() - std::time(nullptr)) / 86400},
        {"policy", policy->default_policy},
        {"hashes", Join(hash_names)},
