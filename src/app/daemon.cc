@@ -136,11 +136,14 @@ int RunDaemon(const Config& config) {
   if (!material) return Fail(material.error().message);
 
   crypto::SignerOptions signer_options{*policy, *accuracy, config.clock_precision_digits, config.include_tsa_name};
+  signer_options.engine = config.token_encoder == "openssl" ? crypto::SignerOptions::Engine::kOpenSsl
+                                                            : crypto::SignerOptions::Engine::kDirect;
   auto signer = crypto::TokenSigner::Create(*material, signer_options);
   if (!signer) return Fail(signer.error().message);
   if (!(*signer)->direct_fallback_reason().empty()) {
-    service::LogEvent(spdlog::level::warn, "direct_encoder_unused",
-                      {{"reason", (*signer)->direct_fallback_reason()}, {"effect", "tokens are signed by OpenSSL's TS_RESP (slower)"}});
+    service::LogEvent(
+        spdlog::level::warn, "direct_encoder_unused",
+        {{"reason", (*signer)->direct_fallback_reason()}, {"effect", "tokens are signed by OpenSSL's TS_RESP (slower)"}});
   }
   std::shared_ptr<crypto::TokenSigner> shared_signer(std::move(*signer));
 

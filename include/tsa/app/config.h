@@ -43,6 +43,7 @@ struct Config {
   std::string accuracy = "1s";
   int clock_precision_digits = 3;
   bool include_tsa_name = true;
+  std::string token_encoder = "direct";  // "direct" (TokenAssembler) or "openssl" (TS_RESP)
 
   // Time
   bool allow_unsynced_clock = false;
