@@ -1,10 +1,13 @@
 // Signs time-stamp tokens with OpenSSL's TS_RESP API (RFC 3161 §2.4.2, RFC 5816 ESSCertIDv2).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "tsa/core/clock.h"
@@ -42,6 +45,10 @@ class TokenSigner {
   Result<Signed> Sign(std::span<const std::uint8_t> der_request, std::span<const std::uint8_t> serial, core::UnixMicros gen_time);
 
   const SignerMaterial& material() const { return *material_; }
+  std::shared_ptr<const SignerMaterial> shared_material() const { return material_; }
+  // The error of the last signature when it failed (an HSM removed, its module failing, its PIN
+  // locked); nullopt once a signature succeeds again. For /health.
+  std::optional<std::string> Failure() const;
   const SignerOptions& options() const { return options_; }
 
   struct PooledContext;  // defined in token_signer.cc; public only for the OpenSSL callbacks
@@ -51,11 +58,17 @@ class TokenSigner {
   Result<std::unique_ptr<PooledContext>> NewContext() const;
   std::unique_ptr<PooledContext> Acquire();
   void Release(std::unique_ptr<PooledContext> ctx);
+  Result<Signed> SignOnce(std::span<const std::uint8_t> der_request, std::span<const std::uint8_t> serial,
+                          core::UnixMicros gen_time);
+  void RecordOutcome(const Status& status);
 
   std::shared_ptr<const SignerMaterial> material_;
   SignerOptions options_;
   std::mutex pool_mutex_;
   std::vector<std::unique_ptr<PooledContext>> pool_;  // guarded by pool_mutex_
+  std::atomic<bool> failing_{false};                  // fast path: no lock while signatures succeed
+  mutable std::mutex failure_mutex_;
+  std::string failure_;  // guarded by failure_mutex_
 };
 
 }  // namespace tsa::crypto
