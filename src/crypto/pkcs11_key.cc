@@ -84,7 +84,7 @@ struct EngineRegistry {
 };
 
 EngineRegistry& Registry() {
-  static auto* registry = new EngineRegistry();  // never destroyed: keys may outlive static destructors
+  static auto* registry = new EngineRegistry();  // NOLINT: never destroyed, keys may outlive static destructors
   return *registry;
 }
 
