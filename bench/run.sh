@@ -3,7 +3,8 @@
 #     bench/run.sh                 # full run (about 4 minutes on 2 cores)
 #     DURATION=5 bench/run.sh      # shorter runs per point
 #     BASELINE=../old/build-bench/tools/tsad bench/run.sh   # also the 64-connection points of another tsad
-# Builds tsad in release mode (preset bench), makes P-256 and RSA-3072 development certificates,
+# Builds tsad in release mode (preset bench), makes P-256 and RSA-3072 development certificates
+# (PEM keys, and the same key types in a SoftHSM2 token: rows softhsm-ec-p256, softhsm-rsa3072),
 # measures the in-process signing ceiling (tsa-bench-ceiling on nproc threads: OpenSSL's TS_RESP, the
 # reference, and tsad's direct encoder beside it), then drives tsad
 # over 127.0.0.1 with wrk at 1, 8, 64 and 256 connections with the audit chain on, once more with
@@ -15,7 +16,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 DURATION=${DURATION:-10}
 CONNS=${CONNS:-"1 8 64 256"}
-KEYS=${KEYS:-"ec-p256 rsa3072"}
+# softhsm-*: the same key type generated in a SoftHSM2 token of this run, signing through PKCS#11.
+KEYS=${KEYS:-"ec-p256 rsa3072 softhsm-ec-p256 softhsm-rsa3072"}
 THREADS=$(nproc)
 
 scripts/install-deps --bench
@@ -68,6 +70,25 @@ run_wrk() {  # $1 connections, [$2 delay ms] -> sets rps p50 p99 non200 errs
   errs=$(sed -E 's/.*socket_errors=([0-9]+).*/\1/' <<<"$out")
 }
 
+# make_certs KEY CERT-DIR: a development PKI; for softhsm-TYPE the key is generated in a SoftHSM2
+# token under $work (never the machine's token store) and tsa_key.pem holds its pkcs11: URI.
+make_certs() {
+  local key=$1 certs=$2
+  if [[ "$key" != softhsm-* ]]; then
+    "$BIN/tsa-certgen" --dir "$certs" --key-type "$key" >/dev/null
+    return
+  fi
+  local type=${key#softhsm-}
+  mkdir -p "$work/softhsm/tokens"
+  printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' "$work/softhsm/tokens" >"$work/softhsm/softhsm2.conf"
+  export SOFTHSM2_CONF="$work/softhsm/softhsm2.conf" TSA_PKCS11_PIN=1234
+  softhsm2-util --show-slots 2>/dev/null | grep -q 'Label:[[:space:]]*bench' ||
+    softhsm2-util --init-token --free --label bench --pin 1234 --so-pin 5678 >/dev/null
+  "$BIN/tsa-certgen" --dir "$certs" --key-type "$type" --pkcs11 "pkcs11:token=bench;object=$type" >/dev/null
+  printf 'pkcs11:token=bench;object=%s;type=private\n' "$type" >"$certs/tsa_key.pem"
+  chmod 600 "$certs/tsa_key.pem"
+}
+
 openssl ts -query -digest "$(printf 'bench' | sha256sum | cut -d' ' -f1)" -sha256 -cert -out "$work/q.tsq" 2>/dev/null
 
 echo "tsad loopback benchmark: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, ${DURATION}s per point, wrk on the same machine"
@@ -76,7 +97,7 @@ echo "| key | audit log | connections | tokens/s | % of ceiling | p50 ms | p99 m
 echo "|---|---|---|---|---|---|---|---|---|---|---|"
 for key in $KEYS; do
   certs="$work/certs-$key"
-  "$BIN/tsa-certgen" --dir "$certs" --key-type "$key" >/dev/null
+  make_certs "$key" "$certs"
   ceiling=$("$CEIL" --cert-dir "$certs" --request "$work/q.tsq" --threads "$THREADS" --seconds "$DURATION" | sed -E 's/.*"tokens_per_s":([0-9.]+).*/\1/')
   echo "| $key | (in-process ceiling, $THREADS threads) | – | $(printf %.0f "$ceiling") | 100 | – | – | – | – | – | – |"
   # tsad signs with its own DER encoder: its in-process rate, next to the TS_RESP reference.

@@ -125,7 +125,19 @@ ParsedConfig ParseConfig(int argc, char** argv) {
   app.add_option("--cert-dir", c.cert_dir, "Directory with tsa_key.pem, tsa_cert.pem and optional chain.pem")
       ->envname("TSA_CERT_DIR")
       ->group("Signing");
-  app.add_option("--key", c.key_file, "TSA private key (PEM); overrides --cert-dir")->envname("TSA_KEY_FILE")->group("Signing");
+  app.add_option("--key", c.key_file,
+                 "TSA private key: a PEM file, or an RFC 7512 pkcs11: URI of a key in a token (PIN from the URI's "
+                 "pin-value/pin-source or TSA_PKCS11_PIN); overrides --cert-dir")
+      ->envname("TSA_KEY_FILE")
+      ->group("Signing");
+  app.add_option("--pkcs11-module", c.pkcs11_module,
+                 "PKCS#11 module for a pkcs11: --key (default: /usr/lib/softhsm/libsofthsm2.so)")
+      ->envname("TSA_PKCS11_MODULE")
+      ->group("Signing");
+  app.add_option("--cert-warn-days", c.cert_warn_days, "/health warns when the TSA certificate has fewer days left")
+      ->envname("TSA_CERT_WARN_DAYS")
+      ->check(CLI::Range(0, 3650))
+      ->group("Signing");
   app.add_option("--cert", c.cert_file, "TSA certificate (PEM); overrides --cert-dir")
       ->envname("TSA_CERT_FILE")
       ->group("Signing");

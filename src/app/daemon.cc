@@ -1,5 +1,7 @@
 #include "tsa/app/daemon.h"
 
+#include "tsa/app/signer_reloader.h"
+
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
@@ -52,26 +54,6 @@ Result<core::IssuancePolicy> BuildPolicy(const Config& c) {
   return p;
 }
 
-// Signs one token outside the log (serial counter 0, never used for a real token) and checks it
-// with the shared verifier: the server checks its own signing path before it serves.
-Status SelfTest(crypto::TokenSigner& signer, const core::SerialSpace& space) {
-  crypto::RequestSpec spec;
-  spec.hash = signer.options().policy.accepted_hashes.front();
-  spec.digest.assign(core::Info(spec.hash).digest_length, 0x5a);
-  spec.nonce = crypto::RandomNonce();
-  TSA_ASSIGN_OR_RETURN(auto request, crypto::EncodeRequest(spec));
-  const auto now_us =
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  TSA_ASSIGN_OR_RETURN(auto response, signer.Sign(request, core::EncodeSerial(space, 0), now_us));
-  crypto::VerifyOptions verify;
-  verify.tsa_cert_pem = signer.material().certificate_pem();
-  verify.ca_pem = signer.material().chain_pem();
-  verify.request_der = request;
-  auto verified = crypto::Verify(response.response_der, verify);
-  if (!verified) return MakeError(ErrorKind::kCrypto, "self-test token does not verify: " + verified.error().message);
-  return Ok();
-}
-
 // SQLite maps the WAL index (<db>-shm) into memory; if that file can no longer be written (made
 // immutable, its file system gone), the next access raises SIGBUS, whose default action kills
 // tsad without a word. The handler says what happened in one line; only async-signal-safe calls.
@@ -106,8 +88,7 @@ int RunDaemon(const Config& config) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
-  // SIGHUP's default action would kill tsad (operators send it out of habit to reload): until a
-  // reload exists it is taken by the signal thread and logged.
+  // SIGHUP reloads the signing key, certificate and chain (README "Reload and rollover").
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   // Only now start threads (the async logger's among them): they inherit the blocked mask.
@@ -127,25 +108,13 @@ int RunDaemon(const Config& config) {
   const auto accuracy = core::ParseAccuracy(config.accuracy);
   if (!accuracy) return Fail("bad --accuracy '" + config.accuracy + "' (use e.g. 1s, 500ms; at most 60s)");
 
-  crypto::SignerFiles files = crypto::SignerFilesInDirectory(config.cert_dir);
-  if (!config.key_file.empty()) files.key_path = config.key_file;
-  if (!config.cert_file.empty()) files.cert_path = config.cert_file;
-  if (!config.chain_file.empty()) files.chain_path = config.chain_file;
-  files.allow_readable_key = config.allow_readable_key;
-  auto material = crypto::SignerMaterial::Load(files, std::time(nullptr));
-  if (!material) return Fail(material.error().message);
-
   crypto::SignerOptions signer_options{*policy, *accuracy, config.clock_precision_digits, config.include_tsa_name};
   signer_options.engine = config.token_encoder == "openssl" ? crypto::SignerOptions::Engine::kOpenSsl
                                                             : crypto::SignerOptions::Engine::kDirect;
-  auto signer = crypto::TokenSigner::Create(*material, signer_options);
-  if (!signer) return Fail(signer.error().message);
-  if (!(*signer)->direct_fallback_reason().empty()) {
-    service::LogEvent(
-        spdlog::level::warn, "direct_encoder_unused",
-        {{"reason", (*signer)->direct_fallback_reason()}, {"effect", "tokens are signed by OpenSSL's TS_RESP (slower)"}});
-  }
-  std::shared_ptr<crypto::TokenSigner> shared_signer(std::move(*signer));
+  auto built = BuildSigner(config, signer_options);
+  if (!built) return Fail(built.error().message);
+  std::shared_ptr<crypto::TokenSigner> shared_signer = std::move(*built);
+  const auto material = shared_signer->shared_material();
 
   // The database's directory is not created: a typo in --db must not start a new, empty log.
   audit::TokenLogOptions log_options;
@@ -171,9 +140,6 @@ int RunDaemon(const Config& config) {
   auto issuer = service::Issuer::Create(issuer_config, shared_signer, clock, shared_log);
   if (!issuer) return Fail(issuer.error().message);
 
-  // The self-test token is never sent or logged: its serial (epoch 1, counter 0) is never used.
-  if (Status st = SelfTest(*shared_signer, core::SerialSpace{issuer_config.instance, 1}); !st) return Fail(st.error().message);
-
   // The anchoring thread (AUDIT_CHAIN.md): checkpoints signed by tsad, time-stamped by external TSAs.
   audit::AnchorOptions anchor_options;
   if (config.anchor_enabled) anchor_options.urls = config.anchor_tsas;
@@ -181,7 +147,7 @@ int RunDaemon(const Config& config) {
   anchor_options.mode = config.anchor_mode == "all" ? audit::AnchorMode::kAll : audit::AnchorMode::kFirst;
   anchor_options.timeout_s = config.anchor_timeout_s;
   anchor_options.min_backoff = std::chrono::seconds(config.anchor_retry_min_s);
-  anchor_options.origin = (*material)->subject();
+  anchor_options.origin = material->subject();
   anchor_options.on_attempt = [](bool ok, const std::string& url, std::uint64_t tree_size, const std::string& error) {
     if (ok) {
       service::LogEvent(spdlog::level::info, "anchored", {{"tsa", url}, {"tree_size", tree_size}});
@@ -218,6 +184,7 @@ int RunDaemon(const Config& config) {
   http_options.max_uri_bytes = config.max_uri_bytes;
   http_options.read_timeout_s = config.read_timeout_s;
   http_options.keep_alive_timeout_s = config.keep_alive_timeout_s;
+  http_options.cert_warn_days = config.cert_warn_days;
   auto server = http::HttpServer::Create(http_options, **issuer, audit_service, config.anchor_interval_s);
   if (!server) return Fail(server.error().message);
   auto port = (*server)->Bind();
@@ -231,10 +198,11 @@ int RunDaemon(const Config& config) {
       spdlog::level::info, "started",
       {{"version", TSA_VERSION},
        {"listen", config.host + ":" + std::to_string(*port)},
-       {"cert", (*material)->subject()},
-       {"key", (*material)->key_description()},
+       {"cert", material->subject()},
+       {"key", material->key_description()},
+       {"key_source", material->key_source()},
        {"signer", shared_signer->engine() == crypto::SignerOptions::Engine::kDirect ? "direct DER encoder" : "OpenSSL TS_RESP"},
-       {"cert_days_left", ((*material)->not_after() - std::time(nullptr)) / 86400},
+       {"cert_days_left", (material->not_after() - std::time(nullptr)) / 86400},
        {"policy", policy->default_policy},
        {"hashes", Join(hash_names)},
        {"accuracy", accuracy->ToString()},
@@ -273,16 +241,22 @@ int RunDaemon(const Config& config) {
   if (Status st = anchors.Start(); !st) return Fail("anchoring: " + st.error().message);
 
   http::HttpServer* srv = server->get();
-  std::jthread signal_thread([srv, &signals](std::stop_token stop) {
+  SignerReloader reloader(config, signer_options, **issuer);
+  std::jthread signal_thread([srv, &signals, &reloader](std::stop_token stop) {
     while (!stop.stop_requested()) {
       struct timespec timeout {
         0, 200'000'000
       };
       const int sig = sigtimedwait(&signals, nullptr, &timeout);
-      if (sig == SIGHUP) {
-        service::LogEvent(spdlog::level::warn, "sighup_ignored",
-                          {{"detail", "this tsad cannot reload its configuration; restart it to apply changes"}});
-        continue;
+      try {
+        if (sig == SIGHUP) {
+          service::LogEvent(spdlog::level::info, "reloading", {{"signal", "SIGHUP"}});
+          reloader.Reload();
+          continue;
+        }
+        reloader.RetryIfFailing();
+      } catch (const std::exception& e) {  // a reload must never take the server down
+        service::LogEvent(spdlog::level::err, "reload_failed", {{"error", std::string("exception: ") + e.what()}});
       }
       if (sig == SIGTERM || sig == SIGINT) {
         service::LogEvent(spdlog::level::info, "stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});

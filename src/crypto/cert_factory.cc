@@ -14,6 +14,8 @@
 #include <system_error>
 #include <utility>
 
+#include "tsa/crypto/pkcs11_key.h"
+
 namespace tsa::crypto {
 namespace {
 
@@ -351,6 +353,7 @@ Result<DevPkiFiles> CreateDevPki(const DevPkiOptions& options) {
 
   if (!options.force) {
     for (const std::string& path : files.All()) {
+      if (!options.existing_key.empty() && path == files.tsa_key) continue;  // not written
       std::error_code ec;
       // symlink_status: a dangling symlink also counts as "exists" (writing would follow it).
       const fs::file_status st = fs::symlink_status(path, ec);
@@ -362,8 +365,15 @@ Result<DevPkiFiles> CreateDevPki(const DevPkiOptions& options) {
 
   // Everything is generated before the first file is written, so a crypto failure leaves no
   // half-made PKI behind.
-  const bool rsa_family = options.key_type == KeyType::kRsa2048 || options.key_type == KeyType::kRsa3072 ||
-                          options.key_type == KeyType::kRsaPss;
+  UniquePtr<EVP_PKEY> tsa_key;
+  if (options.existing_key.empty()) {
+    TSA_ASSIGN_OR_RETURN(tsa_key, GenerateKey(options.key_type));
+  } else {
+    TSA_ASSIGN_OR_RETURN(tsa_key, LoadPrivateKey(options.existing_key, options.pkcs11_module));
+    files.tsa_key.clear();
+  }
+  const bool rsa_family = EVP_PKEY_get_base_id(tsa_key.get()) == EVP_PKEY_RSA ||
+                          EVP_PKEY_get_base_id(tsa_key.get()) == EVP_PKEY_RSA_PSS;
   // RSA TSA keys get an RSA-3072 CA, all others a P-384 CA: at least as strong as the TSA key and
   // verifiable by every client that can verify the TSA's own algorithm family.
   TSA_ASSIGN_OR_RETURN(UniquePtr<EVP_PKEY> ca_key, GenerateKey(rsa_family ? KeyType::kRsa3072 : KeyType::kEcP384));
@@ -375,7 +385,6 @@ Result<DevPkiFiles> CreateDevPki(const DevPkiOptions& options) {
   ca_profile.validity_days = 2L * options.days;
   TSA_ASSIGN_OR_RETURN(UniquePtr<X509> ca_cert, IssueCertificate(ca_profile, ca_key.get(), nullptr, ca_key.get()));
 
-  TSA_ASSIGN_OR_RETURN(UniquePtr<EVP_PKEY> tsa_key, GenerateKey(options.key_type));
   CertProfile tsa_profile;
   tsa_profile.subject = options.subject;
   tsa_profile.not_before_offset_seconds = kDevBackdateSeconds;
@@ -397,10 +406,59 @@ Result<DevPkiFiles> CreateDevPki(const DevPkiOptions& options) {
   const WritePolicy policy = options.force ? WritePolicy::kOverwrite : WritePolicy::kCreateNew;
   TSA_TRY(WritePrivateKeyPem(files.ca_key, ca_key.get(), policy));
   TSA_TRY(WriteCertificatesPem(files.ca_cert, {ca_cert.get()}, policy));
-  TSA_TRY(WritePrivateKeyPem(files.tsa_key, tsa_key.get(), policy));
+  if (!files.tsa_key.empty()) TSA_TRY(WritePrivateKeyPem(files.tsa_key, tsa_key.get(), policy));
   TSA_TRY(WriteCertificatesPem(files.tsa_cert, {tsa_cert.get()}, policy));
   TSA_TRY(WriteCertificatesPem(files.chain, {ca_cert.get()}, policy));
   return files;
+}
+
+Result<UniquePtr<EVP_PKEY>> LoadPrivateKey(const std::string& pem_path_or_uri, const std::string& pkcs11_module) {
+  ERR_clear_error();
+  if (IsPkcs11Uri(pem_path_or_uri)) {
+    TSA_ASSIGN_OR_RETURN(EVP_PKEY * key,
+                         LoadPkcs11PrivateKey(pem_path_or_uri, pkcs11_module.empty() ? kDefaultPkcs11Module : pkcs11_module));
+    return UniquePtr<EVP_PKEY>(key);
+  }
+  UniquePtr<BIO> bio(BIO_new_file(pem_path_or_uri.c_str(), "r"));
+  if (!bio) return Error{ErrorKind::kNotFound, "cannot read the key " + pem_path_or_uri};
+  UniquePtr<EVP_PKEY> key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  if (!key) return Error{ErrorKind::kCrypto, "cannot parse the private key in " + pem_path_or_uri + " (PEM, unencrypted)"};
+  return key;
+}
+
+Result<UniquePtr<X509_REQ>> CreateTsaCsr(EVP_PKEY* key, std::string_view subject) {
+  ERR_clear_error();
+  TSA_ASSIGN_OR_RETURN(UniquePtr<X509_NAME> name, ParseSubject(subject));
+  UniquePtr<X509_REQ> req(X509_REQ_new());
+  if (!req || X509_REQ_set_version(req.get(), X509_REQ_VERSION_1) != 1 || X509_REQ_set_subject_name(req.get(), name.get()) != 1 ||
+      X509_REQ_set_pubkey(req.get(), key) != 1) {
+    return CryptoError("build certificate request");
+  }
+  STACK_OF(X509_EXTENSION)* exts = sk_X509_EXTENSION_new_null();
+  X509V3_CTX ctx;
+  X509V3_set_ctx(&ctx, nullptr, nullptr, req.get(), nullptr, 0);
+  for (const auto& [nid, value] :
+       {std::pair{NID_ext_key_usage, "critical,timeStamping"}, std::pair{NID_key_usage, "critical,digitalSignature"}}) {
+    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
+    if (ext == nullptr) {
+      sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+      return CryptoError("certificate request extension");
+    }
+    sk_X509_EXTENSION_push(exts, ext);
+  }
+  const int added = X509_REQ_add_extensions(req.get(), exts);
+  sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+  if (added != 1) return CryptoError("add the extensionRequest");
+  const EVP_MD* md = SignsWithoutDigest(key) ? nullptr : EVP_sha256();
+  if (X509_REQ_sign(req.get(), key, md) <= 0) return CryptoError("sign certificate request");
+  return req;
+}
+
+Status WriteCsrPem(const std::string& path, X509_REQ* csr, WritePolicy policy) {
+  ERR_clear_error();
+  UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
+  if (!bio || PEM_write_bio_X509_REQ(bio.get(), csr) != 1) return CryptoError("encode certificate request as PEM");
+  return WriteFileWithMode(path, MemBioData(bio.get()), 0644, policy);
 }
 
 }  // namespace tsa::crypto

@@ -14,6 +14,7 @@
 
 #include "tsa/crypto/ossl_ptr.h"
 #include "tsa/crypto/ossl_util.h"
+#include "tsa/crypto/pkcs11_key.h"
 
 namespace tsa::crypto {
 namespace {
@@ -137,11 +138,42 @@ Result<std::string> CheckKeyType(EVP_PKEY* key, const EVP_MD** digest) {
   }
 }
 
+std::string ModuleOf(const SignerFiles& files) {
+  return files.pkcs11_module.empty() ? kDefaultPkcs11Module : files.pkcs11_module;
+}
+
+// The key from a PEM file (mode-checked, wiped after parsing) or from a PKCS#11 token.
+// `token_uri` receives the pkcs11: URI (without PIN) when the key is in a token.
+Result<EVP_PKEY*> LoadPrivateKey(const SignerFiles& files, std::string* token_uri) {
+  if (IsPkcs11Uri(files.key_path)) {
+    *token_uri = RedactPkcs11Uri(files.key_path);
+    return LoadPkcs11PrivateKey(files.key_path, ModuleOf(files));
+  }
+  TSA_TRY(CheckKeyFileMode(files.key_path, files.allow_readable_key));
+  TSA_ASSIGN_OR_RETURN(std::string key_text, ReadFile(files.key_path, "TSA key"));
+  const SecretText key_pem(std::move(key_text));
+  // A key file may hold a pkcs11: URI instead of a PEM key: the URI (and any pin-value in it)
+  // stays out of argv, and a rollover to a new token key is "rewrite the file, SIGHUP".
+  if (IsPkcs11Uri(key_pem.text())) {
+    const std::string uri = key_pem.text().substr(0, key_pem.text().find_first_of("\r\n"));
+    *token_uri = RedactPkcs11Uri(uri) + " (from " + files.key_path + ")";
+    return LoadPkcs11PrivateKey(uri, ModuleOf(files));
+  }
+  UniquePtr<BIO> bio(BIO_new_mem_buf(key_pem.text().data(), static_cast<int>(key_pem.text().size())));
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
+  if (key == nullptr) {
+    return MakeError(ErrorKind::kInvalidArgument, "cannot parse the private key in " + files.key_path + " (PEM, unencrypted)");
+  }
+  return key;
+}
+
 }  // namespace
 
 SignerFiles SignerFilesInDirectory(const std::string& dir) {
   const std::filesystem::path d(dir);
-  SignerFiles files{(d / "tsa_key.pem").string(), (d / "tsa_cert.pem").string(), ""};
+  SignerFiles files;
+  files.key_path = (d / "tsa_key.pem").string();
+  files.cert_path = (d / "tsa_cert.pem").string();
   if (std::filesystem::exists(d / "chain.pem")) files.chain_path = (d / "chain.pem").string();
   return files;
 }
@@ -162,23 +194,17 @@ Result<std::shared_ptr<const SignerMaterial>> SignerMaterial::Load(const SignerF
   m->cert_ = certs.front().release();
   TSA_ASSIGN_OR_RETURN(m->cert_pem_, CertificatesToPem({m->cert_}));
 
-  TSA_TRY(CheckKeyFileMode(files.key_path, files.allow_readable_key));
-  TSA_ASSIGN_OR_RETURN(std::string key_text, ReadFile(files.key_path, "TSA key"));
-  const SecretText key_pem(std::move(key_text));
-  {
-    UniquePtr<BIO> bio(BIO_new_mem_buf(key_pem.text().data(), static_cast<int>(key_pem.text().size())));
-    m->key_ = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
-    if (m->key_ == nullptr) {
-      return MakeError(ErrorKind::kInvalidArgument, "cannot parse the private key in " + files.key_path + " (PEM, unencrypted)");
-    }
-  }
+  std::string token_uri;
+  TSA_ASSIGN_OR_RETURN(m->key_, LoadPrivateKey(files, &token_uri));
+  m->key_in_token_ = !token_uri.empty();
+  m->key_source_ = m->key_in_token_ ? token_uri : files.key_path;
 
   TSA_ASSIGN_OR_RETURN(m->key_description_, CheckKeyType(m->key_, &m->signer_digest_));
 
   if (X509_check_private_key(m->cert_, m->key_) != 1) {
     ERR_clear_error();
     return MakeError(ErrorKind::kInvalidArgument,
-                     "the private key " + files.key_path + " does not match the certificate " + files.cert_path);
+                     "the private key " + m->key_source_ + " does not match the certificate " + files.cert_path);
   }
 
   // RFC 3161 §2.3: exactly one EKU, critical, id-kp-timeStamping only. OpenSSL's timestampsign

@@ -188,8 +188,28 @@ void TokenSigner::Release(std::unique_ptr<PooledContext> ctx) {
   pool_.push_back(std::move(ctx));
 }
 
+std::optional<std::string> TokenSigner::Failure() const {
+  if (!failing_.load(std::memory_order_acquire)) return std::nullopt;
+  std::lock_guard lock(failure_mutex_);
+  return failure_;
+}
+
+void TokenSigner::RecordOutcome(const Status& status) {
+  if (status && !failing_.load(std::memory_order_acquire)) return;
+  std::lock_guard lock(failure_mutex_);
+  failing_.store(!status, std::memory_order_release);
+  failure_ = status ? "" : status.error().message;
+}
+
 Result<TokenSigner::Signed> TokenSigner::Sign(std::span<const std::uint8_t> der_request, std::span<const std::uint8_t> serial,
                                               core::UnixMicros gen_time) {
+  auto signed_token = SignOnce(der_request, serial, gen_time);
+  RecordOutcome(signed_token ? Ok() : Status(signed_token.error()));
+  return signed_token;
+}
+
+Result<TokenSigner::Signed> TokenSigner::SignOnce(std::span<const std::uint8_t> der_request, std::span<const std::uint8_t> serial,
+                                                  core::UnixMicros gen_time) {
   return direct_ ? SignDirect(der_request, serial, gen_time) : SignWithOpenSsl(der_request, serial, gen_time);
 }
 

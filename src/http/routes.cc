@@ -46,11 +46,7 @@ std::string NextRequestId() {
 }
 
 Router::Router(const HttpOptions& options, service::Issuer& issuer, service::AuditService& audit, int anchor_interval_s)
-    : options_(options), issuer_(issuer), audit_(audit), anchor_interval_s_(anchor_interval_s) {
-  const auto& material = issuer.signer().material();
-  cert_pem_ = material.certificate_pem();
-  chain_pem_ = material.certificate_pem() + material.chain_pem();
-}
+    : options_(options), issuer_(issuer), audit_(audit), anchor_interval_s_(anchor_interval_s) {}
 
 Route Router::Classify(const RequestHead& head, const Target& target) const {
   const std::string& path = target.path;
@@ -72,8 +68,15 @@ Route Router::Classify(const RequestHead& head, const Target& target) const {
 Response Router::Handle(Route route, const Exchange& ex) {
   switch (route) {
     case Route::kHealth: return Health(ex);
-    case Route::kCertificate: return Make(200, ex.head, cert_pem_, "application/x-pem-file");
-    case Route::kChain: return Make(200, ex.head, chain_pem_, "application/x-pem-file");
+    case Route::kCertificate:
+    case Route::kChain: {
+      // The signer of now: after a SIGHUP reload these serve the new certificate.
+      const auto signer = issuer_.signer();
+      const auto& material = signer->material();
+      std::string pem = material.certificate_pem();
+      if (route == Route::kChain) pem += material.chain_pem();
+      return Make(200, ex.head, pem, "application/x-pem-file");
+    }
     case Route::kAuditCheckpoint: return AuditCheckpoint(ex);
     case Route::kAuditProof: return AuditProof(ex);
     case Route::kAuditOff:
@@ -90,7 +93,7 @@ Response Router::Handle(Route route, const Exchange& ex) {
 }
 
 Response Router::Health(const Exchange& ex) {
-  auto report = service::CheckHealth(issuer_, std::time(nullptr));
+  auto report = service::CheckHealth(issuer_, std::time(nullptr), options_.cert_warn_days);
   const auto now_us =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   report.anchor_json = audit_.AnchorHealth(now_us, anchor_interval_s_).dump();
@@ -123,7 +126,7 @@ std::size_t Router::BodyLimit(const RequestHead& head) const {
 
 std::optional<core::HashAlgorithm> Router::DataHash(const Target& target) const {
   const auto alg = core::HashAlgorithmFromName(target.Param("hash").value_or("sha256"));
-  if (!alg || !issuer_.signer().options().policy.Accepts(*alg)) return std::nullopt;
+  if (!alg || !issuer_.signer()->options().policy.Accepts(*alg)) return std::nullopt;
   return alg;
 }
 

@@ -74,8 +74,6 @@ class Router {
   service::Issuer& issuer_;
   service::AuditService& audit_;
   int anchor_interval_s_;
-  std::string cert_pem_;
-  std::string chain_pem_;
 };
 
 std::string NextRequestId();

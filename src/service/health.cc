@@ -13,13 +13,26 @@ std::string IsoTime(std::time_t t) {
 }
 }  // namespace
 
-HealthReport CheckHealth(Issuer& issuer, std::time_t now) {
+HealthReport CheckHealth(Issuer& issuer, std::time_t now, int cert_warn_days) {
   HealthReport r;
-  const auto& material = issuer.signer().material();
+  const auto signer = issuer.signer();
+  const auto& material = signer->material();
   r.cert_not_after = IsoTime(material.not_after());
   r.cert_days_left = static_cast<long>((material.not_after() - now) / 86400);
+  r.cert_subject = material.subject();
+  r.cert_sha256 = material.certificate_sha256();
   // EN 319 421 §7.6.7: never sign outside the certificate's validity.
   r.cert_ok = material.UsableAt(now);
+  r.cert_expiring = r.cert_ok && material.usable_until() - now < static_cast<std::time_t>(cert_warn_days) * 86400;
+  r.key_source = material.key_source();
+  r.key_description = material.key_description();
+  if (auto failure = signer->Failure()) {
+    r.key_ok = false;
+    r.key_error = *failure;
+  }
+  const auto reload = issuer.LastReload();
+  r.reload_at = reload.at;
+  r.reload_error = reload.error;
 
   const core::ClockReading reading = issuer.ReadClock();
   r.clock_synchronised = reading.synchronised;
@@ -39,6 +52,9 @@ HealthReport CheckHealth(Issuer& issuer, std::time_t now) {
   if (!r.cert_ok) {
     r.ok = false;
     r.failing = "certificate";
+  } else if (!r.key_ok) {
+    r.ok = false;
+    r.failing = "signing_key";
   } else if (!r.clock_ok) {
     r.ok = false;
     r.failing = "clock";
@@ -56,18 +72,38 @@ nlohmann::json HealthReport::ToJson() const {
   j["version"] = TSA_VERSION;
   if (!ok) j["failing"] = failing;
   j["checks"] = {
-      {"certificate", {{"ok", cert_ok}, {"not_after", cert_not_after}, {"days_left", cert_days_left}}},
+      {"certificate",
+       {{"ok", cert_ok},
+        {"subject", cert_subject},
+        {"sha256", cert_sha256},
+        {"not_after", cert_not_after},
+        {"days_left", cert_days_left},
+        {"expiring", cert_expiring}}},
+      {"signing_key", {{"ok", key_ok}, {"source", key_source}, {"type", key_description}}},
       {"clock", {{"ok", clock_ok}, {"mode", clock_mode}, {"synchronised", clock_synchronised}, {"detail", clock_detail}}},
       {"database", {{"ok", db_ok}, {"detail", db_detail}, {"tokens_logged", tokens_logged}}},
   };
   if (!db_checkpoint_error.empty()) j["checks"]["database"]["checkpoint_error"] = db_checkpoint_error;
-  j["checks"]["audit_log"] = {{"enabled", audit_log_enabled}};
-  if (!audit_log_enabled) {
-    // Loud, not failing: a benchmark node stays in rotation, but nobody can miss that its tokens
-    // are not in any log.
-    j["checks"]["audit_log"]["detail"] = "OFF (--no-audit-log): tokens are issued without being logged";
-    j["warnings"] = {"audit log off: tokens are not logged"};
+  if (!key_ok) j["checks"]["signing_key"]["error"] = key_error;
+  if (reload_at != 0) {
+    j["checks"]["reload"] = {{"ok", reload_error.empty()}, {"at", IsoTime(reload_at)}};
+    if (!reload_error.empty()) j["checks"]["reload"]["error"] = reload_error;
   }
+  j["checks"]["audit_log"] = {{"enabled", audit_log_enabled}};
+  // Warnings are loud, not failing: the node stays in rotation while the operator acts.
+  auto warnings = nlohmann::json::array();
+  if (!audit_log_enabled) {
+    j["checks"]["audit_log"]["detail"] = "OFF (--no-audit-log): tokens are issued without being logged";
+    warnings.push_back("audit log off: tokens are not logged");
+  }
+  if (cert_expiring) {
+    warnings.push_back("the TSA certificate expires in " + std::to_string(cert_days_left) + " days (" + cert_not_after +
+                       "): roll it over (README \"Reload and rollover\")");
+  }
+  if (reload_at != 0 && !reload_error.empty()) {
+    warnings.push_back("the last reload (SIGHUP) failed, the previous key and certificate are still in use: " + reload_error);
+  }
+  if (!warnings.empty()) j["warnings"] = warnings;
   if (!anchor_json.empty()) j["checks"]["anchor"] = nlohmann::json::parse(anchor_json);
   return j;
 }

@@ -102,7 +102,34 @@ IssueOutcome Issuer::LogFailed(const IssueOutcome& signed_outcome, const Status&
                   "token log: " + log_status.error().message);
 }
 
+std::shared_ptr<crypto::TokenSigner> Issuer::signer() const {
+  std::lock_guard lock(signer_mutex_);
+  return signer_;
+}
+
+void Issuer::ReplaceSigner(std::shared_ptr<crypto::TokenSigner> signer) {
+  std::lock_guard lock(signer_mutex_);
+  signer_ = std::move(signer);
+}
+
+void Issuer::RecordReload(ReloadStatus status) {
+  std::lock_guard lock(signer_mutex_);
+  last_reload_ = std::move(status);
+}
+
+Issuer::ReloadStatus Issuer::LastReload() const {
+  std::lock_guard lock(signer_mutex_);
+  return last_reload_;
+}
+
 Issuer::Signed Issuer::SignImpl(std::span<const std::uint8_t> der_request, bool append_to_log,
+                                std::vector<std::uint8_t>* token_out) {
+  // One signer for the whole request: a reload in between does not mix two certificates.
+  const std::shared_ptr<crypto::TokenSigner> signer = this->signer();
+  return SignWith(*signer, der_request, append_to_log, token_out);
+}
+
+Issuer::Signed Issuer::SignWith(crypto::TokenSigner& signer, std::span<const std::uint8_t> der_request, bool append_to_log,
                                 std::vector<std::uint8_t>* token_out) {
   // Steps 1-7 of the processing order (conformance §1.3): decode, then validate.
   auto decoded = crypto::DecodeRequest(der_request);
@@ -110,7 +137,7 @@ Issuer::Signed Issuer::SignImpl(std::span<const std::uint8_t> der_request, bool 
   const auto& request = std::get<core::TimeStampRequest>(decoded);
   const auto known = core::HashAlgorithmFromOid(request.hash_oid);
   std::string alg_name = known ? core::Info(*known).name : request.hash_oid;
-  if (auto rejection = core::ValidateRequest(request, signer_->options().policy))
+  if (auto rejection = core::ValidateRequest(request, signer.options().policy))
     return Final(Rejected(std::move(*rejection), alg_name));
 
   // Steps 8-9: genTime and serial under one lock, so genTime never decreases in serial order.
@@ -127,7 +154,7 @@ Issuer::Signed Issuer::SignImpl(std::span<const std::uint8_t> der_request, bool 
     gen_time = *gate.gen_time;
     // EN 319 421 §7.6.7: never sign outside the certificate's validity (or the key's usage
     // period). Checked per token: a certificate can expire while tsad runs.
-    if (!signer_->material().UsableAt(static_cast<std::time_t>(gen_time / 1'000'000))) {
+    if (!signer.material().UsableAt(static_cast<std::time_t>(gen_time / 1'000'000))) {
       return Final(Rejected(core::Reject(core::FailInfo::kSystemFailure, "System failure."), alg_name,
                             "the TSA certificate is not valid at " + std::to_string(gen_time / 1'000'000) +
                                 " (outside notBefore/notAfter or the privateKeyUsagePeriod)"));
@@ -143,7 +170,7 @@ Issuer::Signed Issuer::SignImpl(std::span<const std::uint8_t> der_request, bool 
   std::string serial_hex = core::SerialHex(space, counter);
 
   // Step 10: sign.
-  auto signed_der = signer_->Sign(request.der, serial, gen_time);
+  auto signed_der = signer.Sign(request.der, serial, gen_time);
   if (!signed_der) {
     return Final(Rejected(core::Reject(core::FailInfo::kSystemFailure, "System failure."), alg_name,
                           "signing: " + signed_der.error().message));
@@ -154,7 +181,7 @@ Issuer::Signed Issuer::SignImpl(std::span<const std::uint8_t> der_request, bool 
     audit::TokenRecord& record = out.record.emplace();
     record.serial_hex = serial_hex;
     record.gen_time_us = gen_time;
-    record.policy = core::EffectivePolicy(request, signer_->options().policy);
+    record.policy = core::EffectivePolicy(request, signer.options().policy);
     record.hash_oid = request.hash_oid;
     record.digest = request.digest;
     record.token_der = std::move(signed_der->token_der);

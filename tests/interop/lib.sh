@@ -230,7 +230,24 @@ TSAD_KEY_TYPE=""
 CERTGEN_ARGS=()   # extra tsa-certgen arguments for the next start_tsad, e.g. (--days 3650)
 _tsad_n=0
 
+# _softhsm_token DIR — a SoftHSM2 token "interop" (PIN 1234) in DIR/tokens, never the machine's
+# global token store; exports SOFTHSM2_CONF and TSA_PKCS11_PIN for tsa-certgen and tsad.
+_softhsm_token() {
+  local dir="$1"
+  require_client softhsm2-util softhsm2
+  require_client "$(openssl version -e | sed -E 's/^ENGINESDIR: "(.*)"$/\1/')/pkcs11.so" libengine-pkcs11-openssl
+  mkdir -p "$dir/tokens"
+  printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' "$dir/tokens" >"$dir/softhsm2.conf"
+  export SOFTHSM2_CONF="$dir/softhsm2.conf" TSA_PKCS11_PIN=1234
+  if ! softhsm2-util --init-token --free --label interop --pin 1234 --so-pin 5678 >"$dir/softhsm.log" 2>&1; then
+    fail setup "softhsm2-util --init-token failed" "$dir/softhsm.log"
+    finish
+  fi
+}
+
 # start_tsad KEY-TYPE [EXTRA-TSAD-ARGS...]
+# With TSA_INTEROP_KEY_SOURCE=softhsm the key is generated in a per-test SoftHSM2 token and tsad
+# signs through PKCS#11 (--key pkcs11:...); otherwise it is a PEM file.
 # Makes a fresh test PKI with tsa-certgen (rsa2048|rsa3072|ec-p256|ec-p384) and starts tsad on an
 # ephemeral loopback port. Sets TSAD_PID, TSAD_PORT, TSAD_URL (…/tsa), TSAD_CERTS (dir with
 # ca_cert.pem, tsa_cert.pem, tsa_key.pem, chain.pem), TSAD_LOG, TSAD_SUBJECT (RFC 2253 form).
@@ -247,12 +264,20 @@ start_tsad() {
   TSAD_CERTS="$dir/certs"
   TSAD_LOG="$dir/tsad.log"
   TSAD_KEY_TYPE="$key_type"
-  if ! "$CERTGEN" --dir "$TSAD_CERTS" --key-type "$key_type" "${CERTGEN_ARGS[@]}" >"$dir/certgen.log" 2>&1; then
-    fail setup "tsa-certgen --key-type $key_type failed" "$dir/certgen.log"
+  local key_args=()
+  if [[ "${TSA_INTEROP_KEY_SOURCE:-pem}" == softhsm ]]; then
+    # The signing key lives in a SoftHSM2 token of this test only (README "Keys in an HSM").
+    _softhsm_token "$dir"
+    key_args=(--pkcs11 "pkcs11:token=interop;object=tsa-$key_type")
+  fi
+  if ! "$CERTGEN" --dir "$TSAD_CERTS" --key-type "$key_type" "${key_args[@]}" "${CERTGEN_ARGS[@]}" >"$dir/certgen.log" 2>&1; then
+    fail setup "tsa-certgen --key-type $key_type ${key_args[*]} failed" "$dir/certgen.log"
     finish
   fi
+  local signing=(--cert-dir "$TSAD_CERTS")
+  [[ ${#key_args[@]} -gt 0 ]] && signing+=(--key "${key_args[1]};type=private")
   TSAD_SUBJECT="$(openssl x509 -in "$TSAD_CERTS/tsa_cert.pem" -noout -subject -nameopt RFC2253 | sed 's/^subject=//')"
-  "$TSAD" --host 127.0.0.1 --port 0 --port-file "$dir/port" --cert-dir "$TSAD_CERTS" \
+  "$TSAD" --host 127.0.0.1 --port 0 --port-file "$dir/port" "${signing[@]}" \
     --db "$dir/audit.db" --allow-unsynced-clock --no-anchor "$@" >"$TSAD_LOG" 2>&1 &
   TSAD_PID=$!
   local i
@@ -273,7 +298,9 @@ start_tsad() {
   fi
   TSAD_PORT="$(cat "$dir/port")"
   TSAD_URL="http://127.0.0.1:$TSAD_PORT/tsa"
-  echo "---- tsad $key_type listening on $TSAD_URL (TSA: $TSAD_SUBJECT)"
+  local key_where="PEM key"
+  [[ ${#key_args[@]} -gt 0 ]] && key_where="key ${key_args[1]} in a SoftHSM2 token"
+  echo "---- tsad $key_type listening on $TSAD_URL (TSA: $TSAD_SUBJECT; $key_where)"
 }
 
 # stop_tsad — SIGTERM; tsad must exit 0 within 10 s. Reported as the check "STOP-<key type>".

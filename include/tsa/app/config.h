@@ -34,6 +34,8 @@ struct Config {
   std::string cert_file;            // override cert_dir/tsa_cert.pem
   std::string chain_file;           // override cert_dir/chain.pem
   bool allow_readable_key = false;  // accept a key file with group/other permissions
+  std::string pkcs11_module;        // PKCS#11 module for a pkcs11: --key (empty: Debian's SoftHSM2)
+  int cert_warn_days = 30;          // /health warns when the certificate has fewer days left
 
   // Token policy
   std::string policy = "1.3.6.1.4.1.99999.1.1";

@@ -71,17 +71,24 @@ struct DevPkiOptions {
   std::string subject = "/C=XX/O=tsad development/CN=tsad Development TSA";
   int days = 365;      // TSA validity; the CA gets twice as long
   bool force = false;  // replace existing files
+  // An existing TSA key to certify instead of generating one: a PEM path or a pkcs11: URI (the
+  // key stays in its token; no tsa_key.pem is written). key_type is then ignored.
+  std::string existing_key;
+  std::string pkcs11_module;  // for a pkcs11: existing_key (empty: kDefaultPkcs11Module)
 };
 
 struct DevPkiFiles {
   std::string ca_key;  // 0600
   std::string ca_cert;
-  std::string tsa_key;  // 0600
+  std::string tsa_key;  // 0600; empty when the key already existed (DevPkiOptions::existing_key)
   std::string tsa_cert;
   std::string chain;  // the issuers of tsa_cert (the CA), what a verifier needs besides tsa_cert
 
   // In the order they are written.
-  std::vector<std::string> All() const { return {ca_key, ca_cert, tsa_key, tsa_cert, chain}; }
+  std::vector<std::string> All() const {
+    if (tsa_key.empty()) return {ca_key, ca_cert, tsa_cert, chain};
+    return {ca_key, ca_cert, tsa_key, tsa_cert, chain};
+  }
 };
 
 // The file names CreateDevPki writes, inside dir.
@@ -95,5 +102,16 @@ Status ValidateDevPkiOptions(const DevPkiOptions& options);
 // one of the files already exists ("certificates already exist in DIR (use --force to
 // overwrite)"); nothing is written then. Callers that must tell the two apart validate first.
 Result<DevPkiFiles> CreateDevPki(const DevPkiOptions& options);
+
+// A private key from a PEM file or, for an RFC 7512 pkcs11: URI, from a PKCS#11 token
+// (tsa/crypto/pkcs11_key.h; the key stays in the token).
+Result<UniquePtr<EVP_PKEY>> LoadPrivateKey(const std::string& pem_path_or_uri, const std::string& pkcs11_module = "");
+
+// A PKCS#10 request (RFC 2986) for a TSA certificate, signed with `key`: the subject as given and
+// an extensionRequest asking for what RFC 3161 §2.3 requires of the certificate: extendedKeyUsage
+// critical with timeStamping only, and keyUsage critical digitalSignature.
+Result<UniquePtr<X509_REQ>> CreateTsaCsr(EVP_PKEY* key, std::string_view subject);
+// PEM "BEGIN CERTIFICATE REQUEST", file mode 0644.
+Status WriteCsrPem(const std::string& path, X509_REQ* csr, WritePolicy policy = WritePolicy::kOverwrite);
 
 }  // namespace tsa::crypto

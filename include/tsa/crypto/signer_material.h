@@ -19,11 +19,12 @@ struct evp_md_st;
 namespace tsa::crypto {
 
 struct SignerFiles {
-  std::string key_path;
+  std::string key_path;  // a PEM file, or an RFC 7512 "pkcs11:" URI of a key in a token
   std::string cert_path;
   std::string chain_path;  // optional: issuers of cert_path (intermediates and/or root)
   // Accept a key file that other users may read or write (mode & 077 != 0); refused otherwise.
   bool allow_readable_key = false;
+  std::string pkcs11_module;  // the PKCS#11 module for a pkcs11: key (empty: kDefaultPkcs11Module)
 };
 
 // The files of a certificate directory as tsa-certgen writes them: tsa_key.pem, tsa_cert.pem and,
@@ -53,6 +54,9 @@ class SignerMaterial {
 
   const std::string& subject() const { return subject_; }
   const std::string& key_description() const { return key_description_; }  // "RSA-3072", "EC P-256"
+  // Where the key lives: the PEM path, or the pkcs11: URI without its PIN (logs, /health).
+  const std::string& key_source() const { return key_source_; }
+  bool key_in_token() const { return key_in_token_; }
   std::time_t not_after() const { return not_after_; }
   std::time_t not_before() const { return not_before_; }
   // The certificate's validity narrowed by its privateKeyUsagePeriod, if present: the key signs
@@ -77,6 +81,8 @@ class SignerMaterial {
   const evp_md_st* signer_digest_ = nullptr;
   std::string subject_;
   std::string key_description_;
+  std::string key_source_;
+  bool key_in_token_ = false;
   std::time_t not_after_ = 0;
   std::time_t not_before_ = 0;
   std::time_t usable_from_ = 0;

@@ -3,9 +3,11 @@
 // which stays as the fallback and as the benchmark's reference.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -52,6 +54,10 @@ class TokenSigner {
   Result<Signed> Sign(std::span<const std::uint8_t> der_request, std::span<const std::uint8_t> serial, core::UnixMicros gen_time);
 
   const SignerMaterial& material() const { return *material_; }
+  std::shared_ptr<const SignerMaterial> shared_material() const { return material_; }
+  // The error of the last signature when it failed (an HSM removed, its module failing, its PIN
+  // locked); nullopt once a signature succeeds again. For /health.
+  std::optional<std::string> Failure() const;
   const SignerOptions& options() const { return options_; }
   // Which engine signs: kDirect only if it was asked for and passed the self-test.
   SignerOptions::Engine engine() const { return direct_ ? SignerOptions::Engine::kDirect : SignerOptions::Engine::kOpenSsl; }
@@ -71,6 +77,9 @@ class TokenSigner {
   Result<std::unique_ptr<PooledContext>> NewContext() const;
   std::unique_ptr<PooledContext> Acquire();
   void Release(std::unique_ptr<PooledContext> ctx);
+  Result<Signed> SignOnce(std::span<const std::uint8_t> der_request, std::span<const std::uint8_t> serial,
+                          core::UnixMicros gen_time);
+  void RecordOutcome(const Status& status);
 
   std::shared_ptr<const SignerMaterial> material_;
   SignerOptions options_;
@@ -79,6 +88,9 @@ class TokenSigner {
   std::unique_ptr<TokenAssembler> assembler_;
   std::unique_ptr<DigestSigner> direct_;  // set only after the self-test passed
   std::string direct_fallback_reason_;
+  std::atomic<bool> failing_{false};  // fast path: no lock while signatures succeed
+  mutable std::mutex failure_mutex_;
+  std::string failure_;  // guarded by failure_mutex_
 };
 
 }  // namespace tsa::crypto

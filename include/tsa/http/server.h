@@ -30,6 +30,7 @@ struct HttpOptions {
   std::size_t max_uri_bytes = 4096;              // request-target (414 above)
   int read_timeout_s = 10;                       // a whole request (head and body) must arrive within this
   int keep_alive_timeout_s = 5;                  // an idle connection is closed after this
+  int cert_warn_days = 30;                       // /health warns (still 200) below this many days left
   int write_timeout_s = 10;
   int shutdown_timeout_s = 10;  // SIGTERM: in-flight requests get this long to finish
 };

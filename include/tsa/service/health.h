@@ -18,6 +18,15 @@ struct HealthReport {
   bool cert_ok = true;
   long cert_days_left = 0;
   std::string cert_not_after;
+  std::string cert_subject;
+  std::string cert_sha256;
+  bool cert_expiring = false;  // fewer than --cert-warn-days left: a warning, not a failure
+  bool key_ok = true;          // the last signature succeeded (false: the HSM or module is failing)
+  std::string key_source;      // PEM path or pkcs11: URI without PIN
+  std::string key_description;
+  std::string key_error;
+  std::time_t reload_at = 0;  // last SIGHUP reload attempt (0: none)
+  std::string reload_error;   // why it failed; empty when it succeeded
   bool clock_ok = true;
   std::string clock_mode;
   std::string clock_detail;
@@ -30,6 +39,6 @@ struct HealthReport {
   std::string anchor_json;          // AuditService::AnchorHealth, serialised (empty: not reported)
 };
 
-HealthReport CheckHealth(Issuer& issuer, std::time_t now);
+HealthReport CheckHealth(Issuer& issuer, std::time_t now, int cert_warn_days = 30);
 
 }  // namespace tsa::service

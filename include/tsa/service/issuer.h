@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <ctime>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -77,7 +78,20 @@ class Issuer {
   std::optional<std::string> ClockProblem();
   core::ClockReading ReadClock() { return clock_->Read(); }
 
-  const crypto::TokenSigner& signer() const { return *signer_; }
+  // The signer of new requests. A request holds its own reference for its whole pipeline, so a
+  // signer replaced by ReplaceSigner (SIGHUP reload, HSM recovery) finishes what it started.
+  std::shared_ptr<crypto::TokenSigner> signer() const;
+  // Swaps in a signer whose material the caller has checked (and self-tested). Its options must be
+  // the ones this issuer was created with (policy, accuracy: the clock gate depends on them).
+  void ReplaceSigner(std::shared_ptr<crypto::TokenSigner> signer);
+
+  // The last SIGHUP reload (for /health): when, and why it failed (empty: it succeeded).
+  struct ReloadStatus {
+    std::time_t at = 0;  // 0: no reload was attempted
+    std::string error;
+  };
+  void RecordReload(ReloadStatus status);
+  ReloadStatus LastReload() const;
   audit::TokenLog& log() { return *log_; }
   // The serial space of this run; nullopt until the clock has let one be claimed.
   std::optional<core::SerialSpace> serial_space();
@@ -99,6 +113,8 @@ class Issuer {
   };
   static Signed Final(IssueOutcome outcome) { return Signed{std::move(outcome), std::nullopt}; }
   Signed SignImpl(std::span<const std::uint8_t> der_request, bool append_to_log, std::vector<std::uint8_t>* token_out);
+  Signed SignWith(crypto::TokenSigner& signer, std::span<const std::uint8_t> der_request, bool append_to_log,
+                  std::vector<std::uint8_t>* token_out);
   // The synchronous pipeline; `token_out` receives the token DER of a grant not logged.
   IssueOutcome IssueImpl(std::span<const std::uint8_t> der_request, bool append_to_log, std::vector<std::uint8_t>* token_out);
   static IssueOutcome LogFailed(const IssueOutcome& signed_outcome, const Status& log_status);
@@ -106,7 +122,9 @@ class Issuer {
   static IssueOutcome Rejected(core::Rejection rejection, std::string hash_algorithm, std::string internal_error = {});
 
   Config config_;
-  std::shared_ptr<crypto::TokenSigner> signer_;
+  mutable std::mutex signer_mutex_;
+  std::shared_ptr<crypto::TokenSigner> signer_;  // guarded by signer_mutex_
+  ReloadStatus last_reload_;                     // guarded by signer_mutex_
   std::shared_ptr<core::ClockSource> clock_;
   std::shared_ptr<audit::TokenLog> log_;
   std::mutex issuance_mutex_;  // guards gate_, space_ and counter_: serial and genTime are taken together
