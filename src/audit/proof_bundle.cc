@@ -13,7 +13,7 @@
 #include "tsa/core/response_info.h"
 #include "tsa/crypto/response_inspector.h"
 #include "tsa/crypto/verifier.h"
-#include "tsa/store/log_queries.h"
+#include "tsa/store/log_store.h"
 
 namespace tsa::audit {
 
@@ -71,69 +71,52 @@ struct LeafRow {
   std::optional<std::vector<std::uint8_t>> token;
 };
 
-constexpr const char* kLeafColumns = "SELECT idx, serial, leaf_hash, token FROM tokens ";
-
-Result<std::optional<LeafRow>> QueryLeaf(store::Database& db, const std::string& where,
-                                         const std::function<void(store::Statement&)>& bind) {
-  TSA_ASSIGN_OR_RETURN(store::Statement st, db.Prepare(std::string(kLeafColumns) + where + " ORDER BY idx LIMIT 1"));
-  bind(st);
-  TSA_ASSIGN_OR_RETURN(bool row, st.Step());
-  if (!row) return std::optional<LeafRow>();
+Result<LeafRow> ToLeaf(store::LeafRow found) {
+  if (found.index < 0) return MakeError(ErrorKind::kStorage, "the token row has a negative idx (run tsa-audit-verify)");
   LeafRow r;
-  if (st.ColumnInt(0) < 0) return MakeError(ErrorKind::kStorage, "the token row has a negative idx (run tsa-audit-verify)");
-  r.index = static_cast<std::uint64_t>(st.ColumnInt(0));
-  r.serial = st.ColumnText(1);
-  TSA_ASSIGN_OR_RETURN(r.leaf, HashFromBytes(st.ColumnBlob(2)));
-  if (!st.ColumnIsNull(3)) r.token = st.ColumnBlob(3);
-  return std::optional<LeafRow>(std::move(r));
+  r.index = static_cast<std::uint64_t>(found.index);
+  r.serial = std::move(found.serial);
+  TSA_ASSIGN_OR_RETURN(r.leaf, HashFromBytes(found.leaf_hash));
+  r.token = std::move(found.token);
+  return r;
 }
 
-// One indexed lookup (store::FindLeafBySerial), whatever the spelling: an unknown serial costs
+// One indexed lookup (LogStore::FindLeafBySerial), whatever the spelling: an unknown serial costs
 // no more than a known one on this unauthenticated path (GET /audit/proof).
-Result<std::optional<LeafRow>> FindBySerial(store::Database& db, const std::string& serial_hex) {
-  TSA_ASSIGN_OR_RETURN(auto found, store::FindLeafBySerial(db, serial_hex));
+Result<std::optional<LeafRow>> FindBySerial(store::LogStore& log, const std::string& serial_hex) {
+  TSA_ASSIGN_OR_RETURN(auto found, log.FindLeafBySerial(serial_hex));
   if (!found) return std::optional<LeafRow>();
-  if (found->index < 0) return MakeError(ErrorKind::kStorage, "the token row has a negative idx (run tsa-audit-verify)");
-  LeafRow r;
-  r.index = static_cast<std::uint64_t>(found->index);
-  r.serial = std::move(found->serial);
-  TSA_ASSIGN_OR_RETURN(r.leaf, HashFromBytes(found->leaf_hash));
-  r.token = std::move(found->token);
+  TSA_ASSIGN_OR_RETURN(LeafRow r, ToLeaf(std::move(*found)));
   return std::optional<LeafRow>(std::move(r));
 }
 
-Result<json> BuildForLeaf(store::Database& db, const LeafRow& leaf, const ProofBuildOptions& options) {
-  const std::string covering = "SELECT c.id, c.tree_size, c.checkpoint, c.tsa_token FROM checkpoints c WHERE c.tree_size > ? ";
-  TSA_ASSIGN_OR_RETURN(
-      store::Statement anchored,
-      db.Prepare(covering + "AND EXISTS (SELECT 1 FROM anchor_attempts a WHERE a.checkpoint_id = c.id AND a.ok = 1) "
-                            "ORDER BY c.tree_size, c.id LIMIT 1"));
-  anchored.Bind(1, static_cast<std::int64_t>(leaf.index));
-  TSA_ASSIGN_OR_RETURN(bool found, anchored.Step());
-  store::Statement* cp = &anchored;
-  std::optional<store::Statement> latest;
-  if (!found) {
+Result<std::optional<LeafRow>> FindByLeafHash(store::LogStore& log, const Hash& leaf_hash) {
+  TSA_ASSIGN_OR_RETURN(auto found, log.FindLeafByHash(std::vector<std::uint8_t>(leaf_hash.begin(), leaf_hash.end())));
+  if (!found) return std::optional<LeafRow>();
+  TSA_ASSIGN_OR_RETURN(LeafRow r, ToLeaf(std::move(*found)));
+  return std::optional<LeafRow>(std::move(r));
+}
+
+Result<json> BuildForLeaf(store::LogStore& log, const LeafRow& leaf, const ProofBuildOptions& options) {
+  TSA_ASSIGN_OR_RETURN(auto cp, log.CoveringCheckpoint(leaf.index, /*anchored=*/true));
+  if (!cp) {
     if (!options.allow_unanchored) {
       return MakeError(ErrorKind::kUnavailable,
                        "not anchored yet: no checkpoint with a successful anchor covers leaf " + std::to_string(leaf.index));
     }
-    TSA_ASSIGN_OR_RETURN(store::Statement st, db.Prepare(covering + "ORDER BY c.tree_size DESC, c.id DESC LIMIT 1"));
-    latest.emplace(std::move(st));
-    latest->Bind(1, static_cast<std::int64_t>(leaf.index));
-    TSA_ASSIGN_OR_RETURN(found, latest->Step());
-    if (!found)
+    TSA_ASSIGN_OR_RETURN(cp, log.CoveringCheckpoint(leaf.index, /*anchored=*/false));
+    if (!cp)
       return MakeError(ErrorKind::kUnavailable,
                        "not anchored yet: no checkpoint covers leaf " + std::to_string(leaf.index) + " yet");
-    cp = &*latest;
   }
-  const std::int64_t checkpoint_id = cp->ColumnInt(0);
-  const std::string text = cp->ColumnText(2);
-  const auto checkpoint_token = cp->ColumnBlob(3);
+  const std::int64_t checkpoint_id = cp->id;
+  const std::string& text = cp->checkpoint;
+  const auto& checkpoint_token = cp->tsa_token;
   auto parsed = ParseCheckpoint(text);
   if (!parsed)
     return MakeError(ErrorKind::kStorage,
                      "checkpoint " + std::to_string(checkpoint_id) + " is damaged: " + parsed.error().message);
-  auto proof = InclusionProof(TokenLog::Nodes(db), leaf.index, parsed->tree_size);
+  auto proof = InclusionProof(TokenLog::Nodes(log), leaf.index, parsed->tree_size);
   if (!proof) return MakeError(ErrorKind::kStorage, "cannot build the inclusion proof: " + proof.error().message);
   if (!VerifyInclusion(leaf.leaf, leaf.index, parsed->tree_size, *proof, parsed->root)) {
     return MakeError(ErrorKind::kStorage, "the stored tree does not prove leaf " + std::to_string(leaf.index) +
@@ -151,16 +134,12 @@ Result<json> BuildForLeaf(store::Database& db, const LeafRow& leaf, const ProofB
   bundle["checkpoint"] = text;
   bundle["checkpoint_token"] = core::Base64(checkpoint_token);
   bundle["anchors"] = json::array();
-  TSA_ASSIGN_OR_RETURN(store::Statement anchors, db.Prepare("SELECT tsa_url, nonce, reply, ext_gen_time_us FROM anchor_attempts "
-                                                            "WHERE checkpoint_id = ? AND ok = 1 ORDER BY id"));
-  anchors.Bind(1, checkpoint_id);
-  while (true) {
-    TSA_ASSIGN_OR_RETURN(bool row, anchors.Step());
-    if (!row) break;
-    bundle["anchors"].push_back(json{{"tsa_url", anchors.ColumnText(0)},
-                                     {"gen_time", FormatTimeUs(anchors.ColumnInt(3))},
-                                     {"nonce", core::ToHex(anchors.ColumnBlob(1))},
-                                     {"reply", core::Base64(anchors.ColumnBlob(2))}});
+  TSA_ASSIGN_OR_RETURN(auto anchors, log.AnchorAttempts(checkpoint_id, /*ok_only=*/true));
+  for (const store::AnchorAttemptRow& a : anchors) {
+    bundle["anchors"].push_back(json{{"tsa_url", a.tsa_url},
+                                     {"gen_time", FormatTimeUs(a.ext_gen_time_us)},
+                                     {"nonce", core::ToHex(a.nonce.value_or(std::vector<std::uint8_t>()))},
+                                     {"reply", core::Base64(a.reply)}});
   }
   if (leaf.token) bundle["token"] = core::Base64(*leaf.token);
   return bundle;
@@ -176,23 +155,23 @@ Result<core::TokenInfo> TokenOf(const std::vector<std::uint8_t>& der) {
 
 }  // namespace
 
-Result<json> BuildProofBundle(store::Database& db, const std::string& serial_hex, const ProofBuildOptions& options) {
-  TSA_ASSIGN_OR_RETURN(auto leaf, FindBySerial(db, serial_hex));
+Result<json> BuildProofBundle(store::LogStore& log, const std::string& serial_hex, const ProofBuildOptions& options) {
+  TSA_ASSIGN_OR_RETURN(auto leaf, FindBySerial(log, serial_hex));
   if (!leaf) return MakeError(ErrorKind::kNotFound, "serial " + serial_hex + " is not in the log");
-  return BuildForLeaf(db, *leaf, options);
+  return BuildForLeaf(log, *leaf, options);
 }
 
-Result<json> BuildProofBundleForToken(store::Database& db, const std::vector<std::uint8_t>& token_der,
+Result<json> BuildProofBundleForToken(store::LogStore& log, const std::vector<std::uint8_t>& token_der,
                                       const ProofBuildOptions& options) {
   TSA_ASSIGN_OR_RETURN(core::TokenInfo token, TokenOf(token_der));
   const Hash leaf_hash = LeafHash(token.token_der);
-  TSA_ASSIGN_OR_RETURN(auto leaf, FindBySerial(db, token.serial_hex));
+  TSA_ASSIGN_OR_RETURN(auto leaf, FindBySerial(log, token.serial_hex));
   if (!leaf || leaf->leaf != leaf_hash) {
     // Not under its serial (or a different token has that serial): look for the leaf hash itself.
-    TSA_ASSIGN_OR_RETURN(leaf, QueryLeaf(db, "WHERE leaf_hash = ?", [&](store::Statement& st) { st.BindBlob(1, leaf_hash); }));
+    TSA_ASSIGN_OR_RETURN(leaf, FindByLeafHash(log, leaf_hash));
   }
   if (!leaf) return MakeError(ErrorKind::kNotFound, "this token (serial " + token.serial_hex + ") is not in the log");
-  return BuildForLeaf(db, *leaf, options);
+  return BuildForLeaf(log, *leaf, options);
 }
 
 namespace {
@@ -382,33 +361,24 @@ json ToJson(const ProofReport& r) {
   return j;
 }
 
-Result<json> ExportAuditJson(store::Database& db) {
-  TSA_ASSIGN_OR_RETURN(store::Statement size, db.Prepare("SELECT COALESCE(MAX(idx) + 1, 0) FROM tokens"));
-  TSA_ASSIGN_OR_RETURN(bool has_size, size.Step());
+Result<json> ExportAuditJson(store::LogStore& log) {
+  TSA_ASSIGN_OR_RETURN(store::LogExtent extent, log.Extent());
   json out;
   out["format"] = kExportFormat;
-  out["log_size"] = has_size ? size.ColumnInt(0) : 0;
+  out["log_size"] = extent.next_index;
   out["checkpoints"] = json::array();
-  TSA_ASSIGN_OR_RETURN(store::Statement cps,
-                       db.Prepare("SELECT id, tree_size, root_hash, checkpoint, tsa_token, tsa_serial, tsa_gen_time_us "
-                                  "FROM checkpoints ORDER BY id"));
-  TSA_ASSIGN_OR_RETURN(store::Statement anchors,
-                       db.Prepare("SELECT tsa_url, ext_gen_time_us, ext_serial, nonce, reply FROM anchor_attempts "
-                                  "WHERE checkpoint_id = ? AND ok = 1 ORDER BY id"));
-  const NodeReader nodes = TokenLog::Nodes(db);
+  TSA_ASSIGN_OR_RETURN(auto checkpoints, log.Checkpoints());
+  const NodeReader nodes = TokenLog::Nodes(log);
   std::optional<std::uint64_t> previous;
-  while (true) {
-    TSA_ASSIGN_OR_RETURN(bool row, cps.Step());
-    if (!row) break;
-    const std::int64_t id = cps.ColumnInt(0);
-    const auto tree_size = static_cast<std::uint64_t>(std::max<std::int64_t>(0, cps.ColumnInt(1)));
-    json c{{"id", id},
+  for (const store::CheckpointRow& cp : checkpoints) {
+    const auto tree_size = static_cast<std::uint64_t>(std::max<std::int64_t>(0, cp.tree_size));
+    json c{{"id", cp.id},
            {"tree_size", tree_size},
-           {"root_hash", core::ToHex(cps.ColumnBlob(2))},
-           {"checkpoint", cps.ColumnText(3)},
-           {"checkpoint_token", core::Base64(cps.ColumnBlob(4))},
-           {"tsa_serial", cps.ColumnText(5)},
-           {"gen_time", FormatTimeUs(cps.ColumnInt(6))},
+           {"root_hash", core::ToHex(cp.root_hash)},
+           {"checkpoint", cp.checkpoint},
+           {"checkpoint_token", core::Base64(cp.tsa_token)},
+           {"tsa_serial", cp.tsa_serial},
+           {"gen_time", FormatTimeUs(cp.tsa_gen_time_us)},
            {"anchors", json::array()}};
     c["consistency_from"] = previous ? json(*previous) : json(nullptr);
     c["consistency_proof"] = json::array();
@@ -420,16 +390,13 @@ Result<json> ExportAuditJson(store::Database& db) {
         c["consistency_proof"] = nullptr;
       }
     }
-    TSA_TRY(anchors.Reset());
-    anchors.Bind(1, id);
-    while (true) {
-      TSA_ASSIGN_OR_RETURN(bool arow, anchors.Step());
-      if (!arow) break;
-      c["anchors"].push_back(json{{"tsa_url", anchors.ColumnText(0)},
-                                  {"gen_time", FormatTimeUs(anchors.ColumnInt(1))},
-                                  {"serial", anchors.ColumnText(2)},
-                                  {"nonce", core::ToHex(anchors.ColumnBlob(3))},
-                                  {"reply", core::Base64(anchors.ColumnBlob(4))}});
+    TSA_ASSIGN_OR_RETURN(auto anchors, log.AnchorAttempts(cp.id, /*ok_only=*/true));
+    for (const store::AnchorAttemptRow& a : anchors) {
+      c["anchors"].push_back(json{{"tsa_url", a.tsa_url},
+                                  {"gen_time", FormatTimeUs(a.ext_gen_time_us)},
+                                  {"serial", a.ext_serial},
+                                  {"nonce", core::ToHex(a.nonce.value_or(std::vector<std::uint8_t>()))},
+                                  {"reply", core::Base64(a.reply)}});
     }
     out["checkpoints"].push_back(std::move(c));
     previous = tree_size;
@@ -437,64 +404,36 @@ Result<json> ExportAuditJson(store::Database& db) {
   return out;
 }
 
-Result<AuditStats> ComputeStats(store::Database& db) {
+Result<AuditStats> ComputeStats(store::LogStore& log) {
   AuditStats s;
-  {
-    TSA_ASSIGN_OR_RETURN(store::Statement st,
-                         db.Prepare("SELECT COUNT(*), COUNT(token), MIN(gen_time_us), MAX(gen_time_us) FROM tokens"));
-    TSA_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (row) {
-      s.tokens = static_cast<std::uint64_t>(st.ColumnInt(0));
-      s.tokens_stored = static_cast<std::uint64_t>(st.ColumnInt(1));
-      if (!st.ColumnIsNull(2)) s.first_gen_time_us = st.ColumnInt(2);
-      if (!st.ColumnIsNull(3)) s.last_gen_time_us = st.ColumnInt(3);
-    }
+  TSA_ASSIGN_OR_RETURN(store::TokenTotals totals, log.Totals());
+  s.tokens = totals.tokens;
+  s.tokens_stored = totals.tokens_stored;
+  s.first_gen_time_us = totals.first_gen_time_us;
+  s.last_gen_time_us = totals.last_gen_time_us;
+  TSA_ASSIGN_OR_RETURN(s.checkpoints, log.CheckpointCount());
+  TSA_ASSIGN_OR_RETURN(auto last_cp, log.LatestCheckpoint());
+  if (last_cp) {
+    s.last_checkpoint_size = static_cast<std::uint64_t>(std::max<std::int64_t>(0, last_cp->tree_size));
+    s.last_checkpoint_time_us = last_cp->tsa_gen_time_us;
   }
-  {
-    TSA_ASSIGN_OR_RETURN(store::Statement st, db.Prepare("SELECT COUNT(*) FROM checkpoints"));
-    TSA_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (row) s.checkpoints = static_cast<std::uint64_t>(st.ColumnInt(0));
-    TSA_ASSIGN_OR_RETURN(store::Statement last,
-                         db.Prepare("SELECT tree_size, tsa_gen_time_us FROM checkpoints ORDER BY id DESC LIMIT 1"));
-    TSA_ASSIGN_OR_RETURN(bool has_last, last.Step());
-    if (has_last) {
-      s.last_checkpoint_size = static_cast<std::uint64_t>(std::max<std::int64_t>(0, last.ColumnInt(0)));
-      s.last_checkpoint_time_us = last.ColumnInt(1);
-    }
-    TSA_ASSIGN_OR_RETURN(store::Statement anchored,
-                         db.Prepare("SELECT COALESCE(MAX(c.tree_size), 0) FROM checkpoints c WHERE EXISTS "
-                                    "(SELECT 1 FROM anchor_attempts a WHERE a.checkpoint_id = c.id AND a.ok = 1)"));
-    TSA_ASSIGN_OR_RETURN(bool has_anchored, anchored.Step());
-    if (has_anchored) s.anchored_size = static_cast<std::uint64_t>(std::max<std::int64_t>(0, anchored.ColumnInt(0)));
+  TSA_ASSIGN_OR_RETURN(s.anchored_size, log.MaxAnchoredTreeSize());
+  TSA_ASSIGN_OR_RETURN(auto per_url, log.AnchorTotalsByUrl());
+  for (store::AnchorUrlTotals& t : per_url) {
+    s.anchors_succeeded += t.succeeded;
+    s.anchors_failed += t.failed;
+    s.per_tsa.push_back(TsaAnchorStats{std::move(t.tsa_url), t.succeeded, t.failed});
   }
-  {
-    TSA_ASSIGN_OR_RETURN(
-        store::Statement st,
-        db.Prepare("SELECT tsa_url, SUM(ok = 1), SUM(ok = 0) FROM anchor_attempts GROUP BY tsa_url ORDER BY tsa_url"));
-    while (true) {
-      TSA_ASSIGN_OR_RETURN(bool row, st.Step());
-      if (!row) break;
-      TsaAnchorStats t{st.ColumnText(0), static_cast<std::uint64_t>(st.ColumnInt(1)),
-                       static_cast<std::uint64_t>(st.ColumnInt(2))};
-      s.anchors_succeeded += t.succeeded;
-      s.anchors_failed += t.failed;
-      s.per_tsa.push_back(std::move(t));
-    }
-    s.anchor_attempts = s.anchors_succeeded + s.anchors_failed;
-    s.success_rate = s.anchor_attempts ? static_cast<double>(s.anchors_succeeded) / static_cast<double>(s.anchor_attempts) : 0.0;
-    TSA_ASSIGN_OR_RETURN(store::Statement last, db.Prepare("SELECT tsa_url, ok, error, attempted_at_us FROM anchor_attempts "
-                                                           "ORDER BY attempted_at_us DESC, id DESC LIMIT 1"));
-    TSA_ASSIGN_OR_RETURN(bool has_last, last.Step());
-    if (has_last) {
-      s.last_anchor_url = last.ColumnText(0);
-      s.last_anchor_status = last.ColumnInt(1) == 1 ? "ok" : "failed";
-      s.last_anchor_error = last.ColumnText(2);
-      s.last_anchor_time_us = last.ColumnInt(3);
-    }
-    TSA_ASSIGN_OR_RETURN(store::Statement success, db.Prepare("SELECT MAX(attempted_at_us) FROM anchor_attempts WHERE ok = 1"));
-    TSA_ASSIGN_OR_RETURN(bool has_success, success.Step());
-    if (has_success && !success.ColumnIsNull(0)) s.last_success_time_us = success.ColumnInt(0);
+  s.anchor_attempts = s.anchors_succeeded + s.anchors_failed;
+  s.success_rate = s.anchor_attempts ? static_cast<double>(s.anchors_succeeded) / static_cast<double>(s.anchor_attempts) : 0.0;
+  TSA_ASSIGN_OR_RETURN(auto last, log.LastAnchorAttempt());
+  if (last) {
+    s.last_anchor_url = last->tsa_url;
+    s.last_anchor_status = last->ok ? "ok" : "failed";
+    s.last_anchor_error = last->error;
+    s.last_anchor_time_us = last->attempted_at_us;
   }
+  TSA_ASSIGN_OR_RETURN(s.last_success_time_us, log.LastAnchorSuccessUs());
   return s;
 }
 

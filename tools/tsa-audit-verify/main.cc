@@ -20,6 +20,7 @@
 #include "tsa/audit/chain_verifier.h"
 #include "tsa/audit/proof_bundle.h"
 #include "tsa/core/bytes.h"
+#include "tsa/store/sqlite_log_store.h"
 
 namespace {
 
@@ -152,7 +153,8 @@ int VerifyDatabase(const Flags& f, const Trust& trust) {
   if (!db) return Fail(3, db.error().message);
   const auto skew_us = static_cast<std::int64_t>(f.max_skew * 1e6);
   tsa::audit::ChainVerifyOptions options{trust.tsa_certs, trust.tsa_ca, trust.anchor_ca, skew_us, f.require_anchors};
-  auto report = tsa::audit::VerifyChain(**db, options, ::isatty(STDERR_FILENO) ? tsa::audit::ProgressFn(Bar) : nullptr);
+  tsa::store::SqliteLogStore log(**db);
+  auto report = tsa::audit::VerifyChain(log, options, ::isatty(STDERR_FILENO) ? tsa::audit::ProgressFn(Bar) : nullptr);
   if (!report) {
     // An SQLite file whose header is intact but that SQLite cannot read is damaged, not foreign.
     const bool damaged = report.error().kind == tsa::ErrorKind::kStorage;

@@ -42,7 +42,7 @@
 
 #include "tsa/core/response_info.h"
 #include "tsa/core/result.h"
-#include "tsa/store/database.h"
+#include "tsa/store/log_store.h"
 
 namespace tsa::audit {
 
@@ -127,11 +127,7 @@ using ProgressFn = std::function<void(std::uint64_t done, std::uint64_t total)>;
 // tsad audit database (missing tables), kStorage/kBusy from SQLite before anything was read. A read
 // failure in the middle of the log (a truncated or corrupt file) becomes an error finding naming
 // the first index that could not be read.
-Result<ChainReport> VerifyChain(store::Database& db, const ChainVerifyOptions& options, ProgressFn progress = {});
-
-// Whether `db` has the tables of a tsad audit log: kInvalidArgument "... is not a tsad audit
-// database" when one is missing, kStorage/kBusy when SQLite cannot read it at all (not a database).
-Status CheckAuditTables(store::Database& db);
+Result<ChainReport> VerifyChain(store::LogStore& log, const ChainVerifyOptions& options, ProgressFn progress = {});
 
 // Helpers shared with the proof bundle verifier (proof_bundle.cc) and the tools.
 namespace chain_detail {

@@ -27,7 +27,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tsa/core/result.h"
-#include "tsa/store/database.h"
+#include "tsa/store/log_store.h"
 
 namespace tsa::audit {
 
@@ -44,11 +44,11 @@ struct ProofBuildOptions {
 // kUnavailable "not anchored yet": no checkpoint with an ok anchor covers it (and, with
 // allow_unanchored, no checkpoint covers it at all). kStorage: the stored nodes do not give a proof
 // that verifies against the checkpoint root (run tsa-audit-verify).
-Result<nlohmann::json> BuildProofBundle(store::Database& db, const std::string& serial_hex,
+Result<nlohmann::json> BuildProofBundle(store::LogStore& log, const std::string& serial_hex,
                                         const ProofBuildOptions& options = {});
 // Locates the token by its serial and leaf hash (SHA-256(0x00 || token)); `token_der` may be the
 // bare token or the TimeStampResp that carried it.
-Result<nlohmann::json> BuildProofBundleForToken(store::Database& db, const std::vector<std::uint8_t>& token_der,
+Result<nlohmann::json> BuildProofBundleForToken(store::LogStore& log, const std::vector<std::uint8_t>& token_der,
                                                 const ProofBuildOptions& options = {});
 
 struct ProofVerifyOptions {
@@ -100,7 +100,7 @@ Result<ProofReport> VerifyProofBundle(const nlohmann::json& bundle, const std::v
 //                     "gen_time", "consistency_from": <previous tree size or null>,
 //                     "consistency_proof": [hex...], "anchors": [{"tsa_url", "gen_time", "serial",
 //                     "nonce", "reply"}]}]}
-Result<nlohmann::json> ExportAuditJson(store::Database& db);
+Result<nlohmann::json> ExportAuditJson(store::LogStore& log);
 
 struct TsaAnchorStats {
   std::string tsa_url;
@@ -128,7 +128,7 @@ struct AuditStats {
 };
 
 // From the tables alone (no verification: that is tsa-audit-verify).
-Result<AuditStats> ComputeStats(store::Database& db);
+Result<AuditStats> ComputeStats(store::LogStore& log);
 nlohmann::json ToJson(const AuditStats& stats);
 std::string ToText(const AuditStats& stats);
 
