@@ -15,7 +15,6 @@
 #include <variant>
 
 #include "common/tool_cli.h"
-#include "tsa/audit/chain_verifier.h"
 #include "tsa/audit/proof_bundle.h"
 #include "tsa/core/bytes.h"
 #include "tsa/store/sqlite_log_store.h"

@@ -11,7 +11,6 @@
 
 #include "../unit_test_helpers.h"
 #include "tsa/audit/anchor_worker.h"
-#include "tsa/audit/chain_verifier.h"
 #include "tsa/audit/checkpoint.h"
 #include "tsa/audit/merkle.h"
 #include "tsa/audit/token_log.h"
@@ -21,9 +20,19 @@
 #include "tsa/crypto/request_codec.h"
 #include "tsa/crypto/response_inspector.h"
 #include "tsa/store/sqlite_log_store.h"
+#include "tsa/verify/chain_verifier.h"
+#include "tsa/verify/proof_verifier.h"
 
 namespace tsa::audit {
 namespace {
+
+using core::Base64Decode;
+using verify::ChainVerifyOptions;
+using verify::ProofReport;
+using verify::ProofVerifyOptions;
+using verify::VerifyChain;
+using verify::VerifyProofBundle;
+namespace chain_detail = verify::chain_detail;
 
 using Bytes = std::vector<std::uint8_t>;
 using nlohmann::json;

@@ -44,7 +44,7 @@
 #include "tsa/core/result.h"
 #include "tsa/store/log_store.h"
 
-namespace tsa::audit {
+namespace tsa::verify {
 
 // tsad's trust roots, shared by the log and the proof bundle checks: tsa_cert_pem holds any
 // number of pinned TSA certificates (several after a rollover), tsa_ca_pem a CA bundle. A token of
@@ -143,9 +143,6 @@ std::string NormalizeHex(const std::string& hex);
 // microseconds (1 for a full 6-digit fraction, 1'000'000 without a fraction).
 std::int64_t GenTimeResolutionUs(std::int64_t gen_time_us);
 
-// "2026-11-25T09:31:26.123456Z" (fraction trimmed of trailing zeros, omitted when zero).
-std::string FormatTimeUs(std::int64_t us);
-
 // A token of tsad against its trust roots (ChainVerifyOptions): `certs_pem` pinned certificates
 // (any number), `ca_pem` a CA bundle; both empty: the certificate the token carries.
 Result<core::ResponseInfo> VerifyTsadToken(const std::vector<std::uint8_t>& der, const std::string& certs_pem,
@@ -174,4 +171,4 @@ AnchorCheck CheckAnchorReply(const std::vector<std::uint8_t>& reply, const std::
 
 }  // namespace chain_detail
 
-}  // namespace tsa::audit
+}  // namespace tsa::verify

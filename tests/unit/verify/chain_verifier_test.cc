@@ -3,7 +3,7 @@
 // own token and an external TSA's reply (a second dev PKI), a checkpoint at 16 never anchored.
 // Each test tampers with a copy of the SQLite file in one way and checks that the verifier names
 // the right first bad index (or checkpoint); the untouched file passes and is never modified.
-#include "tsa/audit/chain_verifier.h"
+#include "tsa/verify/chain_verifier.h"
 
 #include <gtest/gtest.h>
 
@@ -19,13 +19,16 @@
 #include "tsa/audit/token_log.h"
 #include "tsa/core/bytes.h"
 #include "tsa/core/serial.h"
+#include "tsa/core/time_text.h"
 #include "tsa/crypto/request_codec.h"
 #include "tsa/crypto/response_inspector.h"
 #include "tsa/store/database.h"
 #include "tsa/store/sqlite_log_store.h"
 
-namespace tsa::audit {
+namespace tsa::verify {
 namespace {
+
+using namespace tsa::audit;  // the log under test is built with the writer
 
 namespace fs = std::filesystem;
 using Bytes = std::vector<std::uint8_t>;
@@ -680,9 +683,9 @@ TEST(ChainVerifierHelpersTest, NormalizeHexAndResolution) {
   EXPECT_EQ(GenTimeResolutionUs(1'700'000'000'123'000), 1'000);
   EXPECT_EQ(GenTimeResolutionUs(1'700'000'000'120'000), 10'000);
   EXPECT_EQ(GenTimeResolutionUs(1'700'000'000'000'000), 1'000'000);
-  EXPECT_EQ(chain_detail::FormatTimeUs(1'700'000'000'120'000), "2023-11-14T22:13:20.12Z");
-  EXPECT_EQ(chain_detail::FormatTimeUs(1'700'000'000'000'000), "2023-11-14T22:13:20Z");
+  EXPECT_EQ(core::FormatTimeUs(1'700'000'000'120'000), "2023-11-14T22:13:20.12Z");
+  EXPECT_EQ(core::FormatTimeUs(1'700'000'000'000'000), "2023-11-14T22:13:20Z");
 }
 
 }  // namespace
-}  // namespace tsa::audit
+}  // namespace tsa::verify

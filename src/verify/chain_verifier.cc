@@ -1,4 +1,4 @@
-#include "tsa/audit/chain_verifier.h"
+#include "tsa/verify/chain_verifier.h"
 
 #include <algorithm>
 #include <array>
@@ -12,10 +12,21 @@
 #include "tsa/audit/checkpoint.h"
 #include "tsa/audit/merkle.h"
 #include "tsa/core/bytes.h"
+#include "tsa/core/time_text.h"
 #include "tsa/crypto/response_inspector.h"
 #include "tsa/crypto/verifier.h"
 
-namespace tsa::audit {
+namespace tsa::verify {
+
+using audit::EmptyRoot;
+using audit::Hash;
+using audit::HashFromBytes;
+using audit::HashHex;
+using audit::LeafHash;
+using audit::MerkleFrontier;
+using audit::NodeHash;
+using audit::ParseCheckpoint;
+using audit::Sha256;
 
 const char* SeverityName(Severity s) {
   switch (s) {
@@ -59,29 +70,6 @@ std::int64_t GenTimeResolutionUs(std::int64_t gen_time_us) {
     res *= 10;
   }
   return res;
-}
-
-std::string FormatTimeUs(std::int64_t us) {
-  std::int64_t secs = us / 1'000'000;
-  std::int64_t frac = us % 1'000'000;
-  if (frac < 0) {
-    frac += 1'000'000;
-    secs -= 1;
-  }
-  const std::time_t t = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  std::string out = buf;
-  if (frac != 0) {
-    char f[8];
-    std::snprintf(f, sizeof(f), "%06lld", static_cast<long long>(frac));
-    std::string fs = f;
-    while (!fs.empty() && fs.back() == '0') fs.pop_back();
-    out += "." + fs;
-  }
-  return out + "Z";
 }
 
 Result<core::TokenInfo> VerifyCheckpointToken(const std::vector<std::uint8_t>& token_der, const std::string& text,
@@ -388,7 +376,7 @@ class ChainVerifier {
       }
       if (prev_time && tsad && tsad->gen_time_us < *prev_time) {
         rep_.Cp(res.id, "tsad genTime " + tsad->gen_time + " is earlier than the previous checkpoint's " +
-                            chain_detail::FormatTimeUs(*prev_time));
+                            core::FormatTimeUs(*prev_time));
       }
       prev_size = res.tree_size;
       if (tsad) prev_time = tsad->gen_time_us;
@@ -673,8 +661,8 @@ class ChainVerifier {
     if (min_time_[next_cp_]) {
       const std::int64_t cp_time = *min_time_[next_cp_];
       if (leaf_time >= cp_time + GenTimeResolutionUs(cp_time)) {
-        bad_leaf("genTime " + chain_detail::FormatTimeUs(leaf_time) + " is later than a checkpoint covering it (" +
-                 chain_detail::FormatTimeUs(cp_time) + ")");
+        bad_leaf("genTime " + core::FormatTimeUs(leaf_time) + " is later than a checkpoint covering it (" +
+                 core::FormatTimeUs(cp_time) + ")");
       }
     }
     if (broken_) {
@@ -819,13 +807,13 @@ nlohmann::json ToJson(const ChainReport& r) {
             {"text_ok", c.text_ok},
             {"root_ok", c.root_ok},
             {"tsad_token_ok", c.tsad_token_ok},
-            {"tsad_gen_time", c.tsad_gen_time_us ? json(chain_detail::FormatTimeUs(c.tsad_gen_time_us)) : json(nullptr)},
+            {"tsad_gen_time", c.tsad_gen_time_us ? json(core::FormatTimeUs(c.tsad_gen_time_us)) : json(nullptr)},
             {"anchored", c.anchored()},
             {"failed_attempts", c.failed_attempts},
             {"anchors", json::array()}};
     for (const AnchorResult& a : c.anchors) {
       json aj{{"id", a.id}, {"tsa_url", a.tsa_url}, {"ok", a.ok}, {"ext_serial", a.ext_serial}};
-      aj["ext_gen_time"] = a.ext_gen_time_us ? json(chain_detail::FormatTimeUs(a.ext_gen_time_us)) : json(nullptr);
+      aj["ext_gen_time"] = a.ext_gen_time_us ? json(core::FormatTimeUs(a.ext_gen_time_us)) : json(nullptr);
       aj["skew_seconds"] = a.skew_seconds ? json(*a.skew_seconds) : json(nullptr);
       if (!a.ok) aj["error"] = a.error;
       cj["anchors"].push_back(std::move(aj));
@@ -835,4 +823,4 @@ nlohmann::json ToJson(const ChainReport& r) {
   return j;
 }
 
-}  // namespace tsa::audit
+}  // namespace tsa::verify
