@@ -46,30 +46,23 @@ AnchorStatus AnchorWorker::GetStatus() const {
 
 Status AnchorWorker::LoadCurrent() {
   current_.reset();
-  return log_.Read([this](store::Database& db) -> Status {
-    TSA_ASSIGN_OR_RETURN(
-        store::Statement cp,
-        db.Prepare("SELECT id, tree_size, tsa_token, tsa_gen_time_us FROM checkpoints ORDER BY id DESC LIMIT 1"));
-    TSA_ASSIGN_OR_RETURN(bool row, cp.Step());
-    if (!row) return Ok();
+  return log_.Read([this](store::LogStore& log) -> Status {
+    TSA_ASSIGN_OR_RETURN(auto cp, log.LatestCheckpoint());
+    if (!cp) return Ok();
     Current c;
-    c.checkpoint_id = cp.ColumnInt(0);
-    c.tree_size = static_cast<std::uint64_t>(cp.ColumnInt(1));
-    c.token_der = cp.ColumnBlob(2);
-    c.gen_time_us = cp.ColumnInt(3);
-    TSA_ASSIGN_OR_RETURN(store::Statement ok,
-                         db.Prepare("SELECT DISTINCT tsa_url FROM anchor_attempts WHERE checkpoint_id = ? AND ok = 1"));
-    ok.Bind(1, c.checkpoint_id);
-    while (true) {
-      TSA_ASSIGN_OR_RETURN(bool more, ok.Step());
-      if (!more) break;
-      c.anchored_urls.push_back(ok.ColumnText(0));
+    c.checkpoint_id = cp->id;
+    c.tree_size = static_cast<std::uint64_t>(cp->tree_size);
+    c.token_der = std::move(cp->tsa_token);
+    c.gen_time_us = cp->tsa_gen_time_us;
+    TSA_ASSIGN_OR_RETURN(auto anchored, log.AnchorAttempts(c.checkpoint_id, /*ok_only=*/true));
+    for (const store::AnchorAttemptRow& a : anchored) {
+      if (std::find(c.anchored_urls.begin(), c.anchored_urls.end(), a.tsa_url) == c.anchored_urls.end())
+        c.anchored_urls.push_back(a.tsa_url);
     }
-    TSA_ASSIGN_OR_RETURN(store::Statement last, db.Prepare("SELECT MAX(attempted_at_us) FROM anchor_attempts WHERE ok = 1"));
-    TSA_ASSIGN_OR_RETURN(bool has_last, last.Step());
+    TSA_ASSIGN_OR_RETURN(auto last_success, log.LastAnchorSuccessUs());
     {
       std::lock_guard lock(status_mutex_);
-      if (has_last) status_.last_success_us = last.ColumnInt(0);
+      status_.last_success_us = last_success.value_or(0);
       if (!c.anchored_urls.empty()) status_.anchored_tree_size = c.tree_size;
     }
     current_ = std::move(c);
@@ -92,14 +85,16 @@ Status AnchorWorker::NewCheckpoint(const LogHead& head) {
   c.tree_size = head.size;
   c.token_der = token.token_der;
   c.gen_time_us = token.gen_time_us;
-  TSA_TRY(log_.Write([&](store::Database& db) -> Status {
-    TSA_ASSIGN_OR_RETURN(store::Statement ins,
-                         db.Prepare("INSERT INTO checkpoints (tree_size, root_hash, checkpoint, tsa_token, tsa_serial, "
-                                    "tsa_gen_time_us, created_at_us) VALUES (?, ?, ?, ?, ?, ?, ?)"));
-    ins.Bind(1, static_cast<std::int64_t>(head.size)).BindBlob(2, head.root).Bind(3, text).BindBlob(4, token.token_der);
-    ins.Bind(5, token.serial_hex).Bind(6, token.gen_time_us).Bind(7, NowUs());
-    TSA_TRY(ins.Run());
-    c.checkpoint_id = db.LastInsertRowId();
+  store::CheckpointRow row{0,
+                           static_cast<std::int64_t>(head.size),
+                           std::vector<std::uint8_t>(head.root.begin(), head.root.end()),
+                           text,
+                           token.token_der,
+                           token.serial_hex,
+                           token.gen_time_us,
+                           NowUs()};
+  TSA_TRY(log_.Write([&](store::LogStore& log) -> Status {
+    TSA_ASSIGN_OR_RETURN(c.checkpoint_id, log.InsertCheckpoint(row));
     return Ok();
   }));
   current_ = std::move(c);
@@ -157,18 +152,8 @@ Status AnchorWorker::Attempt(const std::string& url, int timeout_s) {
   }
   const bool ok = error.empty();
   const std::int64_t checkpoint_id = c.checkpoint_id;
-  Status stored = log_.Write([&](store::Database& db) -> Status {
-    TSA_ASSIGN_OR_RETURN(store::Statement ins,
-                         db.Prepare("INSERT INTO anchor_attempts (checkpoint_id, tsa_url, attempted_at_us, ok, error, "
-                                    "nonce, reply, ext_gen_time_us, ext_serial) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-    ins.Bind(1, checkpoint_id).Bind(2, url).Bind(3, NowUs()).Bind(4, static_cast<std::int64_t>(ok ? 1 : 0));
-    if (ok) {
-      ins.BindNull(5).BindBlob(6, *spec.nonce).BindBlob(7, reply).Bind(8, ext_gen_time).Bind(9, ext_serial);
-    } else {
-      ins.Bind(5, error).BindBlob(6, *spec.nonce).BindNull(7).BindNull(8).BindNull(9);
-    }
-    return ins.Run();
-  });
+  store::AnchorAttemptRow attempt{0, checkpoint_id, url, NowUs(), ok, error, spec.nonce, reply, ext_gen_time, ext_serial};
+  Status stored = log_.Write([&](store::LogStore& log) { return log.InsertAnchorAttempt(attempt); });
   if (!stored) error = ok ? "anchor reply could not be stored: " + stored.error().message : error;
   const bool success = ok && stored;
   if (success) c.anchored_urls.push_back(url);

@@ -5,62 +5,20 @@
 #include <cstdio>
 #include <sstream>
 
-#include "tsa/audit/chain_verifier.h"
 #include "tsa/audit/checkpoint.h"
 #include "tsa/audit/merkle.h"
 #include "tsa/audit/token_log.h"
 #include "tsa/core/bytes.h"
 #include "tsa/core/response_info.h"
+#include "tsa/core/time_text.h"
 #include "tsa/crypto/response_inspector.h"
 #include "tsa/crypto/verifier.h"
-#include "tsa/store/log_queries.h"
+#include "tsa/store/log_store.h"
 
 namespace tsa::audit {
 
-using chain_detail::FormatTimeUs;
-using chain_detail::NormalizeHex;
+using core::FormatTimeUs;
 using nlohmann::json;
-
-Result<std::vector<std::uint8_t>> Base64Decode(const std::string& text) {
-  std::vector<std::uint8_t> out;
-  out.reserve(text.size() / 4 * 3);
-  std::uint32_t acc = 0;
-  int bits = 0;
-  std::size_t symbols = 0, padding = 0;
-  for (char c : text) {
-    if (std::isspace(static_cast<unsigned char>(c)) != 0) continue;
-    int v;
-    if (c >= 'A' && c <= 'Z') {
-      v = c - 'A';
-    } else if (c >= 'a' && c <= 'z') {
-      v = c - 'a' + 26;
-    } else if (c >= '0' && c <= '9') {
-      v = c - '0' + 52;
-    } else if (c == '+') {
-      v = 62;
-    } else if (c == '/') {
-      v = 63;
-    } else if (c == '=') {
-      padding += 1;
-      symbols += 1;
-      continue;
-    } else {
-      return MakeError(ErrorKind::kInvalidArgument, "not base64: unexpected character");
-    }
-    if (padding > 0) return MakeError(ErrorKind::kInvalidArgument, "not base64: data after padding");
-    symbols += 1;
-    acc = (acc << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<std::uint8_t>(acc >> bits));
-      acc &= (1u << bits) - 1;
-    }
-  }
-  if (symbols % 4 != 0 || padding > 2 || acc != 0)
-    return MakeError(ErrorKind::kInvalidArgument, "not base64: bad length or padding");
-  return out;
-}
 
 namespace {
 
@@ -71,69 +29,52 @@ struct LeafRow {
   std::optional<std::vector<std::uint8_t>> token;
 };
 
-constexpr const char* kLeafColumns = "SELECT idx, serial, leaf_hash, token FROM tokens ";
-
-Result<std::optional<LeafRow>> QueryLeaf(store::Database& db, const std::string& where,
-                                         const std::function<void(store::Statement&)>& bind) {
-  TSA_ASSIGN_OR_RETURN(store::Statement st, db.Prepare(std::string(kLeafColumns) + where + " ORDER BY idx LIMIT 1"));
-  bind(st);
-  TSA_ASSIGN_OR_RETURN(bool row, st.Step());
-  if (!row) return std::optional<LeafRow>();
+Result<LeafRow> ToLeaf(store::LeafRow found) {
+  if (found.index < 0) return MakeError(ErrorKind::kStorage, "the token row has a negative idx (run tsa-audit-verify)");
   LeafRow r;
-  if (st.ColumnInt(0) < 0) return MakeError(ErrorKind::kStorage, "the token row has a negative idx (run tsa-audit-verify)");
-  r.index = static_cast<std::uint64_t>(st.ColumnInt(0));
-  r.serial = st.ColumnText(1);
-  TSA_ASSIGN_OR_RETURN(r.leaf, HashFromBytes(st.ColumnBlob(2)));
-  if (!st.ColumnIsNull(3)) r.token = st.ColumnBlob(3);
-  return std::optional<LeafRow>(std::move(r));
+  r.index = static_cast<std::uint64_t>(found.index);
+  r.serial = std::move(found.serial);
+  TSA_ASSIGN_OR_RETURN(r.leaf, HashFromBytes(found.leaf_hash));
+  r.token = std::move(found.token);
+  return r;
 }
 
-// One indexed lookup (store::FindLeafBySerial), whatever the spelling: an unknown serial costs
+// One indexed lookup (LogStore::FindLeafBySerial), whatever the spelling: an unknown serial costs
 // no more than a known one on this unauthenticated path (GET /audit/proof).
-Result<std::optional<LeafRow>> FindBySerial(store::Database& db, const std::string& serial_hex) {
-  TSA_ASSIGN_OR_RETURN(auto found, store::FindLeafBySerial(db, serial_hex));
+Result<std::optional<LeafRow>> FindBySerial(store::LogStore& log, const std::string& serial_hex) {
+  TSA_ASSIGN_OR_RETURN(auto found, log.FindLeafBySerial(serial_hex));
   if (!found) return std::optional<LeafRow>();
-  if (found->index < 0) return MakeError(ErrorKind::kStorage, "the token row has a negative idx (run tsa-audit-verify)");
-  LeafRow r;
-  r.index = static_cast<std::uint64_t>(found->index);
-  r.serial = std::move(found->serial);
-  TSA_ASSIGN_OR_RETURN(r.leaf, HashFromBytes(found->leaf_hash));
-  r.token = std::move(found->token);
+  TSA_ASSIGN_OR_RETURN(LeafRow r, ToLeaf(std::move(*found)));
   return std::optional<LeafRow>(std::move(r));
 }
 
-Result<json> BuildForLeaf(store::Database& db, const LeafRow& leaf, const ProofBuildOptions& options) {
-  const std::string covering = "SELECT c.id, c.tree_size, c.checkpoint, c.tsa_token FROM checkpoints c WHERE c.tree_size > ? ";
-  TSA_ASSIGN_OR_RETURN(
-      store::Statement anchored,
-      db.Prepare(covering + "AND EXISTS (SELECT 1 FROM anchor_attempts a WHERE a.checkpoint_id = c.id AND a.ok = 1) "
-                            "ORDER BY c.tree_size, c.id LIMIT 1"));
-  anchored.Bind(1, static_cast<std::int64_t>(leaf.index));
-  TSA_ASSIGN_OR_RETURN(bool found, anchored.Step());
-  store::Statement* cp = &anchored;
-  std::optional<store::Statement> latest;
-  if (!found) {
+Result<std::optional<LeafRow>> FindByLeafHash(store::LogStore& log, const Hash& leaf_hash) {
+  TSA_ASSIGN_OR_RETURN(auto found, log.FindLeafByHash(std::vector<std::uint8_t>(leaf_hash.begin(), leaf_hash.end())));
+  if (!found) return std::optional<LeafRow>();
+  TSA_ASSIGN_OR_RETURN(LeafRow r, ToLeaf(std::move(*found)));
+  return std::optional<LeafRow>(std::move(r));
+}
+
+Result<json> BuildForLeaf(store::LogStore& log, const LeafRow& leaf, const ProofBuildOptions& options) {
+  TSA_ASSIGN_OR_RETURN(auto cp, log.CoveringCheckpoint(leaf.index, /*anchored=*/true));
+  if (!cp) {
     if (!options.allow_unanchored) {
       return MakeError(ErrorKind::kUnavailable,
                        "not anchored yet: no checkpoint with a successful anchor covers leaf " + std::to_string(leaf.index));
     }
-    TSA_ASSIGN_OR_RETURN(store::Statement st, db.Prepare(covering + "ORDER BY c.tree_size DESC, c.id DESC LIMIT 1"));
-    latest.emplace(std::move(st));
-    latest->Bind(1, static_cast<std::int64_t>(leaf.index));
-    TSA_ASSIGN_OR_RETURN(found, latest->Step());
-    if (!found)
+    TSA_ASSIGN_OR_RETURN(cp, log.CoveringCheckpoint(leaf.index, /*anchored=*/false));
+    if (!cp)
       return MakeError(ErrorKind::kUnavailable,
                        "not anchored yet: no checkpoint covers leaf " + std::to_string(leaf.index) + " yet");
-    cp = &*latest;
   }
-  const std::int64_t checkpoint_id = cp->ColumnInt(0);
-  const std::string text = cp->ColumnText(2);
-  const auto checkpoint_token = cp->ColumnBlob(3);
+  const std::int64_t checkpoint_id = cp->id;
+  const std::string& text = cp->checkpoint;
+  const auto& checkpoint_token = cp->tsa_token;
   auto parsed = ParseCheckpoint(text);
   if (!parsed)
     return MakeError(ErrorKind::kStorage,
                      "checkpoint " + std::to_string(checkpoint_id) + " is damaged: " + parsed.error().message);
-  auto proof = InclusionProof(TokenLog::Nodes(db), leaf.index, parsed->tree_size);
+  auto proof = InclusionProof(TokenLog::Nodes(log), leaf.index, parsed->tree_size);
   if (!proof) return MakeError(ErrorKind::kStorage, "cannot build the inclusion proof: " + proof.error().message);
   if (!VerifyInclusion(leaf.leaf, leaf.index, parsed->tree_size, *proof, parsed->root)) {
     return MakeError(ErrorKind::kStorage, "the stored tree does not prove leaf " + std::to_string(leaf.index) +
@@ -151,264 +92,63 @@ Result<json> BuildForLeaf(store::Database& db, const LeafRow& leaf, const ProofB
   bundle["checkpoint"] = text;
   bundle["checkpoint_token"] = core::Base64(checkpoint_token);
   bundle["anchors"] = json::array();
-  TSA_ASSIGN_OR_RETURN(store::Statement anchors, db.Prepare("SELECT tsa_url, nonce, reply, ext_gen_time_us FROM anchor_attempts "
-                                                            "WHERE checkpoint_id = ? AND ok = 1 ORDER BY id"));
-  anchors.Bind(1, checkpoint_id);
-  while (true) {
-    TSA_ASSIGN_OR_RETURN(bool row, anchors.Step());
-    if (!row) break;
-    bundle["anchors"].push_back(json{{"tsa_url", anchors.ColumnText(0)},
-                                     {"gen_time", FormatTimeUs(anchors.ColumnInt(3))},
-                                     {"nonce", core::ToHex(anchors.ColumnBlob(1))},
-                                     {"reply", core::Base64(anchors.ColumnBlob(2))}});
+  TSA_ASSIGN_OR_RETURN(auto anchors, log.AnchorAttempts(checkpoint_id, /*ok_only=*/true));
+  for (const store::AnchorAttemptRow& a : anchors) {
+    bundle["anchors"].push_back(json{{"tsa_url", a.tsa_url},
+                                     {"gen_time", FormatTimeUs(a.ext_gen_time_us)},
+                                     {"nonce", core::ToHex(a.nonce.value_or(std::vector<std::uint8_t>()))},
+                                     {"reply", core::Base64(a.reply)}});
   }
   if (leaf.token) bundle["token"] = core::Base64(*leaf.token);
   return bundle;
 }
 
-// The bare token inside a TimeStampResp or a bare token.
-Result<core::TokenInfo> TokenOf(const std::vector<std::uint8_t>& der) {
+}  // namespace
+
+Result<core::TokenInfo> GrantedTokenOf(const std::vector<std::uint8_t>& der) {
   auto info = crypto::DescribeResponse(der);
   if (!info) return MakeError(ErrorKind::kInvalidArgument, "the token does not parse: " + info.error().message);
   if (!info->granted()) return MakeError(ErrorKind::kInvalidArgument, "the reply carries no granted token");
   return *info->token;
 }
 
-}  // namespace
-
-Result<json> BuildProofBundle(store::Database& db, const std::string& serial_hex, const ProofBuildOptions& options) {
-  TSA_ASSIGN_OR_RETURN(auto leaf, FindBySerial(db, serial_hex));
+Result<json> BuildProofBundle(store::LogStore& log, const std::string& serial_hex, const ProofBuildOptions& options) {
+  TSA_ASSIGN_OR_RETURN(auto leaf, FindBySerial(log, serial_hex));
   if (!leaf) return MakeError(ErrorKind::kNotFound, "serial " + serial_hex + " is not in the log");
-  return BuildForLeaf(db, *leaf, options);
+  return BuildForLeaf(log, *leaf, options);
 }
 
-Result<json> BuildProofBundleForToken(store::Database& db, const std::vector<std::uint8_t>& token_der,
+Result<json> BuildProofBundleForToken(store::LogStore& log, const std::vector<std::uint8_t>& token_der,
                                       const ProofBuildOptions& options) {
-  TSA_ASSIGN_OR_RETURN(core::TokenInfo token, TokenOf(token_der));
+  TSA_ASSIGN_OR_RETURN(core::TokenInfo token, GrantedTokenOf(token_der));
   const Hash leaf_hash = LeafHash(token.token_der);
-  TSA_ASSIGN_OR_RETURN(auto leaf, FindBySerial(db, token.serial_hex));
+  TSA_ASSIGN_OR_RETURN(auto leaf, FindBySerial(log, token.serial_hex));
   if (!leaf || leaf->leaf != leaf_hash) {
     // Not under its serial (or a different token has that serial): look for the leaf hash itself.
-    TSA_ASSIGN_OR_RETURN(leaf, QueryLeaf(db, "WHERE leaf_hash = ?", [&](store::Statement& st) { st.BindBlob(1, leaf_hash); }));
+    TSA_ASSIGN_OR_RETURN(leaf, FindByLeafHash(log, leaf_hash));
   }
   if (!leaf) return MakeError(ErrorKind::kNotFound, "this token (serial " + token.serial_hex + ") is not in the log");
-  return BuildForLeaf(db, *leaf, options);
+  return BuildForLeaf(log, *leaf, options);
 }
 
-namespace {
-
-// Field access that reports what is missing instead of throwing.
-class BundleReader {
- public:
-  explicit BundleReader(const json& j) : j_(j) {}
-  Result<std::string> Str(const json& obj, const char* key) const {
-    auto it = obj.find(key);
-    if (it == obj.end() || !it->is_string()) return Bad(key, "a string");
-    return it->get<std::string>();
-  }
-  Result<std::uint64_t> U64(const char* key) const {
-    auto it = j_.find(key);
-    if (it == j_.end() || !it->is_number_integer() || (!it->is_number_unsigned() && it->get<std::int64_t>() < 0)) {
-      return Bad(key, "a non-negative integer");
-    }
-    return it->get<std::uint64_t>();
-  }
-  Result<std::vector<std::uint8_t>> B64(const json& obj, const char* key) const {
-    TSA_ASSIGN_OR_RETURN(std::string s, Str(obj, key));
-    auto bytes = Base64Decode(s);
-    if (!bytes) return Bad(key, "base64");
-    return bytes;
-  }
-  Result<Hash> HashField(const json& value, const char* key) const {
-    if (!value.is_string()) return Bad(key, "a hex hash");
-    auto h = HashFromHex(value.get<std::string>());
-    if (!h) return Bad(key, "a hex hash");
-    return h;
-  }
-  static Error Bad(const char* key, const char* what) {
-    return MakeError(ErrorKind::kInvalidArgument,
-                     std::string("not a ") + kProofFormat + " bundle: \"" + key + "\" must be " + what);
-  }
-
- private:
-  const json& j_;
-};
-
-struct ParsedAnchor {
-  std::string tsa_url, gen_time;
-  std::optional<std::vector<std::uint8_t>> nonce;
-  std::vector<std::uint8_t> reply;
-};
-
-}  // namespace
-
-Result<ProofReport> VerifyProofBundle(const json& bundle, const std::vector<std::uint8_t>& token_der,
-                                      const ProofVerifyOptions& options) {
-  if (!bundle.is_object())
-    return MakeError(ErrorKind::kInvalidArgument, std::string("not a ") + kProofFormat + " bundle: not a JSON object");
-  BundleReader r(bundle);
-  TSA_ASSIGN_OR_RETURN(std::string format, r.Str(bundle, "format"));
-  if (format != kProofFormat)
-    return MakeError(ErrorKind::kInvalidArgument, "unknown proof format \"" + format + "\" (expected " + kProofFormat + ")");
-  ProofReport rep;
-  TSA_ASSIGN_OR_RETURN(rep.leaf_index, r.U64("leaf_index"));
-  TSA_ASSIGN_OR_RETURN(rep.tree_size, r.U64("tree_size"));
-  TSA_ASSIGN_OR_RETURN(Hash leaf_hash, r.HashField(bundle.value("leaf_hash", json()), "leaf_hash"));
-  std::vector<Hash> path;
-  auto proof_it = bundle.find("inclusion_proof");
-  if (proof_it == bundle.end() || !proof_it->is_array()) return BundleReader::Bad("inclusion_proof", "an array of hex hashes");
-  for (const json& h : *proof_it) {
-    TSA_ASSIGN_OR_RETURN(Hash p, r.HashField(h, "inclusion_proof"));
-    path.push_back(p);
-  }
-  TSA_ASSIGN_OR_RETURN(std::string text, r.Str(bundle, "checkpoint"));
-  TSA_ASSIGN_OR_RETURN(auto checkpoint_token, r.B64(bundle, "checkpoint_token"));
-  std::vector<ParsedAnchor> anchors;
-  auto anchors_it = bundle.find("anchors");
-  if (anchors_it == bundle.end() || !anchors_it->is_array()) return BundleReader::Bad("anchors", "an array");
-  for (const json& a : *anchors_it) {
-    if (!a.is_object()) return BundleReader::Bad("anchors", "an array of objects");
-    ParsedAnchor pa;
-    TSA_ASSIGN_OR_RETURN(pa.tsa_url, r.Str(a, "tsa_url"));
-    TSA_ASSIGN_OR_RETURN(pa.reply, r.B64(a, "reply"));
-    pa.gen_time = a.value("gen_time", "");
-    if (a.contains("nonce")) {
-      TSA_ASSIGN_OR_RETURN(std::string hex, r.Str(a, "nonce"));
-      pa.nonce = core::ParseHex(hex);
-      if (!pa.nonce) return BundleReader::Bad("nonce", "hex");
-    }
-    anchors.push_back(std::move(pa));
-  }
-  std::optional<std::vector<std::uint8_t>> bundled_token;
-  if (bundle.contains("token")) {
-    TSA_ASSIGN_OR_RETURN(bundled_token, r.B64(bundle, "token"));
-  }
-
-  auto fail = [&rep](std::string why) { rep.errors.push_back(std::move(why)); };
-
-  // The token is the leaf.
-  auto token = TokenOf(token_der);
-  if (!token) {
-    fail(token.error().message);
-  } else {
-    rep.serial_hex = token->serial_hex;
-    rep.token_gen_time = token->gen_time;
-    if (LeafHash(token->token_der) != leaf_hash) fail("the token is not the leaf of this bundle (its leaf hash differs)");
-    if (bundled_token && *bundled_token != token->token_der) fail("the token differs from the one in the bundle");
-  }
-
-  // The leaf is in the checkpoint.
-  auto cp = ParseCheckpoint(text);
-  if (!cp) {
-    fail("the checkpoint text: " + cp.error().message);
-  } else {
-    rep.root_hex = HashHex(cp->root);
-    if (cp->tree_size != rep.tree_size) fail("tree_size differs from the checkpoint's (" + std::to_string(cp->tree_size) + ")");
-    if (!VerifyInclusion(leaf_hash, rep.leaf_index, rep.tree_size, path, cp->root)) {
-      fail("the inclusion proof does not lead from leaf " + std::to_string(rep.leaf_index) + " to the checkpoint root");
-    }
-  }
-
-  // tsad signed the checkpoint.
-  std::optional<core::TokenInfo> cp_token;
-  auto verified_cp = chain_detail::VerifyCheckpointToken(checkpoint_token, text, options.tsa_cert_pem, options.tsa_ca_pem);
-  if (!verified_cp) {
-    fail(verified_cp.error().message);
-    if (auto d = crypto::DescribeResponse(checkpoint_token); d && d->token) cp_token = *d->token;
-  } else {
-    cp_token = *verified_cp;
-  }
-  if (cp_token) rep.checkpoint_gen_time = cp_token->gen_time;
-
-  // External TSAs time-stamped tsad's checkpoint token.
-  for (const ParsedAnchor& a : anchors) {
-    ProofAnchorResult ar;
-    ar.tsa_url = a.tsa_url;
-    auto check = chain_detail::CheckAnchorReply(a.reply, checkpoint_token, cp_token ? &*cp_token : nullptr, a.nonce,
-                                                options.anchor_ca_pem, options.max_skew_us);
-    ar.error = check.error;
-    if (check.token) ar.gen_time = check.token->gen_time;
-    if (check.skew_us) ar.skew_seconds = static_cast<double>(*check.skew_us) / 1e6;
-    if (check.ok && !a.gen_time.empty() && check.token && a.gen_time != FormatTimeUs(check.token->gen_time_us)) {
-      ar.error = "gen_time " + a.gen_time + " differs from the reply's " + check.token->gen_time;
-    }
-    if (check.ok && !cp_token) ar.error = "tsad's checkpoint token does not parse: the skew cannot be checked";
-    ar.ok = ar.error.empty();
-    if (!ar.ok) fail("anchor from " + a.tsa_url + ": " + ar.error);
-    rep.anchored = rep.anchored || ar.ok;
-    rep.anchors.push_back(std::move(ar));
-  }
-  if (anchors.empty() && !options.allow_unanchored)
-    fail("not anchored: the bundle carries no anchor (built before any external time-stamp)");
-
-  // The token itself: tsad's signature, and made before the checkpoint.
-  if (token) {
-    // A token without a certificate (certReq FALSE) may also be signed by the certificate of the
-    // checkpoint token, once that one verified against the CA.
-    std::string certs = options.tsa_cert_pem;
-    if (verified_cp && !options.tsa_ca_pem.empty() && token->certificate_count == 0) {
-      if (auto signer = crypto::EmbeddedSignerPem(checkpoint_token)) certs += "\n" + *signer;
-    }
-    auto v = chain_detail::VerifyTsadToken(token->token_der, certs, options.tsa_ca_pem);
-    if (!v) {
-      fail("the token: " + v.error().message +
-           (options.tsa_cert_pem.empty() && token->certificate_count == 0 ? " (pass tsad's certificate)" : ""));
-    }
-    if (cp_token && token->gen_time_us >= cp_token->gen_time_us + chain_detail::GenTimeResolutionUs(cp_token->gen_time_us)) {
-      fail("the token's genTime " + token->gen_time + " is after the checkpoint token's " + cp_token->gen_time);
-    }
-  }
-  rep.ok = rep.errors.empty();
-  return rep;
-}
-
-json ToJson(const ProofReport& r) {
-  json j{{"ok", r.ok},
-         {"errors", r.errors},
-         {"serial", r.serial_hex},
-         {"token_gen_time", r.token_gen_time},
-         {"leaf_index", r.leaf_index},
-         {"tree_size", r.tree_size},
-         {"root_hash", r.root_hex},
-         {"checkpoint_gen_time", r.checkpoint_gen_time},
-         {"anchored", r.anchored},
-         {"anchors", json::array()}};
-  for (const ProofAnchorResult& a : r.anchors) {
-    json aj{{"tsa_url", a.tsa_url}, {"ok", a.ok}, {"gen_time", a.gen_time}};
-    aj["skew_seconds"] = a.skew_seconds ? json(*a.skew_seconds) : json(nullptr);
-    if (!a.ok) aj["error"] = a.error;
-    j["anchors"].push_back(std::move(aj));
-  }
-  return j;
-}
-
-Result<json> ExportAuditJson(store::Database& db) {
-  TSA_ASSIGN_OR_RETURN(store::Statement size, db.Prepare("SELECT COALESCE(MAX(idx) + 1, 0) FROM tokens"));
-  TSA_ASSIGN_OR_RETURN(bool has_size, size.Step());
+Result<json> ExportAuditJson(store::LogStore& log) {
+  TSA_ASSIGN_OR_RETURN(store::LogExtent extent, log.Extent());
   json out;
   out["format"] = kExportFormat;
-  out["log_size"] = has_size ? size.ColumnInt(0) : 0;
+  out["log_size"] = extent.next_index;
   out["checkpoints"] = json::array();
-  TSA_ASSIGN_OR_RETURN(store::Statement cps,
-                       db.Prepare("SELECT id, tree_size, root_hash, checkpoint, tsa_token, tsa_serial, tsa_gen_time_us "
-                                  "FROM checkpoints ORDER BY id"));
-  TSA_ASSIGN_OR_RETURN(store::Statement anchors,
-                       db.Prepare("SELECT tsa_url, ext_gen_time_us, ext_serial, nonce, reply FROM anchor_attempts "
-                                  "WHERE checkpoint_id = ? AND ok = 1 ORDER BY id"));
-  const NodeReader nodes = TokenLog::Nodes(db);
+  TSA_ASSIGN_OR_RETURN(auto checkpoints, log.Checkpoints());
+  const NodeReader nodes = TokenLog::Nodes(log);
   std::optional<std::uint64_t> previous;
-  while (true) {
-    TSA_ASSIGN_OR_RETURN(bool row, cps.Step());
-    if (!row) break;
-    const std::int64_t id = cps.ColumnInt(0);
-    const auto tree_size = static_cast<std::uint64_t>(std::max<std::int64_t>(0, cps.ColumnInt(1)));
-    json c{{"id", id},
+  for (const store::CheckpointRow& cp : checkpoints) {
+    const auto tree_size = static_cast<std::uint64_t>(std::max<std::int64_t>(0, cp.tree_size));
+    json c{{"id", cp.id},
            {"tree_size", tree_size},
-           {"root_hash", core::ToHex(cps.ColumnBlob(2))},
-           {"checkpoint", cps.ColumnText(3)},
-           {"checkpoint_token", core::Base64(cps.ColumnBlob(4))},
-           {"tsa_serial", cps.ColumnText(5)},
-           {"gen_time", FormatTimeUs(cps.ColumnInt(6))},
+           {"root_hash", core::ToHex(cp.root_hash)},
+           {"checkpoint", cp.checkpoint},
+           {"checkpoint_token", core::Base64(cp.tsa_token)},
+           {"tsa_serial", cp.tsa_serial},
+           {"gen_time", FormatTimeUs(cp.tsa_gen_time_us)},
            {"anchors", json::array()}};
     c["consistency_from"] = previous ? json(*previous) : json(nullptr);
     c["consistency_proof"] = json::array();
@@ -420,16 +160,13 @@ Result<json> ExportAuditJson(store::Database& db) {
         c["consistency_proof"] = nullptr;
       }
     }
-    TSA_TRY(anchors.Reset());
-    anchors.Bind(1, id);
-    while (true) {
-      TSA_ASSIGN_OR_RETURN(bool arow, anchors.Step());
-      if (!arow) break;
-      c["anchors"].push_back(json{{"tsa_url", anchors.ColumnText(0)},
-                                  {"gen_time", FormatTimeUs(anchors.ColumnInt(1))},
-                                  {"serial", anchors.ColumnText(2)},
-                                  {"nonce", core::ToHex(anchors.ColumnBlob(3))},
-                                  {"reply", core::Base64(anchors.ColumnBlob(4))}});
+    TSA_ASSIGN_OR_RETURN(auto anchors, log.AnchorAttempts(cp.id, /*ok_only=*/true));
+    for (const store::AnchorAttemptRow& a : anchors) {
+      c["anchors"].push_back(json{{"tsa_url", a.tsa_url},
+                                  {"gen_time", FormatTimeUs(a.ext_gen_time_us)},
+                                  {"serial", a.ext_serial},
+                                  {"nonce", core::ToHex(a.nonce.value_or(std::vector<std::uint8_t>()))},
+                                  {"reply", core::Base64(a.reply)}});
     }
     out["checkpoints"].push_back(std::move(c));
     previous = tree_size;
@@ -437,64 +174,36 @@ Result<json> ExportAuditJson(store::Database& db) {
   return out;
 }
 
-Result<AuditStats> ComputeStats(store::Database& db) {
+Result<AuditStats> ComputeStats(store::LogStore& log) {
   AuditStats s;
-  {
-    TSA_ASSIGN_OR_RETURN(store::Statement st,
-                         db.Prepare("SELECT COUNT(*), COUNT(token), MIN(gen_time_us), MAX(gen_time_us) FROM tokens"));
-    TSA_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (row) {
-      s.tokens = static_cast<std::uint64_t>(st.ColumnInt(0));
-      s.tokens_stored = static_cast<std::uint64_t>(st.ColumnInt(1));
-      if (!st.ColumnIsNull(2)) s.first_gen_time_us = st.ColumnInt(2);
-      if (!st.ColumnIsNull(3)) s.last_gen_time_us = st.ColumnInt(3);
-    }
+  TSA_ASSIGN_OR_RETURN(store::TokenTotals totals, log.Totals());
+  s.tokens = totals.tokens;
+  s.tokens_stored = totals.tokens_stored;
+  s.first_gen_time_us = totals.first_gen_time_us;
+  s.last_gen_time_us = totals.last_gen_time_us;
+  TSA_ASSIGN_OR_RETURN(s.checkpoints, log.CheckpointCount());
+  TSA_ASSIGN_OR_RETURN(auto last_cp, log.LatestCheckpoint());
+  if (last_cp) {
+    s.last_checkpoint_size = static_cast<std::uint64_t>(std::max<std::int64_t>(0, last_cp->tree_size));
+    s.last_checkpoint_time_us = last_cp->tsa_gen_time_us;
   }
-  {
-    TSA_ASSIGN_OR_RETURN(store::Statement st, db.Prepare("SELECT COUNT(*) FROM checkpoints"));
-    TSA_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (row) s.checkpoints = static_cast<std::uint64_t>(st.ColumnInt(0));
-    TSA_ASSIGN_OR_RETURN(store::Statement last,
-                         db.Prepare("SELECT tree_size, tsa_gen_time_us FROM checkpoints ORDER BY id DESC LIMIT 1"));
-    TSA_ASSIGN_OR_RETURN(bool has_last, last.Step());
-    if (has_last) {
-      s.last_checkpoint_size = static_cast<std::uint64_t>(std::max<std::int64_t>(0, last.ColumnInt(0)));
-      s.last_checkpoint_time_us = last.ColumnInt(1);
-    }
-    TSA_ASSIGN_OR_RETURN(store::Statement anchored,
-                         db.Prepare("SELECT COALESCE(MAX(c.tree_size), 0) FROM checkpoints c WHERE EXISTS "
-                                    "(SELECT 1 FROM anchor_attempts a WHERE a.checkpoint_id = c.id AND a.ok = 1)"));
-    TSA_ASSIGN_OR_RETURN(bool has_anchored, anchored.Step());
-    if (has_anchored) s.anchored_size = static_cast<std::uint64_t>(std::max<std::int64_t>(0, anchored.ColumnInt(0)));
+  TSA_ASSIGN_OR_RETURN(s.anchored_size, log.MaxAnchoredTreeSize());
+  TSA_ASSIGN_OR_RETURN(auto per_url, log.AnchorTotalsByUrl());
+  for (store::AnchorUrlTotals& t : per_url) {
+    s.anchors_succeeded += t.succeeded;
+    s.anchors_failed += t.failed;
+    s.per_tsa.push_back(TsaAnchorStats{std::move(t.tsa_url), t.succeeded, t.failed});
   }
-  {
-    TSA_ASSIGN_OR_RETURN(
-        store::Statement st,
-        db.Prepare("SELECT tsa_url, SUM(ok = 1), SUM(ok = 0) FROM anchor_attempts GROUP BY tsa_url ORDER BY tsa_url"));
-    while (true) {
-      TSA_ASSIGN_OR_RETURN(bool row, st.Step());
-      if (!row) break;
-      TsaAnchorStats t{st.ColumnText(0), static_cast<std::uint64_t>(st.ColumnInt(1)),
-                       static_cast<std::uint64_t>(st.ColumnInt(2))};
-      s.anchors_succeeded += t.succeeded;
-      s.anchors_failed += t.failed;
-      s.per_tsa.push_back(std::move(t));
-    }
-    s.anchor_attempts = s.anchors_succeeded + s.anchors_failed;
-    s.success_rate = s.anchor_attempts ? static_cast<double>(s.anchors_succeeded) / static_cast<double>(s.anchor_attempts) : 0.0;
-    TSA_ASSIGN_OR_RETURN(store::Statement last, db.Prepare("SELECT tsa_url, ok, error, attempted_at_us FROM anchor_attempts "
-                                                           "ORDER BY attempted_at_us DESC, id DESC LIMIT 1"));
-    TSA_ASSIGN_OR_RETURN(bool has_last, last.Step());
-    if (has_last) {
-      s.last_anchor_url = last.ColumnText(0);
-      s.last_anchor_status = last.ColumnInt(1) == 1 ? "ok" : "failed";
-      s.last_anchor_error = last.ColumnText(2);
-      s.last_anchor_time_us = last.ColumnInt(3);
-    }
-    TSA_ASSIGN_OR_RETURN(store::Statement success, db.Prepare("SELECT MAX(attempted_at_us) FROM anchor_attempts WHERE ok = 1"));
-    TSA_ASSIGN_OR_RETURN(bool has_success, success.Step());
-    if (has_success && !success.ColumnIsNull(0)) s.last_success_time_us = success.ColumnInt(0);
+  s.anchor_attempts = s.anchors_succeeded + s.anchors_failed;
+  s.success_rate = s.anchor_attempts ? static_cast<double>(s.anchors_succeeded) / static_cast<double>(s.anchor_attempts) : 0.0;
+  TSA_ASSIGN_OR_RETURN(auto last, log.LastAnchorAttempt());
+  if (last) {
+    s.last_anchor_url = last->tsa_url;
+    s.last_anchor_status = last->ok ? "ok" : "failed";
+    s.last_anchor_error = last->error;
+    s.last_anchor_time_us = last->attempted_at_us;
   }
+  TSA_ASSIGN_OR_RETURN(s.last_success_time_us, log.LastAnchorSuccessUs());
   return s;
 }
 

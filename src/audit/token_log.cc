@@ -10,6 +10,7 @@
 
 #include "tsa/store/log_queries.h"
 #include "tsa/store/schema.h"
+#include "tsa/store/sqlite_log_store.h"
 
 namespace tsa::audit {
 
@@ -18,7 +19,7 @@ namespace tsa::audit {
 struct TokenLog::Pending {
   enum class Kind { kToken, kProbe, kClaimEpoch, kWrite } kind = Kind::kToken;
   TokenRecord record;
-  std::function<Status(store::Database&)> write;
+  std::function<Status(store::LogStore&)> write;
   std::uint16_t instance = 0;
   std::int64_t now_us = 0;
   std::uint64_t epoch = 0;
@@ -56,16 +57,14 @@ struct TokenLog::Pending {
   }
 };
 
-NodeReader TokenLog::Nodes(store::Database& db) {
-  return [&db](int level, std::uint64_t index) -> Result<Hash> {
-    TSA_ASSIGN_OR_RETURN(store::Statement st, db.Prepare("SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?"));
-    st.Bind(1, static_cast<std::int64_t>(level)).Bind(2, static_cast<std::int64_t>(index));
-    TSA_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) {
+NodeReader TokenLog::Nodes(store::LogStore& store) {
+  return [&store](int level, std::uint64_t index) -> Result<Hash> {
+    TSA_ASSIGN_OR_RETURN(auto hash, store.Node(level, index));
+    if (!hash) {
       return MakeError(ErrorKind::kNotFound,
                        "merkle node level " + std::to_string(level) + " index " + std::to_string(index) + " missing");
     }
-    return HashFromBytes(st.ColumnBlob(0));
+    return HashFromBytes(*hash);
   };
 }
 
@@ -75,6 +74,7 @@ struct TokenLog::Opened {
   store::LogLock lock;
   bool created = false;
   std::unique_ptr<store::Database> db;
+  std::unique_ptr<store::LogStore> store;  // over db
   std::unique_ptr<store::Database> reader;
   std::unique_ptr<WalCheckpointer> checkpointer;
   MerkleFrontier frontier;
@@ -86,16 +86,19 @@ struct TokenLog::Opened {
 // §2.1.1 MTH of the first tree_size leaves, recomputed from O(log n) stored perfect subtrees. A
 // log that lost leaves (tree_size above the log's size) or whose nodes changed refuses to start,
 // instead of appending to a tree that no longer matches what was anchored.
-Status TokenLog::CheckAgainstLatestCheckpoint(store::Database& db, const std::string& path, std::uint64_t size) {
-  TSA_ASSIGN_OR_RETURN(auto checkpoint, store::LatestCheckpoint(db));
+Status TokenLog::CheckAgainstLatestCheckpoint(store::LogStore& store, const std::string& path, std::uint64_t size) {
+  TSA_ASSIGN_OR_RETURN(auto checkpoint, store.LatestCheckpoint());
   if (!checkpoint) return Ok();
+  if (checkpoint->tree_size < 0)
+    return MakeError(ErrorKind::kStorage, "checkpoint " + std::to_string(checkpoint->id) + " has a negative tree size");
+  const auto tree_size = static_cast<std::uint64_t>(checkpoint->tree_size);
   const std::string which = "checkpoint " + std::to_string(checkpoint->id) + " (tree size " +
                             std::to_string(checkpoint->tree_size) + ")";
-  if (checkpoint->tree_size > size) {
+  if (tree_size > size) {
     return MakeError(ErrorKind::kStorage, "the audit log " + path + " holds " + std::to_string(size) +
                                               " tokens, fewer than its latest " + which + ": run tsa-audit-verify");
   }
-  auto root = RootHash(Nodes(db), checkpoint->tree_size);
+  auto root = RootHash(Nodes(store), tree_size);
   if (!root || std::vector<std::uint8_t>(root->begin(), root->end()) != checkpoint->root_hash) {
     return MakeError(ErrorKind::kStorage, "the Merkle tree in the audit log " + path + " does not give the root of its latest " +
                                               which + (root ? "" : " (" + root.error().message + ")") + ": run tsa-audit-verify");
@@ -121,22 +124,22 @@ Result<std::unique_ptr<TokenLog>> TokenLog::Open(const TokenLogOptions& options)
   if (options.checkpoint_frames > 0) {
     TSA_ASSIGN_OR_RETURN(checkpointer, WalCheckpointer::Open(options.path, options.synchronous_full, options.checkpoint_frames));
   }
-  TSA_ASSIGN_OR_RETURN(store::Statement count, db->Prepare("SELECT COUNT(*), COALESCE(MAX(idx) + 1, 0) FROM tokens"));
-  TSA_ASSIGN_OR_RETURN(bool row, count.Step());
-  const auto size = row ? static_cast<std::uint64_t>(count.ColumnInt(1)) : 0;
-  if (row && static_cast<std::uint64_t>(count.ColumnInt(0)) != size) {
+  std::unique_ptr<store::LogStore> log_store = std::make_unique<store::SqliteLogStore>(*db);
+  TSA_ASSIGN_OR_RETURN(store::LogExtent extent, log_store->Extent());
+  const std::uint64_t size = extent.next_index;
+  if (extent.rows != size) {
     return MakeError(ErrorKind::kStorage, "the token log in " + options.path + " has gaps in its indexes: run tsa-audit-verify");
   }
   // The pending perfect subtrees of the right edge: enough to keep appending and to give the root.
   std::vector<Hash> frontier;
-  NodeReader nodes = Nodes(*db);
+  NodeReader nodes = Nodes(*log_store);
   for (const auto& [level, index] : MerkleFrontier::FrontierNodes(size)) {
     TSA_ASSIGN_OR_RETURN(Hash h, nodes(level, index));
     if (frontier.size() <= static_cast<std::size_t>(level)) frontier.resize(static_cast<std::size_t>(level) + 1);
     frontier[static_cast<std::size_t>(level)] = h;
   }
-  TSA_TRY(CheckAgainstLatestCheckpoint(*db, options.path, size));
-  TSA_ASSIGN_OR_RETURN(std::int64_t last_gen_time, store::MaxGenTimeUs(*db));
+  TSA_TRY(CheckAgainstLatestCheckpoint(*log_store, options.path, size));
+  TSA_ASSIGN_OR_RETURN(std::int64_t last_gen_time, log_store->MaxGenTimeUs());
   store::OpenOptions read_only;
   read_only.read_only = true;
   TSA_ASSIGN_OR_RETURN(auto reader, store::Database::Open(options.path, read_only));
@@ -147,6 +150,7 @@ Result<std::unique_ptr<TokenLog>> TokenLog::Open(const TokenLogOptions& options)
                 std::move(lock),
                 created,
                 std::move(db),
+                std::move(log_store),
                 std::move(reader),
                 std::move(checkpointer),
                 MerkleFrontier(size, std::move(frontier)),
@@ -162,8 +166,10 @@ TokenLog::TokenLog(Opened opened)
       created_(opened.created),
       files_(std::move(opened.files)),
       db_(std::move(opened.db)),
+      store_(std::move(opened.store)),
       checkpointer_(std::move(opened.checkpointer)),
       reader_(std::move(opened.reader)),
+      reader_store_(std::make_unique<store::SqliteLogStore>(*reader_)),
       frontier_(std::move(opened.frontier)),
       last_gen_time_us_(opened.last_gen_time_us) {
   stats_.size = frontier_.size();
@@ -258,16 +264,16 @@ Status TokenLog::Probe(int timeout_ms) {
   return Ok();
 }
 
-Status TokenLog::Write(std::function<Status(store::Database&)> write) {
+Status TokenLog::Write(std::function<Status(store::LogStore&)> write) {
   auto p = std::make_shared<Pending>();
   p->kind = Pending::Kind::kWrite;
   p->write = std::move(write);
   return Submit(p, -1);
 }
 
-Status TokenLog::Read(const std::function<Status(store::Database&)>& read) {
+Status TokenLog::Read(const std::function<Status(store::LogStore&)>& read) {
   std::lock_guard lock(read_mutex_);
-  return read(*reader_);
+  return read(*reader_store_);
 }
 
 LogHead TokenLog::Head() const {
@@ -433,57 +439,41 @@ Status TokenLog::CommitChecked(store::Transaction& tx) {
 }
 
 Status TokenLog::InsertToken(std::uint64_t index, const Pending& p) {
-  store::Database& db = *db_;
-  // Prepared once, reused by every batch (the writer thread owns it).
-  if (!insert_stmt_) {
-    TSA_ASSIGN_OR_RETURN(
-        store::Statement st,
-        db.Prepare("INSERT INTO tokens (idx, serial, gen_time_us, policy, hash_oid, digest, token, token_sha256, leaf_hash) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-    insert_stmt_.emplace(std::move(st));
-  }
-  store::Statement& insert = *insert_stmt_;
   const TokenRecord& r = p.record;
-  TSA_TRY(insert.Reset());
-  insert.Bind(1, static_cast<std::int64_t>(index))
-      .Bind(2, r.serial_hex)
-      .Bind(3, r.gen_time_us)
-      .Bind(4, r.policy)
-      .Bind(5, r.hash_oid);
-  insert.BindBlob(6, r.digest);
-  if (options_.keep_token) {
-    insert.BindBlob(7, r.token_der);
-  } else {
-    insert.BindNull(7);
-  }
-  insert.BindBlob(8, p.token_sha256).BindBlob(9, p.leaf);
-  return insert.Run();
+  store::TokenRow row{static_cast<std::int64_t>(index),
+                      r.serial_hex,
+                      r.gen_time_us,
+                      r.policy,
+                      r.hash_oid,
+                      r.digest,
+                      std::nullopt,
+                      std::vector<std::uint8_t>(p.token_sha256.begin(), p.token_sha256.end()),
+                      std::vector<std::uint8_t>(p.leaf.begin(), p.leaf.end())};
+  if (options_.keep_token) row.token = r.token_der;
+  return store_->AppendToken(row);
 }
 
 // meta.health_probe = the time. While token commits fail, the probe also checks that a token row
 // would be accepted (inserted in a savepoint, then rolled back: never a leaf) and writes as many
 // bytes as the failed batch held, so that a disk that is still full fails it too.
 Status TokenLog::WriteProbe(const Pending& p, std::uint64_t next_index) {
-  store::Database& db = *db_;
   if (p.probe_bytes > 0) {
-    Pending probe_token;
-    probe_token.record.serial_hex = "health-probe";
-    probe_token.record.policy = "0";
-    probe_token.record.hash_oid = "0";
-    TSA_TRY(db.Exec("SAVEPOINT probe_token"));
-    const Status inserted = InsertToken(next_index, probe_token);
-    TSA_TRY(db.Exec("ROLLBACK TO probe_token"));
-    TSA_TRY(db.Exec("RELEASE probe_token"));
+    store::TokenRow probe_token;
+    probe_token.index = static_cast<std::int64_t>(next_index);
+    probe_token.serial = "health-probe";
+    probe_token.policy = "0";
+    probe_token.hash_oid = "0";
+    if (options_.keep_token) probe_token.token = std::vector<std::uint8_t>();
+    probe_token.token_sha256.assign(32, 0);
+    probe_token.leaf_hash.assign(32, 0);
+    const Status inserted = store_->TryAppendToken(probe_token);
     if (!inserted) {
       return MakeError(inserted.error().kind, "token commits fail, a token row is still refused: " + inserted.error().message);
     }
   }
-  TSA_ASSIGN_OR_RETURN(store::Statement probe, db.Prepare("INSERT INTO meta (key, value) VALUES ('health_probe', ?) "
-                                                          "ON CONFLICT(key) DO UPDATE SET value = excluded.value"));
   std::string value = std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
   if (p.probe_bytes > 0) value += std::string(p.probe_bytes, '.');
-  probe.Bind(1, value);
-  return probe.Run();
+  return store_->WriteHealthProbe(value);
 }
 
 Status TokenLog::Commit(std::vector<std::shared_ptr<Pending>>& batch) {
@@ -491,12 +481,12 @@ Status TokenLog::Commit(std::vector<std::shared_ptr<Pending>>& batch) {
   if (batch.size() == 1 && batch.front()->kind == Pending::Kind::kClaimEpoch) {
     const auto& p = batch.front();
     TSA_TRY(CheckFiles());
-    TSA_ASSIGN_OR_RETURN(p->epoch, store::ClaimSerialEpoch(db, p->instance, p->now_us));
+    TSA_ASSIGN_OR_RETURN(p->epoch, store_->ClaimSerialEpoch(p->instance, p->now_us));
     return Ok();
   }
   if (batch.size() == 1 && batch.front()->kind == Pending::Kind::kWrite) {
     TSA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(db));
-    TSA_TRY(batch.front()->write(db));
+    TSA_TRY(batch.front()->write(*store_));
     return CommitChecked(tx);
   }
   TSA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(db));
@@ -506,21 +496,12 @@ Status TokenLog::Commit(std::vector<std::shared_ptr<Pending>>& batch) {
     std::lock_guard lock(mutex_);
     tree = frontier_;
   }
-  if (!node_stmt_) {
-    TSA_ASSIGN_OR_RETURN(store::Statement st, db.Prepare("INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)"));
-    node_stmt_.emplace(std::move(st));
-  }
-  store::Statement& node_insert = *node_stmt_;
   for (const auto& p : batch) {
     switch (p->kind) {
       case Pending::Kind::kToken: {
         TSA_TRY(InsertToken(tree.size(), *p));
         for (const auto& node : tree.Append(p->leaf)) {
-          TSA_TRY(node_insert.Reset());
-          node_insert.Bind(1, static_cast<std::int64_t>(node.level))
-              .Bind(2, static_cast<std::int64_t>(node.index))
-              .BindBlob(3, node.hash);
-          TSA_TRY(node_insert.Run());
+          TSA_TRY(store_->AppendNode(node.level, node.index, std::vector<std::uint8_t>(node.hash.begin(), node.hash.end())));
         }
         break;
       }

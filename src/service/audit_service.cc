@@ -28,31 +28,21 @@ Result<nlohmann::json> AuditService::LatestCheckpoint() {
   nlohmann::json out;
   out["head"] = {{"tree_size", head.size}, {"root", audit::HashHex(head.root)}};
   out["checkpoint"] = nullptr;
-  TSA_TRY(log_.Read([&](store::Database& db) -> Status {
-    TSA_ASSIGN_OR_RETURN(store::Statement cp,
-                         db.Prepare("SELECT id, tree_size, root_hash, checkpoint, tsa_token, tsa_serial, tsa_gen_time_us "
-                                    "FROM checkpoints ORDER BY id DESC LIMIT 1"));
-    TSA_ASSIGN_OR_RETURN(bool row, cp.Step());
-    if (!row) return Ok();
+  TSA_TRY(log_.Read([&](store::LogStore& log) -> Status {
+    TSA_ASSIGN_OR_RETURN(auto cp, log.LatestCheckpoint());
+    if (!cp) return Ok();
     nlohmann::json c;
-    const std::int64_t id = cp.ColumnInt(0);
-    c["id"] = id;
-    c["tree_size"] = cp.ColumnInt(1);
-    c["root"] = core::ToHex(cp.ColumnBlob(2));
-    c["checkpoint"] = cp.ColumnText(3);
-    c["token"] = core::Base64(cp.ColumnBlob(4));
-    c["serial"] = cp.ColumnText(5);
-    c["gen_time"] = Rfc3339(cp.ColumnInt(6));
+    c["id"] = cp->id;
+    c["tree_size"] = cp->tree_size;
+    c["root"] = core::ToHex(cp->root_hash);
+    c["checkpoint"] = cp->checkpoint;
+    c["token"] = core::Base64(cp->tsa_token);
+    c["serial"] = cp->tsa_serial;
+    c["gen_time"] = Rfc3339(cp->tsa_gen_time_us);
     auto anchors = nlohmann::json::array();
-    TSA_ASSIGN_OR_RETURN(store::Statement at,
-                         db.Prepare("SELECT tsa_url, ext_gen_time_us, reply, attempted_at_us FROM anchor_attempts "
-                                    "WHERE checkpoint_id = ? AND ok = 1 ORDER BY id"));
-    at.Bind(1, id);
-    while (true) {
-      TSA_ASSIGN_OR_RETURN(bool more, at.Step());
-      if (!more) break;
-      anchors.push_back(
-          {{"tsa_url", at.ColumnText(0)}, {"gen_time", Rfc3339(at.ColumnInt(1))}, {"reply", core::Base64(at.ColumnBlob(2))}});
+    TSA_ASSIGN_OR_RETURN(auto attempts, log.AnchorAttempts(cp->id, /*ok_only=*/true));
+    for (const store::AnchorAttemptRow& a : attempts) {
+      anchors.push_back({{"tsa_url", a.tsa_url}, {"gen_time", Rfc3339(a.ext_gen_time_us)}, {"reply", core::Base64(a.reply)}});
     }
     c["anchors"] = anchors;
     out["checkpoint"] = c;
@@ -83,8 +73,8 @@ Result<nlohmann::json> AuditService::Proof(const std::string& serial_hex) {
   const auto serial = core::CanonicalSerialHex(serial_hex);
   if (!serial) return MakeError(ErrorKind::kInvalidArgument, "not a serial number: " + serial_hex);
   Result<nlohmann::json> bundle = MakeError(ErrorKind::kInternal, "no result");
-  TSA_TRY(log_.Read([&](store::Database& db) -> Status {
-    bundle = audit::BuildProofBundle(db, *serial);
+  TSA_TRY(log_.Read([&](store::LogStore& log) -> Status {
+    bundle = audit::BuildProofBundle(log, *serial);
     return Ok();
   }));
   return bundle;

@@ -28,6 +28,7 @@
 #include "support/tsad_process.h"
 #include "tsa/audit/merkle.h"
 #include "tsa/audit/proof_bundle.h"
+#include "tsa/core/bytes.h"
 #include "tsa/core/result.h"
 #include "tsa/crypto/response_inspector.h"
 #include "tsa/store/database.h"
@@ -64,7 +65,7 @@ inline std::string ToolPath(const std::string& name) { return std::string(TSA_BI
 inline bool ToolExists(const std::string& name) { return ::access(ToolPath(name).c_str(), X_OK) == 0; }
 
 inline std::vector<std::uint8_t> B64(const std::string& text) {
-  auto bytes = audit::Base64Decode(text);
+  auto bytes = core::Base64Decode(text);
   return bytes ? *bytes : std::vector<std::uint8_t>{};
 }
 

@@ -17,9 +17,10 @@
 #include <nlohmann/json.hpp>
 
 #include "common/tool_cli.h"
-#include "tsa/audit/chain_verifier.h"
-#include "tsa/audit/proof_bundle.h"
 #include "tsa/core/bytes.h"
+#include "tsa/store/sqlite_log_store.h"
+#include "tsa/verify/chain_verifier.h"
+#include "tsa/verify/proof_verifier.h"
 
 namespace {
 
@@ -97,10 +98,10 @@ int VerifyProof(const Flags& f, const Trust& trust) {
   auto bundle = nlohmann::json::parse(*bundle_text, nullptr, false);
   if (bundle.is_discarded()) return Fail(3, f.proof_path + " is not JSON");
   const auto skew_us = static_cast<std::int64_t>(f.max_skew * 1e6);
-  auto report = tsa::audit::VerifyProofBundle(bundle, *token,
-                                              {trust.tsa_certs, trust.tsa_ca, trust.anchor_ca, skew_us, f.allow_unanchored});
+  auto report = tsa::verify::VerifyProofBundle(bundle, *token,
+                                               {trust.tsa_certs, trust.tsa_ca, trust.anchor_ca, skew_us, f.allow_unanchored});
   if (!report) return Fail(1, report.error().message);  // not a tsad-proof/v1 document
-  if (f.verbose) std::cout << tsa::audit::ToJson(*report).dump(2) << "\n";
+  if (f.verbose) std::cout << tsa::verify::ToJson(*report).dump(2) << "\n";
   if (!report->ok) return Fail(1, "proof FAILED: " + report->errors.front());
   std::cout << (f.structure_only ? std::string("Proof structure OK (") + kStructureOnly + "): " : "Proof OK: ") << "token "
             << report->serial_hex << " (" << report->token_gen_time << ") is leaf " << report->leaf_index
@@ -119,7 +120,7 @@ void Bar(std::uint64_t done, std::uint64_t total) {
   if (done >= total) std::fputs("\n", stderr);
 }
 
-void PrintVerbose(const tsa::audit::ChainReport& r) {
+void PrintVerbose(const tsa::verify::ChainReport& r) {
   for (const auto& f : r.findings) std::cerr << f.ToString() << "\n";
   for (const auto& c : r.checkpoints) {
     for (const auto& a : c.anchors) {
@@ -130,9 +131,9 @@ void PrintVerbose(const tsa::audit::ChainReport& r) {
 }
 
 // The error that names the first bad index (or checkpoint), in one line.
-std::string FirstFailure(const tsa::audit::ChainReport& r) {
+std::string FirstFailure(const tsa::verify::ChainReport& r) {
   auto first = std::find_if(r.findings.begin(), r.findings.end(), [&](const auto& f) {
-    return f.severity == tsa::audit::Severity::kError &&
+    return f.severity == tsa::verify::Severity::kError &&
            (r.first_bad_index ? f.index == r.first_bad_index
                               : !r.first_bad_checkpoint || f.checkpoint_id == r.first_bad_checkpoint);
   });
@@ -151,8 +152,9 @@ int VerifyDatabase(const Flags& f, const Trust& trust) {
   auto db = tsa::store::Database::Open(f.db_path, open);
   if (!db) return Fail(3, db.error().message);
   const auto skew_us = static_cast<std::int64_t>(f.max_skew * 1e6);
-  tsa::audit::ChainVerifyOptions options{trust.tsa_certs, trust.tsa_ca, trust.anchor_ca, skew_us, f.require_anchors};
-  auto report = tsa::audit::VerifyChain(**db, options, ::isatty(STDERR_FILENO) ? tsa::audit::ProgressFn(Bar) : nullptr);
+  tsa::verify::ChainVerifyOptions options{trust.tsa_certs, trust.tsa_ca, trust.anchor_ca, skew_us, f.require_anchors};
+  tsa::store::SqliteLogStore log(**db);
+  auto report = tsa::verify::VerifyChain(log, options, ::isatty(STDERR_FILENO) ? tsa::verify::ProgressFn(Bar) : nullptr);
   if (!report) {
     // An SQLite file whose header is intact but that SQLite cannot read is damaged, not foreign.
     const bool damaged = report.error().kind == tsa::ErrorKind::kStorage;
@@ -160,7 +162,7 @@ int VerifyDatabase(const Flags& f, const Trust& trust) {
                 (damaged ? "the database cannot be read (corrupt or truncated?): " : "") + report.error().message);
   }
   if (!f.export_path.empty()) {
-    const std::string json = tsa::audit::ToJson(*report).dump(2) + "\n";
+    const std::string json = tsa::verify::ToJson(*report).dump(2) + "\n";
     if (f.export_path == "-") {
       std::cout << json;
     } else if (!(std::ofstream(f.export_path, std::ios::binary) << json)) {

@@ -15,9 +15,9 @@
 #include <variant>
 
 #include "common/tool_cli.h"
-#include "tsa/audit/chain_verifier.h"
 #include "tsa/audit/proof_bundle.h"
 #include "tsa/core/bytes.h"
+#include "tsa/store/sqlite_log_store.h"
 
 namespace {
 constexpr char kTool[] = "tsa-audit";
@@ -36,7 +36,7 @@ std::variant<std::unique_ptr<tsa::store::Database>, int> OpenAuditDatabase(const
   open.create = false;
   auto db = tsa::store::Database::Open(path, open);
   if (!db) return Fail(3, db.error().message);
-  if (auto tables = tsa::audit::CheckAuditTables(**db); !tables) {
+  if (auto tables = tsa::store::SqliteLogStore(**db).CheckIsAuditLog(); !tables) {
     const bool not_audit = tables.error().kind == tsa::ErrorKind::kInvalidArgument;
     return Fail(3, not_audit ? tables.error().message : path + " cannot be read as a database: " + tables.error().message);
   }
@@ -71,7 +71,7 @@ int main(int argc, char** argv) try {
 
   auto opened = OpenAuditDatabase(db_path);
   if (const int* code = std::get_if<int>(&opened)) return *code;
-  auto& db = std::get<0>(opened);
+  tsa::store::SqliteLogStore log(*std::get<0>(opened));
 
   auto emit = [&](const std::string& text) {
     if (out_path.empty()) {
@@ -82,12 +82,12 @@ int main(int argc, char** argv) try {
     return 0;
   };
   if (stats->parsed()) {
-    auto s = tsa::audit::ComputeStats(*db);
+    auto s = tsa::audit::ComputeStats(log);
     if (!s) return Fail(CodeOf(s.error()), s.error().message);
     return emit(json ? tsa::audit::ToJson(*s).dump(2) + "\n" : tsa::audit::ToText(*s));
   }
   if (exp->parsed()) {
-    auto j = tsa::audit::ExportAuditJson(*db);
+    auto j = tsa::audit::ExportAuditJson(log);
     if (!j) return Fail(CodeOf(j.error()), j.error().message);
     return emit(j->dump(2) + "\n");
   }
@@ -97,9 +97,9 @@ int main(int argc, char** argv) try {
   if (!token_path.empty()) {
     auto token = tsa::core::ReadFileBytes(token_path);
     if (!token) return Fail(3, token.error().message);
-    bundle = tsa::audit::BuildProofBundleForToken(*db, *token, options);
+    bundle = tsa::audit::BuildProofBundleForToken(log, *token, options);
   } else {
-    bundle = tsa::audit::BuildProofBundle(*db, serial, options);
+    bundle = tsa::audit::BuildProofBundle(log, serial, options);
   }
   if (!bundle) {
     const auto kind = bundle.error().kind;

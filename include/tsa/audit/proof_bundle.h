@@ -26,8 +26,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tsa/core/response_info.h"
 #include "tsa/core/result.h"
-#include "tsa/store/database.h"
+#include "tsa/store/log_store.h"
 
 namespace tsa::audit {
 
@@ -44,63 +45,18 @@ struct ProofBuildOptions {
 // kUnavailable "not anchored yet": no checkpoint with an ok anchor covers it (and, with
 // allow_unanchored, no checkpoint covers it at all). kStorage: the stored nodes do not give a proof
 // that verifies against the checkpoint root (run tsa-audit-verify).
-Result<nlohmann::json> BuildProofBundle(store::Database& db, const std::string& serial_hex,
+Result<nlohmann::json> BuildProofBundle(store::LogStore& log, const std::string& serial_hex,
                                         const ProofBuildOptions& options = {});
 // Locates the token by its serial and leaf hash (SHA-256(0x00 || token)); `token_der` may be the
 // bare token or the TimeStampResp that carried it.
-Result<nlohmann::json> BuildProofBundleForToken(store::Database& db, const std::vector<std::uint8_t>& token_der,
+Result<nlohmann::json> BuildProofBundleForToken(store::LogStore& log, const std::vector<std::uint8_t>& token_der,
                                                 const ProofBuildOptions& options = {});
 
-struct ProofVerifyOptions {
-  // tsad's trust roots, as ChainVerifyOptions (chain_verifier.h): pinned certificates (any
-  // number) and/or a CA bundle; both empty: the signer certificates the tokens carry.
-  std::string tsa_cert_pem;
-  std::string tsa_ca_pem;
-  std::string anchor_ca_pem;  // trust bundle for the external TSAs (optional)
-  std::int64_t max_skew_us = 300'000'000;
-  bool allow_unanchored = false;  // accept a bundle with no anchor (reported, not an error)
-};
+// The granted TimeStampToken inside a TimeStampResp, or a bare token: kInvalidArgument when it
+// does not parse or carries no granted token.
+Result<core::TokenInfo> GrantedTokenOf(const std::vector<std::uint8_t>& der);
 
-struct ProofAnchorResult {
-  std::string tsa_url;
-  bool ok = false;
-  std::string error;
-  std::string gen_time;                // the external token's
-  std::optional<double> skew_seconds;  // external - checkpoint token genTime
-};
-
-struct ProofReport {
-  bool ok = false;
-  std::vector<std::string> errors;  // every check that failed, in order
-  std::string serial_hex;           // the token's
-  std::string token_gen_time;
-  std::uint64_t leaf_index = 0;
-  std::uint64_t tree_size = 0;
-  std::string root_hex;
-  std::string checkpoint_gen_time;
-  bool anchored = false;  // at least one anchor verified
-  std::vector<ProofAnchorResult> anchors;
-};
-
-nlohmann::json ToJson(const ProofReport& report);
-
-// Offline: needs only the bundle, the token (bare or TimeStampResp) and optional certificates.
-// Checks LeafHash(token) == leaf_hash, the inclusion proof up to the checkpoint root, the checkpoint
-// text, tsad's checkpoint token (imprint and signature), every anchor reply (imprint = SHA-256 of
-// the checkpoint token, nonce, signature, skew), the token's own signature, and that the token's
-// genTime is not after the checkpoint token's. kInvalidArgument only when the bundle is not a
-// tsad-proof/v1 document (missing or ill-typed fields); failed checks are in the report.
-Result<ProofReport> VerifyProofBundle(const nlohmann::json& bundle, const std::vector<std::uint8_t>& token_der,
-                                      const ProofVerifyOptions& options = {});
-
-// tsa-audit export: every checkpoint (by id) with tsad's token, the ok anchor replies, and the
-// RFC 9162 consistency proof from the previous checkpoint, so a customer can follow the log head:
-//   {"format": "tsad-audit-export/v1", "log_size": n,
-//    "checkpoints": [{"id", "tree_size", "root_hash", "checkpoint", "checkpoint_token", "tsa_serial",
-//                     "gen_time", "consistency_from": <previous tree size or null>,
-//                     "consistency_proof": [hex...], "anchors": [{"tsa_url", "gen_time", "serial",
-//                     "nonce", "reply"}]}]}
-Result<nlohmann::json> ExportAuditJson(store::Database& db);
+Result<nlohmann::json> ExportAuditJson(store::LogStore& log);
 
 struct TsaAnchorStats {
   std::string tsa_url;
@@ -128,11 +84,9 @@ struct AuditStats {
 };
 
 // From the tables alone (no verification: that is tsa-audit-verify).
-Result<AuditStats> ComputeStats(store::Database& db);
+Result<AuditStats> ComputeStats(store::LogStore& log);
 nlohmann::json ToJson(const AuditStats& stats);
 std::string ToText(const AuditStats& stats);
 
 // Standard base64 (RFC 4648 §4, padding required; whitespace ignored). kInvalidArgument otherwise.
-Result<std::vector<std::uint8_t>> Base64Decode(const std::string& text);
-
 }  // namespace tsa::audit

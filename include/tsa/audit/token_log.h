@@ -21,6 +21,7 @@
 #include "tsa/core/result.h"
 #include "tsa/store/database.h"
 #include "tsa/store/log_files.h"
+#include "tsa/store/log_store.h"
 
 namespace tsa::audit {
 
@@ -121,10 +122,10 @@ class TokenLog {
 
   // Runs `write` inside one of the writer's transactions (checkpoints, anchor attempts): the log
   // has a single writer, so tsad never meets SQLITE_BUSY from itself. Blocks until committed.
-  Status Write(std::function<Status(store::Database&)> write);
+  Status Write(std::function<Status(store::LogStore&)> write);
 
   // Runs `read` on a separate read-only connection (WAL: never blocks the writer). Serialised.
-  Status Read(const std::function<Status(store::Database&)>& read);
+  Status Read(const std::function<Status(store::LogStore&)>& read);
 
   // The committed head (size and root), from memory.
   LogHead Head() const;
@@ -136,8 +137,8 @@ class TokenLog {
   // True when Open created the database file (a new, empty audit log).
   bool created() const { return created_; }
 
-  // The perfect-subtree reader over a database (for proofs and verifiers).
-  static NodeReader Nodes(store::Database& db);
+  // The perfect-subtree reader over a log store (for proofs and verifiers).
+  static NodeReader Nodes(store::LogStore& store);
 
   TokenLogStats Stats() const;
 
@@ -145,7 +146,7 @@ class TokenLog {
   struct Pending;
   struct Opened;
   explicit TokenLog(Opened opened);
-  static Status CheckAgainstLatestCheckpoint(store::Database& db, const std::string& path, std::uint64_t size);
+  static Status CheckAgainstLatestCheckpoint(store::LogStore& store, const std::string& path, std::uint64_t size);
   void Run(std::stop_token stop);
   void RunLoop(std::stop_token& stop, std::vector<std::shared_ptr<Pending>>& batch);
   void FailWriter(std::vector<std::shared_ptr<Pending>>& batch, const std::string& why);
@@ -166,12 +167,12 @@ class TokenLog {
   bool created_ = false;
   store::LogFiles files_;                          // writer thread only after Open
   std::unique_ptr<store::Database> db_;            // used only by the writer thread after Open
-  std::optional<store::Statement> insert_stmt_;    // writer thread only
-  std::optional<store::Statement> node_stmt_;      // writer thread only
+  std::unique_ptr<store::LogStore> store_;         // over db_: writer thread only
   std::unique_ptr<WalCheckpointer> checkpointer_;  // null: SQLite's automatic checkpoints
   int wal_frames_ = 0;                             // writer thread only: WAL size after the last commit
   std::mutex read_mutex_;
-  std::unique_ptr<store::Database> reader_;  // guarded by read_mutex_
+  std::unique_ptr<store::Database> reader_;        // guarded by read_mutex_
+  std::unique_ptr<store::LogStore> reader_store_;  // over reader_: guarded by read_mutex_
 
   mutable std::mutex mutex_;
   std::condition_variable_any wake_writer_;

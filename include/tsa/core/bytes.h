@@ -15,6 +15,10 @@ namespace tsa::core {
 std::optional<std::vector<std::uint8_t>> ParseHex(std::string_view hex);
 std::string ToHex(const std::vector<std::uint8_t>& bytes);
 
+// RFC 4648 §4 with padding; whitespace is skipped. kInvalidArgument on anything else.
+// (The encoder is core::Base64 in response_info.h.)
+Result<std::vector<std::uint8_t>> Base64Decode(const std::string& text);
+
 Result<std::vector<std::uint8_t>> ReadFileBytes(const std::string& path);
 Result<std::string> ReadFileText(const std::string& path);
 Status WriteFileBytes(const std::string& path, const std::vector<std::uint8_t>& data);

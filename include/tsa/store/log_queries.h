@@ -10,16 +10,9 @@
 
 #include "tsa/core/result.h"
 #include "tsa/store/database.h"
+#include "tsa/store/log_store.h"
 
 namespace tsa::store {
-
-// One leaf of the log as the proof builders need it.
-struct LeafRow {
-  std::int64_t index = 0;
-  std::string serial;                              // as stored
-  std::vector<std::uint8_t> leaf_hash;             // 32 bytes when intact
-  std::optional<std::vector<std::uint8_t>> token;  // nullopt with --store-token-hashes-only
-};
 
 // The hex digits of a serial as the tokens_serial_digits index keys them: lower case, without
 // leading zeros. nullopt when `hex` is not hex or is zero.

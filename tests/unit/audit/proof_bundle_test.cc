@@ -11,7 +11,6 @@
 
 #include "../unit_test_helpers.h"
 #include "tsa/audit/anchor_worker.h"
-#include "tsa/audit/chain_verifier.h"
 #include "tsa/audit/checkpoint.h"
 #include "tsa/audit/merkle.h"
 #include "tsa/audit/token_log.h"
@@ -20,9 +19,20 @@
 #include "tsa/core/serial.h"
 #include "tsa/crypto/request_codec.h"
 #include "tsa/crypto/response_inspector.h"
+#include "tsa/store/sqlite_log_store.h"
+#include "tsa/verify/chain_verifier.h"
+#include "tsa/verify/proof_verifier.h"
 
 namespace tsa::audit {
 namespace {
+
+using core::Base64Decode;
+using verify::ChainVerifyOptions;
+using verify::ProofReport;
+using verify::ProofVerifyOptions;
+using verify::VerifyChain;
+using verify::VerifyProofBundle;
+namespace chain_detail = verify::chain_detail;
 
 using Bytes = std::vector<std::uint8_t>;
 using nlohmann::json;
@@ -119,6 +129,7 @@ class ProofBundleTest : public ::testing::Test {
     auto db = store::Database::Open(dir_->Sub("audit.db"), ro);
     ASSERT_TRUE(db) << db.error().ToString();
     db_ = std::move(*db);
+    log_ = std::make_unique<store::SqliteLogStore>(*db_);
   }
 
   static ProofVerifyOptions Pinned() {
@@ -130,7 +141,7 @@ class ProofBundleTest : public ::testing::Test {
   }
 
   json Bundle(std::size_t leaf) {
-    auto b = BuildProofBundle(*db_, (*serials_)[leaf]);
+    auto b = BuildProofBundle(*log_, (*serials_)[leaf]);
     EXPECT_TRUE(b) << b.error().ToString();
     return b ? *b : json();
   }
@@ -151,6 +162,7 @@ class ProofBundleTest : public ::testing::Test {
   static std::vector<Bytes>* replies_;
   static std::vector<std::string>* serials_;
   std::unique_ptr<store::Database> db_;
+  std::unique_ptr<store::SqliteLogStore> log_;
 };
 
 TempDir* ProofBundleTest::dir_ = nullptr;
@@ -201,7 +213,7 @@ TEST_F(ProofBundleTest, SerialIsFoundInAnySpelling) {
   for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   const std::string stripped = chain_detail::NormalizeHex((*serials_)[4]);
   for (const std::string& s : {upper, stripped, "00" + stripped}) {
-    auto b = BuildProofBundle(*db_, s);
+    auto b = BuildProofBundle(*log_, s);
     ASSERT_TRUE(b) << s << ": " << b.error().ToString();
     EXPECT_EQ((*b)["leaf_index"], 4);
   }
@@ -210,7 +222,7 @@ TEST_F(ProofBundleTest, SerialIsFoundInAnySpelling) {
 TEST_F(ProofBundleTest, BuildForToken) {
   const Bytes bare = crypto::DescribeResponse((*replies_)[4])->token->token_der;
   for (const Bytes& der : {(*replies_)[4], bare}) {
-    auto b = BuildProofBundleForToken(*db_, der);
+    auto b = BuildProofBundleForToken(*log_, der);
     ASSERT_TRUE(b) << b.error().ToString();
     EXPECT_EQ((*b)["leaf_index"], 4);
     EXPECT_EQ(*b, Bundle(4));
@@ -218,10 +230,10 @@ TEST_F(ProofBundleTest, BuildForToken) {
 }
 
 TEST_F(ProofBundleTest, UnknownSerialOrToken) {
-  auto b = BuildProofBundle(*db_, "0123456789abcdef");
+  auto b = BuildProofBundle(*log_, "0123456789abcdef");
   ASSERT_FALSE(b);
   EXPECT_EQ(b.error().kind, ErrorKind::kNotFound);
-  b = BuildProofBundle(*db_, "not-hex");
+  b = BuildProofBundle(*log_, "not-hex");
   ASSERT_FALSE(b);
   EXPECT_EQ(b.error().kind, ErrorKind::kInvalidArgument);
 
@@ -230,21 +242,21 @@ TEST_F(ProofBundleTest, UnknownSerialOrToken) {
   auto other = signer->Sign(unit_test::Sha256Request(0x77), core::EncodeSerial(core::SerialSpace{1, 1'700'000'000'000'000}, 3),
                             unit_test::NowMicros());
   ASSERT_TRUE(other);
-  b = BuildProofBundleForToken(*db_, other->response_der);
+  b = BuildProofBundleForToken(*log_, other->response_der);
   ASSERT_FALSE(b);
   EXPECT_EQ(b.error().kind, ErrorKind::kNotFound);
 }
 
 TEST_F(ProofBundleTest, NotAnchoredYet) {
   // Leaf 7 is only in the checkpoint of size 9, whose anchoring failed.
-  auto b = BuildProofBundle(*db_, (*serials_)[7]);
+  auto b = BuildProofBundle(*log_, (*serials_)[7]);
   ASSERT_FALSE(b);
   EXPECT_EQ(b.error().kind, ErrorKind::kUnavailable);
   EXPECT_NE(b.error().message.find("not anchored yet"), std::string::npos);
 
   ProofBuildOptions allow;
   allow.allow_unanchored = true;
-  b = BuildProofBundle(*db_, (*serials_)[7], allow);
+  b = BuildProofBundle(*log_, (*serials_)[7], allow);
   ASSERT_TRUE(b) << b.error().ToString();
   EXPECT_EQ((*b)["tree_size"], 9);
   EXPECT_TRUE((*b)["anchors"].empty());
@@ -257,12 +269,12 @@ TEST_F(ProofBundleTest, NotAnchoredYet) {
   EXPECT_FALSE(r.anchored);
 
   // Leaf 2 with allow_unanchored still gets the first anchored checkpoint.
-  b = BuildProofBundle(*db_, (*serials_)[2], allow);
+  b = BuildProofBundle(*log_, (*serials_)[2], allow);
   ASSERT_TRUE(b);
   EXPECT_EQ((*b)["tree_size"], 6);
 
   // Leaf 9 is in no checkpoint at all.
-  b = BuildProofBundle(*db_, (*serials_)[9], allow);
+  b = BuildProofBundle(*log_, (*serials_)[9], allow);
   ASSERT_FALSE(b);
   EXPECT_EQ(b.error().kind, ErrorKind::kUnavailable);
 }
@@ -358,7 +370,7 @@ TEST_F(ProofBundleTest, MalformedBundleIsAnError) {
 }
 
 TEST_F(ProofBundleTest, ExportCarriesCheckpointsAnchorsAndConsistency) {
-  auto exported = ExportAuditJson(*db_);
+  auto exported = ExportAuditJson(*log_);
   ASSERT_TRUE(exported) << exported.error().ToString();
   const json& j = *exported;
   EXPECT_EQ(j["format"], "tsad-audit-export/v1");
@@ -385,7 +397,7 @@ TEST_F(ProofBundleTest, ExportCarriesCheckpointsAnchorsAndConsistency) {
 }
 
 TEST_F(ProofBundleTest, Stats) {
-  auto s = ComputeStats(*db_);
+  auto s = ComputeStats(*log_);
   ASSERT_TRUE(s) << s.error().ToString();
   EXPECT_EQ(s->tokens, 10u);
   EXPECT_EQ(s->tokens_stored, 10u);
@@ -411,7 +423,7 @@ TEST_F(ProofBundleTest, TheWholeLogVerifies) {
   ChainVerifyOptions o;
   o.tsa_cert_pem = unit_test::SharedPki().tsa_cert_pem;
   o.anchor_ca_pem = unit_test::OtherPki().ca_cert_pem;
-  auto r = VerifyChain(*db_, o);
+  auto r = VerifyChain(*log_, o);
   ASSERT_TRUE(r) << r.error().ToString();
   std::string findings;
   for (const auto& f : r->findings) findings += f.ToString() + "\n";
@@ -468,7 +480,7 @@ TEST_F(ProofBundleTest, TheWholeLogVerifiesWithSeveralCertificatesOrTheCaAlone) 
     o.tsa_cert_pem = c.certs;
     o.tsa_ca_pem = c.ca;
     o.anchor_ca_pem = unit_test::OtherPki().ca_cert_pem;
-    auto r = VerifyChain(*db_, o);
+    auto r = VerifyChain(*log_, o);
     ASSERT_TRUE(r) << r.error().ToString();
     EXPECT_EQ(r->ok, c.ok) << c.name;
     EXPECT_EQ(r->leaf_signatures_checked, 10u) << c.name;

@@ -431,7 +431,7 @@ void Burst(TokenLog& log, int n, const std::string& prefix) {
   std::atomic<bool> entered{false};
   std::atomic<bool> release{false};
   std::thread holder([&] {
-    EXPECT_TRUE(log.Write([&](store::Database&) {
+    EXPECT_TRUE(log.Write([&](store::LogStore&) {
       entered = true;
       while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
       return Ok();
@@ -512,7 +512,7 @@ class HeldWriter {
   HeldWriter(
       TokenLog& log, std::function<Status()> then = [] { return Ok(); }) {
     thread_ = std::thread([this, &log, then] {
-      result_ = log.Write([&](store::Database&) {
+      result_ = log.Write([&](store::LogStore&) {
         entered_ = true;
         while (!release_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
         return then();
@@ -606,12 +606,10 @@ TEST(TokenLogHardeningTest, OnceTheDatabaseIsReplacedEveryAppendAndProbeFails) {
 
 // Item 4: the stored tree must give the root of the latest checkpoint.
 Status InsertCheckpoint(TokenLog& log, std::int64_t tree_size, const Bytes& root, std::int64_t tsa_gen_time_us = 1) {
-  return log.Write([&](store::Database& db) -> Status {
-    TSA_ASSIGN_OR_RETURN(store::Statement st, db.Prepare("INSERT INTO checkpoints (tree_size, root_hash, checkpoint, tsa_token, "
-                                                         "tsa_serial, tsa_gen_time_us, created_at_us) VALUES (?, ?, 'c', x'30', "
-                                                         "'01', ?, 0)"));
-    st.Bind(1, tree_size).BindBlob(2, root).Bind(3, tsa_gen_time_us);
-    return st.Run();
+  const store::CheckpointRow row{0, tree_size, root, "c", Bytes{0x30}, "01", tsa_gen_time_us, 0};
+  return log.Write([&](store::LogStore& store) -> Status {
+    TSA_TRY(store.InsertCheckpoint(row));
+    return Ok();
   });
 }
 

@@ -42,9 +42,9 @@
 
 #include "tsa/core/response_info.h"
 #include "tsa/core/result.h"
-#include "tsa/store/database.h"
+#include "tsa/store/log_store.h"
 
-namespace tsa::audit {
+namespace tsa::verify {
 
 // tsad's trust roots, shared by the log and the proof bundle checks: tsa_cert_pem holds any
 // number of pinned TSA certificates (several after a rollover), tsa_ca_pem a CA bundle. A token of
@@ -127,11 +127,7 @@ using ProgressFn = std::function<void(std::uint64_t done, std::uint64_t total)>;
 // tsad audit database (missing tables), kStorage/kBusy from SQLite before anything was read. A read
 // failure in the middle of the log (a truncated or corrupt file) becomes an error finding naming
 // the first index that could not be read.
-Result<ChainReport> VerifyChain(store::Database& db, const ChainVerifyOptions& options, ProgressFn progress = {});
-
-// Whether `db` has the tables of a tsad audit log: kInvalidArgument "... is not a tsad audit
-// database" when one is missing, kStorage/kBusy when SQLite cannot read it at all (not a database).
-Status CheckAuditTables(store::Database& db);
+Result<ChainReport> VerifyChain(store::LogStore& log, const ChainVerifyOptions& options, ProgressFn progress = {});
 
 // Helpers shared with the proof bundle verifier (proof_bundle.cc) and the tools.
 namespace chain_detail {
@@ -146,9 +142,6 @@ std::string NormalizeHex(const std::string& hex);
 // genTime reads ...:12.34Z stands for any instant in [12.34, 12.35). Returns that width in
 // microseconds (1 for a full 6-digit fraction, 1'000'000 without a fraction).
 std::int64_t GenTimeResolutionUs(std::int64_t gen_time_us);
-
-// "2026-11-25T09:31:26.123456Z" (fraction trimmed of trailing zeros, omitted when zero).
-std::string FormatTimeUs(std::int64_t us);
 
 // A token of tsad against its trust roots (ChainVerifyOptions): `certs_pem` pinned certificates
 // (any number), `ca_pem` a CA bundle; both empty: the certificate the token carries.
@@ -178,4 +171,4 @@ AnchorCheck CheckAnchorReply(const std::vector<std::uint8_t>& reply, const std::
 
 }  // namespace chain_detail
 
-}  // namespace tsa::audit
+}  // namespace tsa::verify

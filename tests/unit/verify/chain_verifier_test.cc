@@ -3,7 +3,7 @@
 // own token and an external TSA's reply (a second dev PKI), a checkpoint at 16 never anchored.
 // Each test tampers with a copy of the SQLite file in one way and checks that the verifier names
 // the right first bad index (or checkpoint); the untouched file passes and is never modified.
-#include "tsa/audit/chain_verifier.h"
+#include "tsa/verify/chain_verifier.h"
 
 #include <gtest/gtest.h>
 
@@ -19,12 +19,16 @@
 #include "tsa/audit/token_log.h"
 #include "tsa/core/bytes.h"
 #include "tsa/core/serial.h"
+#include "tsa/core/time_text.h"
 #include "tsa/crypto/request_codec.h"
 #include "tsa/crypto/response_inspector.h"
 #include "tsa/store/database.h"
+#include "tsa/store/sqlite_log_store.h"
 
-namespace tsa::audit {
+namespace tsa::verify {
 namespace {
+
+using namespace tsa::audit;  // the log under test is built with the writer
 
 namespace fs = std::filesystem;
 using Bytes = std::vector<std::uint8_t>;
@@ -117,14 +121,16 @@ class LogBuilder {
     const Bytes token = TokenDer(Sign(*tsad_, RequestOver(cp.Imprint()), cp_space_, ++cp_counter_, t));
     checkpoint_tokens.push_back(token);
     std::int64_t id = 0;
-    EXPECT_TRUE(log.Write([&](store::Database& db) -> Status {
-      TSA_ASSIGN_OR_RETURN(store::Statement ins,
-                           db.Prepare("INSERT INTO checkpoints (tree_size, root_hash, checkpoint, tsa_token, tsa_serial, "
-                                      "tsa_gen_time_us, created_at_us) VALUES (?, ?, ?, ?, ?, ?, ?)"));
-      ins.Bind(1, static_cast<std::int64_t>(size)).BindBlob(2, head.root).Bind(3, text).BindBlob(4, token);
-      ins.Bind(5, core::SerialHex(cp_space_, cp_counter_)).Bind(6, t).Bind(7, t);
-      TSA_TRY(ins.Run());
-      id = db.LastInsertRowId();
+    const store::CheckpointRow row{0,
+                                   static_cast<std::int64_t>(size),
+                                   Bytes(head.root.begin(), head.root.end()),
+                                   text,
+                                   token,
+                                   core::SerialHex(cp_space_, cp_counter_),
+                                   t,
+                                   t};
+    EXPECT_TRUE(log.Write([&](store::LogStore& store) -> Status {
+      TSA_ASSIGN_OR_RETURN(id, store.InsertCheckpoint(row));
       return Ok();
     }));
     return id;
@@ -140,21 +146,17 @@ class LogBuilder {
                    ext_time);
       info = *crypto::DescribeResponse(reply)->token;
     }
-    EXPECT_TRUE(log.Write([&](store::Database& db) -> Status {
-      TSA_ASSIGN_OR_RETURN(store::Statement ins,
-                           db.Prepare("INSERT INTO anchor_attempts (checkpoint_id, tsa_url, attempted_at_us, ok, error, "
-                                      "nonce, reply, ext_gen_time_us, ext_serial) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-      ins.Bind(1, checkpoint_id)
-          .Bind(2, std::string(ok ? "https://tsa.example/ok" : "https://tsa.example/down"))
-          .Bind(3, ext_time);
-      ins.Bind(4, static_cast<std::int64_t>(ok ? 1 : 0)).BindBlob(6, nonce);
-      if (ok) {
-        ins.BindNull(5).BindBlob(7, reply).Bind(8, info->gen_time_us).Bind(9, info->serial_hex);
-      } else {
-        ins.Bind(5, std::string("timeout")).BindNull(7).BindNull(8).BindNull(9);
-      }
-      return ins.Run();
-    }));
+    store::AnchorAttemptRow attempt{0,
+                                    checkpoint_id,
+                                    ok ? "https://tsa.example/ok" : "https://tsa.example/down",
+                                    ext_time,
+                                    ok,
+                                    ok ? "" : "timeout",
+                                    nonce,
+                                    reply,
+                                    ok ? info->gen_time_us : 0,
+                                    ok ? info->serial_hex : ""};
+    EXPECT_TRUE(log.Write([&](store::LogStore& store) { return store.InsertAnchorAttempt(attempt); }));
   }
 
   std::vector<Bytes> replies;  // leaf i's TimeStampResp
@@ -251,7 +253,8 @@ Result<ChainReport> RunVerify(const std::string& path, const ChainVerifyOptions&
   ro.read_only = true;
   ro.create = false;
   TSA_ASSIGN_OR_RETURN(auto db, store::Database::Open(path, ro));
-  return VerifyChain(*db, options, std::move(progress));
+  store::SqliteLogStore log(*db);
+  return VerifyChain(log, options, std::move(progress));
 }
 
 std::string Describe(const ChainReport& r) {
@@ -680,9 +683,9 @@ TEST(ChainVerifierHelpersTest, NormalizeHexAndResolution) {
   EXPECT_EQ(GenTimeResolutionUs(1'700'000'000'123'000), 1'000);
   EXPECT_EQ(GenTimeResolutionUs(1'700'000'000'120'000), 10'000);
   EXPECT_EQ(GenTimeResolutionUs(1'700'000'000'000'000), 1'000'000);
-  EXPECT_EQ(chain_detail::FormatTimeUs(1'700'000'000'120'000), "2023-11-14T22:13:20.12Z");
-  EXPECT_EQ(chain_detail::FormatTimeUs(1'700'000'000'000'000), "2023-11-14T22:13:20Z");
+  EXPECT_EQ(core::FormatTimeUs(1'700'000'000'120'000), "2023-11-14T22:13:20.12Z");
+  EXPECT_EQ(core::FormatTimeUs(1'700'000'000'000'000), "2023-11-14T22:13:20Z");
 }
 
 }  // namespace
-}  // namespace tsa::audit
+}  // namespace tsa::verify

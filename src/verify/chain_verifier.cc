@@ -1,4 +1,4 @@
-#include "tsa/audit/chain_verifier.h"
+#include "tsa/verify/chain_verifier.h"
 
 #include <algorithm>
 #include <array>
@@ -12,10 +12,21 @@
 #include "tsa/audit/checkpoint.h"
 #include "tsa/audit/merkle.h"
 #include "tsa/core/bytes.h"
+#include "tsa/core/time_text.h"
 #include "tsa/crypto/response_inspector.h"
 #include "tsa/crypto/verifier.h"
 
-namespace tsa::audit {
+namespace tsa::verify {
+
+using audit::EmptyRoot;
+using audit::Hash;
+using audit::HashFromBytes;
+using audit::HashHex;
+using audit::LeafHash;
+using audit::MerkleFrontier;
+using audit::NodeHash;
+using audit::ParseCheckpoint;
+using audit::Sha256;
 
 const char* SeverityName(Severity s) {
   switch (s) {
@@ -59,29 +70,6 @@ std::int64_t GenTimeResolutionUs(std::int64_t gen_time_us) {
     res *= 10;
   }
   return res;
-}
-
-std::string FormatTimeUs(std::int64_t us) {
-  std::int64_t secs = us / 1'000'000;
-  std::int64_t frac = us % 1'000'000;
-  if (frac < 0) {
-    frac += 1'000'000;
-    secs -= 1;
-  }
-  const std::time_t t = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  std::string out = buf;
-  if (frac != 0) {
-    char f[8];
-    std::snprintf(f, sizeof(f), "%06lld", static_cast<long long>(frac));
-    std::string fs = f;
-    while (!fs.empty() && fs.back() == '0') fs.pop_back();
-    out += "." + fs;
-  }
-  return out + "Z";
 }
 
 Result<core::TokenInfo> VerifyCheckpointToken(const std::vector<std::uint8_t>& token_der, const std::string& text,
@@ -221,11 +209,10 @@ struct CpRef {
 // Streams one level of merkle_nodes in idx order; the positions asked for only grow.
 class LevelCursor {
  public:
-  explicit LevelCursor(store::Statement st) : st_(std::move(st)) {}
-  static Result<std::unique_ptr<LevelCursor>> Open(store::Database& db, int level) {
-    TSA_ASSIGN_OR_RETURN(store::Statement st, db.Prepare("SELECT idx, hash FROM merkle_nodes WHERE level = ? ORDER BY idx"));
-    st.Bind(1, static_cast<std::int64_t>(level));
-    auto c = std::make_unique<LevelCursor>(std::move(st));
+  explicit LevelCursor(std::unique_ptr<store::Cursor<store::NodeRow>> rows) : rows_(std::move(rows)) {}
+  static Result<std::unique_ptr<LevelCursor>> Open(store::LogStore& log, int level) {
+    TSA_ASSIGN_OR_RETURN(auto rows, log.ScanLevel(level));
+    auto c = std::make_unique<LevelCursor>(std::move(rows));
     TSA_TRY(c->Next());
     return c;
   }
@@ -245,14 +232,15 @@ class LevelCursor {
 
  private:
   Status Next() {
-    TSA_ASSIGN_OR_RETURN(has_, st_.Step());
+    TSA_ASSIGN_OR_RETURN(auto row, rows_->Next());
+    has_ = row.has_value();
     if (has_) {
-      idx_ = st_.ColumnInt(0);
-      hash_ = st_.ColumnBlob(1);
+      idx_ = row->index;
+      hash_ = std::move(row->hash);
     }
     return Ok();
   }
-  store::Statement st_;
+  std::unique_ptr<store::Cursor<store::NodeRow>> rows_;
   bool has_ = false;
   std::int64_t idx_ = 0;
   std::vector<std::uint8_t> hash_;
@@ -260,38 +248,21 @@ class LevelCursor {
 
 }  // namespace
 
-Status CheckAuditTables(store::Database& db) {
-  TSA_ASSIGN_OR_RETURN(store::Statement st, db.Prepare("SELECT name FROM sqlite_master WHERE type = 'table'"));
-  std::vector<std::string> have;
-  while (true) {
-    TSA_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    have.push_back(st.ColumnText(0));
-  }
-  for (const char* need : {"tokens", "merkle_nodes", "checkpoints", "anchor_attempts"}) {
-    if (std::find(have.begin(), have.end(), need) == have.end()) {
-      return MakeError(ErrorKind::kInvalidArgument, db.path() + " is not a tsad audit database (no table " + need + ")");
-    }
-  }
-  return Ok();
-}
-
 namespace {
 
 class ChainVerifier {
  public:
-  ChainVerifier(store::Database& db, const ChainVerifyOptions& options, ProgressFn progress)
-      : db_(db),
+  ChainVerifier(store::LogStore& log, const ChainVerifyOptions& options, ProgressFn progress)
+      : log_(log),
         opt_(options),
         progress_(std::move(progress)),
         rep_(report_, options.max_findings),
         leaf_certs_pem_(options.tsa_cert_pem) {}
 
   Result<ChainReport> Run() {
-    TSA_TRY(CheckAuditTables(db_));
-    TSA_ASSIGN_OR_RETURN(store::Statement total, db_.Prepare("SELECT COALESCE(MAX(idx) + 1, 0) FROM tokens"));
-    TSA_ASSIGN_OR_RETURN(bool row, total.Step());
-    total_ = row && total.ColumnInt(0) > 0 ? static_cast<std::uint64_t>(total.ColumnInt(0)) : 0;
+    TSA_TRY(log_.CheckIsAuditLog());
+    TSA_ASSIGN_OR_RETURN(store::LogExtent extent, log_.Extent());
+    total_ = extent.next_index;
 
     if (Status st = Checkpoints(); !st)
       rep_.Add(Severity::kError, std::nullopt, std::nullopt, std::nullopt, "cannot read the checkpoints: " + st.error().message);
@@ -316,25 +287,18 @@ class ChainVerifier {
  private:
   // Pass 1: every checkpoint (by id) with its tsad token and anchor replies; one row in memory at a time.
   Status Checkpoints() {
-    TSA_ASSIGN_OR_RETURN(store::Statement st,
-                         db_.Prepare("SELECT id, tree_size, root_hash, checkpoint, tsa_token, tsa_serial, tsa_gen_time_us "
-                                     "FROM checkpoints ORDER BY id"));
-    TSA_ASSIGN_OR_RETURN(store::Statement anchors,
-                         db_.Prepare("SELECT id, tsa_url, ok, nonce, reply, ext_gen_time_us, ext_serial "
-                                     "FROM anchor_attempts WHERE checkpoint_id = ? ORDER BY id"));
+    TSA_ASSIGN_OR_RETURN(auto checkpoints, log_.Checkpoints());
     std::optional<std::uint64_t> prev_size;
     std::optional<std::int64_t> prev_time;
-    while (true) {
-      TSA_ASSIGN_OR_RETURN(bool row, st.Step());
-      if (!row) break;
+    for (const store::CheckpointRow& row : checkpoints) {
       CheckpointResult res;
-      res.id = st.ColumnInt(0);
-      const std::int64_t size_col = st.ColumnInt(1);
-      const auto root_col = st.ColumnBlob(2);
-      const std::string text = st.ColumnText(3);
-      const auto token = st.ColumnBlob(4);
-      const std::string serial_col = st.ColumnText(5);
-      const std::int64_t time_col = st.ColumnInt(6);
+      res.id = row.id;
+      const std::int64_t size_col = row.tree_size;
+      const auto& root_col = row.root_hash;
+      const std::string& text = row.checkpoint;
+      const auto& token = row.tsa_token;
+      const std::string& serial_col = row.tsa_serial;
+      const std::int64_t time_col = row.tsa_gen_time_us;
       CpRef ref;
       ref.id = res.id;
       res.tree_size = size_col > 0 ? static_cast<std::uint64_t>(size_col) : 0;
@@ -412,30 +376,26 @@ class ChainVerifier {
       }
       if (prev_time && tsad && tsad->gen_time_us < *prev_time) {
         rep_.Cp(res.id, "tsad genTime " + tsad->gen_time + " is earlier than the previous checkpoint's " +
-                            chain_detail::FormatTimeUs(*prev_time));
+                            core::FormatTimeUs(*prev_time));
       }
       prev_size = res.tree_size;
       if (tsad) prev_time = tsad->gen_time_us;
 
       // The anchors.
-      TSA_TRY(anchors.Reset());
-      anchors.Bind(1, res.id);
-      while (true) {
-        TSA_ASSIGN_OR_RETURN(bool arow, anchors.Step());
-        if (!arow) break;
-        if (anchors.ColumnInt(2) == 0) {
+      TSA_ASSIGN_OR_RETURN(auto attempts, log_.AnchorAttempts(res.id, /*ok_only=*/false));
+      for (store::AnchorAttemptRow& attempt : attempts) {
+        if (!attempt.ok) {
           res.failed_attempts += 1;
           report_.anchors_failed_attempts += 1;
           continue;
         }
         AnchorResult a;
-        a.id = anchors.ColumnInt(0);
-        a.tsa_url = anchors.ColumnText(1);
-        std::optional<std::vector<std::uint8_t>> nonce;
-        if (!anchors.ColumnIsNull(3)) nonce = anchors.ColumnBlob(3);
-        const auto reply = anchors.ColumnBlob(4);
-        a.ext_gen_time_us = anchors.ColumnInt(5);
-        a.ext_serial = anchors.ColumnText(6);
+        a.id = attempt.id;
+        a.tsa_url = attempt.tsa_url;
+        const std::optional<std::vector<std::uint8_t>>& nonce = attempt.nonce;
+        const auto& reply = attempt.reply;
+        a.ext_gen_time_us = attempt.ext_gen_time_us;
+        a.ext_serial = attempt.ext_serial;
         if (reply.empty()) {
           a.error = "marked ok but no reply is stored";
         } else {
@@ -481,21 +441,18 @@ class ChainVerifier {
   }
 
   Status Orphans() {
-    TSA_ASSIGN_OR_RETURN(store::Statement st, db_.Prepare("SELECT id, checkpoint_id FROM anchor_attempts "
-                                                          "WHERE checkpoint_id NOT IN (SELECT id FROM checkpoints) ORDER BY id"));
-    while (true) {
-      TSA_ASSIGN_OR_RETURN(bool row, st.Step());
-      if (!row) return Ok();
-      rep_.Add(Severity::kError, std::nullopt, st.ColumnInt(1), st.ColumnInt(0),
-               "anchor attempt for a checkpoint that does not exist");
+    TSA_ASSIGN_OR_RETURN(auto orphans, log_.OrphanAnchorAttempts());
+    for (const store::AnchorAttemptRow& a : orphans) {
+      rep_.Add(Severity::kError, std::nullopt, a.checkpoint_id, a.id, "anchor attempt for a checkpoint that does not exist");
     }
+    return Ok();
   }
 
   Result<LevelCursor*> Cursor(int level) {
     if (level < 0 || level >= 64) return MakeError(ErrorKind::kInternal, "bad merkle level");
     auto& c = cursors_[static_cast<std::size_t>(level)];
     if (!c) {
-      TSA_ASSIGN_OR_RETURN(c, LevelCursor::Open(db_, level));
+      TSA_ASSIGN_OR_RETURN(c, LevelCursor::Open(log_, level));
     }
     return c.get();
   }
@@ -605,18 +562,16 @@ class ChainVerifier {
     }
     while (next_cp_ < cps_.size() && cps_[next_cp_].tree_size == 0) next_cp_ += 1;
 
-    TSA_ASSIGN_OR_RETURN(store::Statement st,
-                         db_.Prepare("SELECT idx, serial, gen_time_us, policy, hash_oid, digest, token, token_sha256, leaf_hash "
-                                     "FROM tokens ORDER BY idx"));
+    TSA_ASSIGN_OR_RETURN(auto rows, log_.ScanTokens());
     TSA_ASSIGN_OR_RETURN(LevelCursor * level0, Cursor(0));
     auto extra0 = [&](std::int64_t idx) {
       rep_.Leaf(idx < 0 ? 0 : static_cast<std::uint64_t>(idx),
                 "merkle node (level 0, idx " + std::to_string(idx) + ") has no token row");
     };
     while (true) {
-      TSA_ASSIGN_OR_RETURN(bool row, st.Step());
+      TSA_ASSIGN_OR_RETURN(auto row, rows->Next());
       if (!row) break;
-      const std::int64_t idx = st.ColumnInt(0);
+      const std::int64_t idx = row->index;
       report_.leaves += 1;
       if (idx < 0) {
         rep_.Leaf(0, "row with out-of-range idx " + std::to_string(idx));
@@ -648,32 +603,33 @@ class ChainVerifier {
           PassCheckpoints();
         }
       }
-      TSA_TRY(CheckRow(st, uidx, level0, extra0));
+      TSA_TRY(CheckRow(*row, uidx, level0, extra0));
     }
     return Ok();
   }
 
-  Status CheckRow(store::Statement& st, std::uint64_t idx, LevelCursor* level0, const std::function<void(std::int64_t)>& extra0) {
-    const std::string serial = st.ColumnText(1);
-    const std::int64_t gen_time_us = st.ColumnInt(2);
-    const bool has_token = !st.ColumnIsNull(6);
+  Status CheckRow(const store::TokenRow& row, std::uint64_t idx, LevelCursor* level0,
+                  const std::function<void(std::int64_t)>& extra0) {
+    const std::string& serial = row.serial;
+    const std::int64_t gen_time_us = row.gen_time_us;
+    const bool has_token = row.token.has_value();
     bool bad = false;
     auto bad_leaf = [&](std::string what) {
       rep_.Leaf(idx, std::move(what));
       bad = true;
     };
-    auto leaf_col = HashFromBytes(st.ColumnBlob(8));
+    auto leaf_col = HashFromBytes(row.leaf_hash);
     if (!leaf_col) bad_leaf("leaf_hash is not a 32-byte hash");
     Hash leaf = leaf_col ? *leaf_col : Hash{};
     std::int64_t leaf_time = gen_time_us;
     if (has_token) {
       report_.tokens_stored += 1;
-      const auto token = st.ColumnBlob(6);
+      const auto& token = *row.token;
       leaf = LeafHash(token);
       if (leaf_col && leaf != *leaf_col)
         bad_leaf("leaf_hash differs from SHA-256(0x00 || token): the token or its hash was modified");
       const Hash token_sha256 = Sha256(token.data(), token.size());
-      if (st.ColumnBlob(7) != std::vector<std::uint8_t>(token_sha256.begin(), token_sha256.end())) {
+      if (row.token_sha256 != std::vector<std::uint8_t>(token_sha256.begin(), token_sha256.end())) {
         bad_leaf("token_sha256 differs from SHA-256(token)");
       }
       auto info = crypto::DescribeResponse(token);
@@ -687,10 +643,9 @@ class ChainVerifier {
         if (gen_time_us < t.gen_time_us || gen_time_us >= t.gen_time_us + GenTimeResolutionUs(t.gen_time_us)) {
           bad_leaf("gen_time_us column " + std::to_string(gen_time_us) + " differs from the token's genTime " + t.gen_time);
         }
-        if (st.ColumnText(4) != t.hash_oid)
-          bad_leaf("hash_oid column " + st.ColumnText(4) + " differs from the token's " + t.hash_oid);
-        if (core::ToHex(st.ColumnBlob(5)) != t.digest_hex) bad_leaf("digest column differs from the token's imprint");
-        if (st.ColumnText(3) != t.policy) bad_leaf("policy column " + st.ColumnText(3) + " differs from the token's " + t.policy);
+        if (row.hash_oid != t.hash_oid) bad_leaf("hash_oid column " + row.hash_oid + " differs from the token's " + t.hash_oid);
+        if (core::ToHex(row.digest) != t.digest_hex) bad_leaf("digest column differs from the token's imprint");
+        if (row.policy != t.policy) bad_leaf("policy column " + row.policy + " differs from the token's " + t.policy);
         if (HasTrustRoots() && opt_.verify_leaf_signatures) {
           report_.leaf_signatures_checked += 1;
           const std::string& pinned = t.certificate_count == 0 ? leaf_certs_pem_ : opt_.tsa_cert_pem;
@@ -706,8 +661,8 @@ class ChainVerifier {
     if (min_time_[next_cp_]) {
       const std::int64_t cp_time = *min_time_[next_cp_];
       if (leaf_time >= cp_time + GenTimeResolutionUs(cp_time)) {
-        bad_leaf("genTime " + chain_detail::FormatTimeUs(leaf_time) + " is later than a checkpoint covering it (" +
-                 chain_detail::FormatTimeUs(cp_time) + ")");
+        bad_leaf("genTime " + core::FormatTimeUs(leaf_time) + " is later than a checkpoint covering it (" +
+                 core::FormatTimeUs(cp_time) + ")");
       }
     }
     if (broken_) {
@@ -743,33 +698,19 @@ class ChainVerifier {
   }
 
   Status DuplicateSerials() {
-    TSA_ASSIGN_OR_RETURN(store::Statement st, db_.Prepare("SELECT serial FROM tokens GROUP BY serial HAVING COUNT(*) > 1"));
-    TSA_ASSIGN_OR_RETURN(store::Statement second,
-                         db_.Prepare("SELECT idx FROM tokens WHERE serial = ? ORDER BY idx LIMIT 1 OFFSET 1"));
-    std::size_t n = 0;
-    while (n++ < opt_.max_findings) {
-      TSA_ASSIGN_OR_RETURN(bool row, st.Step());
-      if (!row) break;
-      const std::string serial = st.ColumnText(0);
-      TSA_TRY(second.Reset());
-      second.Bind(1, serial);
-      TSA_ASSIGN_OR_RETURN(bool found, second.Step());
-      const std::int64_t idx = found ? second.ColumnInt(0) : 0;
-      rep_.Leaf(idx < 0 ? 0 : static_cast<std::uint64_t>(idx), "serial " + serial + " appears more than once");
+    TSA_ASSIGN_OR_RETURN(auto duplicates, log_.DuplicateSerials(opt_.max_findings));
+    for (const store::DuplicateSerial& d : duplicates) {
+      const std::int64_t idx = d.second_index;
+      rep_.Leaf(idx < 0 ? 0 : static_cast<std::uint64_t>(idx), "serial " + d.serial + " appears more than once");
     }
     return Ok();
   }
 
   // Stored nodes that no complete perfect subtree of the log accounts for.
   Status StrayNodes() {
-    TSA_ASSIGN_OR_RETURN(store::Statement st,
-                         db_.Prepare("SELECT level, idx FROM merkle_nodes WHERE level < 0 OR level > 62 OR idx < 0 "
-                                     "OR ((idx + 1) << level) > ? ORDER BY level, idx LIMIT ?"));
-    st.Bind(1, static_cast<std::int64_t>(position_)).Bind(2, static_cast<std::int64_t>(opt_.max_findings));
-    while (true) {
-      TSA_ASSIGN_OR_RETURN(bool row, st.Step());
-      if (!row) return Ok();
-      const std::int64_t level = st.ColumnInt(0), idx = st.ColumnInt(1);
+    TSA_ASSIGN_OR_RETURN(auto stray, log_.StrayNodes(position_, opt_.max_findings));
+    for (const store::NodePosition& node : stray) {
+      const std::int64_t level = node.level, idx = node.index;
       // The node says leaves up to the end of its range existed: the first one missing is the bad one.
       const std::uint64_t first = (level < 0 || level > 62 || idx < 0)
                                       ? position_
@@ -777,6 +718,7 @@ class ChainVerifier {
       rep_.Leaf(first, "merkle node (level " + std::to_string(level) + ", idx " + std::to_string(idx) +
                            ") lies outside the tree of " + std::to_string(position_) + " leaves");
     }
+    return Ok();
   }
 
   void Summarise() {
@@ -807,7 +749,7 @@ class ChainVerifier {
     leaf_certs_pem_ += *pem;
   }
 
-  store::Database& db_;
+  store::LogStore& log_;
   const ChainVerifyOptions& opt_;
   ProgressFn progress_;
   ChainReport report_;
@@ -830,8 +772,8 @@ class ChainVerifier {
 
 }  // namespace
 
-Result<ChainReport> VerifyChain(store::Database& db, const ChainVerifyOptions& options, ProgressFn progress) {
-  ChainVerifier verifier(db, options, std::move(progress));
+Result<ChainReport> VerifyChain(store::LogStore& log, const ChainVerifyOptions& options, ProgressFn progress) {
+  ChainVerifier verifier(log, options, std::move(progress));
   return verifier.Run();
 }
 
@@ -865,13 +807,13 @@ nlohmann::json ToJson(const ChainReport& r) {
             {"text_ok", c.text_ok},
             {"root_ok", c.root_ok},
             {"tsad_token_ok", c.tsad_token_ok},
-            {"tsad_gen_time", c.tsad_gen_time_us ? json(chain_detail::FormatTimeUs(c.tsad_gen_time_us)) : json(nullptr)},
+            {"tsad_gen_time", c.tsad_gen_time_us ? json(core::FormatTimeUs(c.tsad_gen_time_us)) : json(nullptr)},
             {"anchored", c.anchored()},
             {"failed_attempts", c.failed_attempts},
             {"anchors", json::array()}};
     for (const AnchorResult& a : c.anchors) {
       json aj{{"id", a.id}, {"tsa_url", a.tsa_url}, {"ok", a.ok}, {"ext_serial", a.ext_serial}};
-      aj["ext_gen_time"] = a.ext_gen_time_us ? json(chain_detail::FormatTimeUs(a.ext_gen_time_us)) : json(nullptr);
+      aj["ext_gen_time"] = a.ext_gen_time_us ? json(core::FormatTimeUs(a.ext_gen_time_us)) : json(nullptr);
       aj["skew_seconds"] = a.skew_seconds ? json(*a.skew_seconds) : json(nullptr);
       if (!a.ok) aj["error"] = a.error;
       cj["anchors"].push_back(std::move(aj));
@@ -881,4 +823,4 @@ nlohmann::json ToJson(const ChainReport& r) {
   return j;
 }
 
-}  // namespace tsa::audit
+}  // namespace tsa::verify

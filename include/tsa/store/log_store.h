@@ -1,0 +1,172 @@
+// The storage seam of the audit log: every read and write of the token log, its Merkle nodes,
+// checkpoints and anchor attempts goes through LogStore. audit/ and service/ hold no SQL; the
+// SQLite store (SqliteLogStore, sqlite_log_store.h) is the embedded implementation, and the
+// interface is what a shared backend (PostgreSQL, object storage) would implement.
+// AUDIT_CHAIN.md documents what each record holds.
+//
+// Rows carry the stored values as they are (a negative size, a short hash, a missing reply):
+// the verifiers report damage instead of the store hiding it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tsa/core/result.h"
+
+namespace tsa::store {
+
+using Bytes = std::vector<std::uint8_t>;
+
+// One leaf of the log.
+struct TokenRow {
+  std::int64_t index = 0;
+  std::string serial;  // hex of the INTEGER content octets, as the issuer spelled it
+  std::int64_t gen_time_us = 0;
+  std::string policy;
+  std::string hash_oid;
+  Bytes digest;
+  std::optional<Bytes> token;  // nullopt with --store-token-hashes-only
+  Bytes token_sha256;
+  Bytes leaf_hash;  // RFC 9162 §2.1.1 SHA-256(0x00 || token)
+};
+
+// One leaf as the proof builders need it.
+struct LeafRow {
+  std::int64_t index = 0;
+  std::string serial;
+  Bytes leaf_hash;  // 32 bytes when intact
+  std::optional<Bytes> token;
+};
+
+// COUNT of the leaves and one past the highest index: equal when the indexes have no gaps.
+struct LogExtent {
+  std::uint64_t rows = 0;
+  std::uint64_t next_index = 0;
+};
+
+struct CheckpointRow {
+  std::int64_t id = 0;  // assigned by InsertCheckpoint, increasing
+  std::int64_t tree_size = 0;
+  Bytes root_hash;
+  std::string checkpoint;  // the signed text
+  Bytes tsa_token;         // tsad's own token over the text
+  std::string tsa_serial;
+  std::int64_t tsa_gen_time_us = 0;
+  std::int64_t created_at_us = 0;
+};
+
+struct AnchorAttemptRow {
+  std::int64_t id = 0;  // assigned by InsertAnchorAttempt, increasing
+  std::int64_t checkpoint_id = 0;
+  std::string tsa_url;
+  std::int64_t attempted_at_us = 0;
+  bool ok = false;
+  std::string error;           // when not ok
+  std::optional<Bytes> nonce;  // of the request
+  Bytes reply;                 // the external TimeStampResp, when ok
+  std::int64_t ext_gen_time_us = 0;
+  std::string ext_serial;
+};
+
+struct TokenTotals {
+  std::uint64_t tokens = 0;
+  std::uint64_t tokens_stored = 0;  // with the token DER
+  std::optional<std::int64_t> first_gen_time_us, last_gen_time_us;
+};
+
+struct AnchorUrlTotals {
+  std::string tsa_url;
+  std::uint64_t succeeded = 0;
+  std::uint64_t failed = 0;
+};
+
+// A stored Merkle node out of place (see LogStore::StrayNodes).
+struct NodePosition {
+  std::int64_t level = 0;
+  std::int64_t index = 0;
+};
+
+// A serial stored more than once, with the index of its second leaf.
+struct DuplicateSerial {
+  std::string serial;
+  std::int64_t second_index = 0;
+};
+
+// Streams rows in index order, one in memory at a time. nullopt at the end.
+template <typename Row>
+class Cursor {
+ public:
+  virtual ~Cursor() = default;
+  virtual Result<std::optional<Row>> Next() = 0;
+};
+
+struct NodeRow {
+  std::int64_t index = 0;
+  Bytes hash;
+};
+
+// Not thread-safe: one owner at a time (the writer thread, a reader under a mutex, a tool).
+class LogStore {
+ public:
+  virtual ~LogStore() = default;
+
+  // Where the log is, for messages ("the audit log <where> ...").
+  virtual const std::string& where() const = 0;
+  // kInvalidArgument when this is not a tsad audit log at all (a tool pointed at another file).
+  virtual Status CheckIsAuditLog() = 0;
+
+  // --- leaves and the tree (written by the token log's writer inside its batch) ---
+  virtual Result<LogExtent> Extent() = 0;
+  virtual Status AppendToken(const TokenRow& row) = 0;
+  virtual Status AppendNode(int level, std::uint64_t index, const Bytes& hash) = 0;
+  // Whether a leaf would be accepted now (a full disk, a broken table): written and undone.
+  virtual Status TryAppendToken(const TokenRow& row) = 0;
+  // The stored hash of the perfect subtree (level, index); nullopt when missing.
+  virtual Result<std::optional<Bytes>> Node(int level, std::uint64_t index) = 0;
+  // The leaf whose serial equals `hex` as a number (any case, leading zeros): O(log n).
+  // kInvalidArgument when `hex` is not a positive hex number.
+  virtual Result<std::optional<LeafRow>> FindLeafBySerial(const std::string& hex) = 0;
+  virtual Result<std::optional<LeafRow>> FindLeafByHash(const Bytes& leaf_hash) = 0;
+  // The latest genTime ever recorded, of a leaf or of a checkpoint token; 0 for an empty log.
+  virtual Result<std::int64_t> MaxGenTimeUs() = 0;
+  virtual Result<TokenTotals> Totals() = 0;
+
+  // --- checkpoints ---
+  virtual Result<std::int64_t> InsertCheckpoint(const CheckpointRow& row) = 0;  // the new id
+  virtual Result<std::optional<CheckpointRow>> LatestCheckpoint() = 0;          // highest id
+  virtual Result<std::vector<CheckpointRow>> Checkpoints() = 0;                 // by id
+  virtual Result<std::uint64_t> CheckpointCount() = 0;
+  // The checkpoint covering leaf `index` (tree_size > index): with `anchored`, the smallest one
+  // with a successful anchor; without, the largest.
+  virtual Result<std::optional<CheckpointRow>> CoveringCheckpoint(std::uint64_t index, bool anchored) = 0;
+  // Tree size of the largest checkpoint with a successful anchor, 0 without.
+  virtual Result<std::uint64_t> MaxAnchoredTreeSize() = 0;
+
+  // --- anchor attempts ---
+  virtual Status InsertAnchorAttempt(const AnchorAttemptRow& row) = 0;
+  // Of one checkpoint, by id; `ok_only`: the successful ones.
+  virtual Result<std::vector<AnchorAttemptRow>> AnchorAttempts(std::int64_t checkpoint_id, bool ok_only) = 0;
+  // Attempts whose checkpoint does not exist (id and checkpoint_id only).
+  virtual Result<std::vector<AnchorAttemptRow>> OrphanAnchorAttempts() = 0;
+  virtual Result<std::optional<AnchorAttemptRow>> LastAnchorAttempt() = 0;
+  virtual Result<std::optional<std::int64_t>> LastAnchorSuccessUs() = 0;
+  virtual Result<std::vector<AnchorUrlTotals>> AnchorTotalsByUrl() = 0;  // by URL
+
+  // --- serial epochs and health ---
+  // Claims a fresh serial space for `instance` (core/serial.h), recorded durably before use.
+  virtual Result<std::uint64_t> ClaimSerialEpoch(std::uint16_t instance, std::int64_t now_us) = 0;
+  // A real small write (the health probe's).
+  virtual Status WriteHealthProbe(const std::string& value) = 0;
+
+  // --- full scans, for the offline verifier ---
+  virtual Result<std::unique_ptr<Cursor<TokenRow>>> ScanTokens() = 0;         // by index
+  virtual Result<std::unique_ptr<Cursor<NodeRow>>> ScanLevel(int level) = 0;  // by index
+  virtual Result<std::vector<DuplicateSerial>> DuplicateSerials(std::size_t limit) = 0;
+  // Nodes that no complete perfect subtree of a tree of `size` leaves accounts for.
+  virtual Result<std::vector<NodePosition>> StrayNodes(std::uint64_t size, std::size_t limit) = 0;
+};
+
+}  // namespace tsa::store
