@@ -126,6 +126,7 @@ int RunDaemon(const Config& config) {
   auto log = audit::TokenLog::Open(log_options);
   if (!log) return Fail(log.error().message);
   std::shared_ptr<audit::TokenLog> shared_log(std::move(*log));
+  if (Status st = RecordCertificate(*shared_log, *material, "start"); !st) return Fail(st.error().message);
   if (const auto stats = shared_log->Stats(); !stats.writer_priority_error.empty()) {
     service::LogEvent(spdlog::level::warn, "log_writer_priority",
                       {{"detail", stats.writer_priority_error + ": the log writer keeps the default priority, "

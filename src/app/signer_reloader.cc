@@ -8,6 +8,7 @@
 #include "tsa/crypto/request_codec.h"
 #include "tsa/crypto/verifier.h"
 #include "tsa/service/logging.h"
+#include "tsa/store/schema.h"
 
 namespace tsa::app {
 namespace {
@@ -45,6 +46,13 @@ Status SelfTest(crypto::TokenSigner& signer, const core::SerialSpace& space) {
 }
 
 }  // namespace
+
+Status RecordCertificate(audit::TokenLog& log, const crypto::SignerMaterial& m, const std::string& event) {
+  const std::int64_t now_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  store::CertificateEvent e{now_us, event, m.certificate_sha256(), m.subject(), m.certificate_pem()};
+  return log.Write([&e](store::Database& db) { return store::RecordCertificateEvent(db, e); });
+}
 
 Result<std::shared_ptr<crypto::TokenSigner>> BuildSigner(const Config& config, const crypto::SignerOptions& options) {
   TSA_ASSIGN_OR_RETURN(auto material, crypto::SignerMaterial::Load(SignerFilesOf(config), std::time(nullptr)));
@@ -107,6 +115,10 @@ void SignerReloader::Swap(std::shared_ptr<crypto::TokenSigner> next, const char*
                      {"key", m.key_source()},
                      {"key_type", m.key_description()},
                      {"cert_days_left", (m.not_after() - std::time(nullptr)) / 86400}});
+  const std::string kind = std::string(event) == "reloaded" ? "reload" : "recovered";
+  if (Status st = RecordCertificate(issuer_.log(), next->material(), kind); !st) {
+    service::LogEvent(spdlog::level::err, "certificate_event_not_logged", {{"error", st.error().message}});
+  }
   issuer_.ReplaceSigner(std::move(next));
 }
 

@@ -76,6 +76,19 @@ CREATE INDEX IF NOT EXISTS checkpoints_tsa_gen_time ON checkpoints (tsa_gen_time
 CREATE INDEX IF NOT EXISTS checkpoints_tree_size ON checkpoints (tree_size);
 )sql";
 
+// Version 3: each TSA certificate tsad started or reloaded with, in order (README "Reload and
+// rollover"): a log that spans a rollover names every certificate its tokens were signed with.
+constexpr const char* kSchemaV3 = R"sql(
+CREATE TABLE IF NOT EXISTS tsa_certificates (
+  id          INTEGER PRIMARY KEY,
+  at_us       INTEGER NOT NULL,
+  event       TEXT    NOT NULL,
+  cert_sha256 TEXT    NOT NULL,
+  subject     TEXT    NOT NULL,
+  cert_pem    TEXT    NOT NULL
+);
+)sql";
+
 }  // namespace
 
 Status Migrate(Database& db) {
@@ -88,6 +101,7 @@ Status Migrate(Database& db) {
   TSA_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db));
   if (version < 1) TSA_TRY(db.Exec(kSchemaV1));
   if (version < 2) TSA_TRY(db.Exec(kSchemaV2));
+  if (version < 3) TSA_TRY(db.Exec(kSchemaV3));
   TSA_TRY(db.SetUserVersion(kSchemaVersion));
   return tx.Commit();
 }
@@ -105,6 +119,29 @@ Result<std::uint64_t> ClaimSerialEpoch(Database& db, std::uint16_t instance, std
   TSA_TRY(ins.Run());
   TSA_TRY(tx.Commit());
   return static_cast<std::uint64_t>(epoch);
+}
+
+Status RecordCertificateEvent(Database& db, const CertificateEvent& e) {
+  // The same certificate as the latest row after a restart is no change: nothing is recorded.
+  TSA_ASSIGN_OR_RETURN(Statement last, db.Prepare("SELECT cert_sha256 FROM tsa_certificates ORDER BY id DESC LIMIT 1"));
+  TSA_ASSIGN_OR_RETURN(bool row, last.Step());
+  if (row && last.ColumnText(0) == e.cert_sha256 && e.event == "start") return Ok();
+  TSA_ASSIGN_OR_RETURN(Statement ins, db.Prepare("INSERT INTO tsa_certificates (at_us, event, cert_sha256, subject, cert_pem) "
+                                                 "VALUES (?, ?, ?, ?, ?)"));
+  ins.Bind(1, e.at_us).Bind(2, e.event).Bind(3, e.cert_sha256).Bind(4, e.subject).Bind(5, e.cert_pem);
+  return ins.Run();
+}
+
+Result<std::vector<CertificateEvent>> CertificateEvents(Database& db) {
+  TSA_ASSIGN_OR_RETURN(Statement q,
+                       db.Prepare("SELECT at_us, event, cert_sha256, subject, cert_pem FROM tsa_certificates ORDER BY id"));
+  std::vector<CertificateEvent> out;
+  while (true) {
+    TSA_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    out.push_back({q.ColumnInt(0), q.ColumnText(1), q.ColumnText(2), q.ColumnText(3), q.ColumnText(4)});
+  }
+  return out;
 }
 
 }  // namespace tsa::store

@@ -18,6 +18,10 @@ namespace tsa::app {
 // verify: at start-up, on SIGHUP and on each retry of a failing key.
 Result<std::shared_ptr<crypto::TokenSigner>> BuildSigner(const Config& config, const crypto::SignerOptions& options);
 
+// Records the certificate of `m` in the log's tsa_certificates table (event "start", "reload" or
+// "recovered"), so that a log spanning a rollover names each certificate (AUDIT_CHAIN.md).
+Status RecordCertificate(audit::TokenLog& log, const crypto::SignerMaterial& m, const std::string& event);
+
 // Runs on tsad's control (signal) thread only.
 class SignerReloader {
  public:

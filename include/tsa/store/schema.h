@@ -2,14 +2,17 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "tsa/core/result.h"
 #include "tsa/store/database.h"
 
 namespace tsa::store {
 
-// 1: the tables; 2: indexes for serial lookups and the latest genTime (schema.cc).
-inline constexpr int kSchemaVersion = 2;
+// 1: the tables; 2: indexes for serial lookups and the latest genTime; 3: tsa_certificates
+// (schema.cc).
+inline constexpr int kSchemaVersion = 3;
 
 // Creates or upgrades the schema to kSchemaVersion. Refuses a database written by a newer tsad.
 Status Migrate(Database& db);
@@ -17,5 +20,17 @@ Status Migrate(Database& db);
 // Claims a fresh serial space for `instance` (core/serial.h): epoch = max(now_us, every epoch ever
 // recorded + 1), recorded durably before any token uses it.
 Result<std::uint64_t> ClaimSerialEpoch(Database& db, std::uint16_t instance, std::int64_t now_us);
+
+// A change of the TSA certificate: "start" (recorded only when it differs from the last row),
+// "reload" (SIGHUP) or "recovered" (the key re-opened after a failure).
+struct CertificateEvent {
+  std::int64_t at_us = 0;
+  std::string event;
+  std::string cert_sha256;  // hex, as in ESSCertIDv2
+  std::string subject;
+  std::string cert_pem;
+};
+Status RecordCertificateEvent(Database& db, const CertificateEvent& event);
+Result<std::vector<CertificateEvent>> CertificateEvents(Database& db);
 
 }  // namespace tsa::store

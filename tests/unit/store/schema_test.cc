@@ -80,7 +80,8 @@ TEST(MigrateTest, UpgradesAVersionOneDatabaseWithoutRewritingItsRows) {
   ASSERT_NE(db, nullptr);
   ASSERT_EQ(Count(*db, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'tokens_serial_digits'"), 0);
   ASSERT_TRUE(Migrate(*db));
-  EXPECT_EQ(*db->UserVersion(), 2);
+  EXPECT_EQ(*db->UserVersion(), kSchemaVersion);
+  EXPECT_EQ(Count(*db, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'tsa_certificates'"), 1);
   for (const char* index : {"tokens_serial_digits", "checkpoints_tsa_gen_time", "checkpoints_tree_size"}) {
     EXPECT_EQ(Count(*db, std::string("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = '") + index + "'"), 1)
         << index;
@@ -89,6 +90,22 @@ TEST(MigrateTest, UpgradesAVersionOneDatabaseWithoutRewritingItsRows) {
   EXPECT_EQ(Count(*db, "SELECT COUNT(*) FROM tokens WHERE serial = '000000000000000000000000000000abcd'"), 1);
   EXPECT_EQ(Count(*db, "SELECT idx FROM tokens INDEXED BY tokens_serial_digits WHERE ltrim(lower(serial), '0') = 'abcd'"), 0);
   EXPECT_EQ(Count(*db, "SELECT idx FROM tokens INDEXED BY tokens_serial_digits WHERE ltrim(lower(serial), '0') = 'f1'"), 1);
+}
+
+TEST(CertificateEventTest, RecordsChangesInOrderAndSkipsARestartWithTheSameCertificate) {
+  unit_test::TempDir dir;
+  auto db = OpenDb(dir.Sub("tsa.db"));
+  ASSERT_NE(db, nullptr);
+  ASSERT_TRUE(Migrate(*db));
+  ASSERT_TRUE(RecordCertificateEvent(*db, {1, "start", "aa", "CN=a", "pem-a"}));
+  ASSERT_TRUE(RecordCertificateEvent(*db, {2, "start", "aa", "CN=a", "pem-a"}));  // a restart: no change
+  ASSERT_TRUE(RecordCertificateEvent(*db, {3, "reload", "bb", "CN=b", "pem-b"}));
+  auto events = CertificateEvents(*db);
+  ASSERT_TRUE(events);
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[0].cert_sha256, "aa");
+  EXPECT_EQ((*events)[1].event, "reload");
+  EXPECT_EQ((*events)[1].cert_pem, "pem-b");
 }
 
 TEST(ClaimSerialEpochTest, UsesNowWhenItIsAheadOfEveryRecordedEpoch) {
