@@ -135,7 +135,11 @@ inline const Pki& OtherPki() {
 }
 
 inline crypto::SignerFiles FilesOf(const Pki& pki) {
-  return crypto::SignerFiles{pki.files.tsa_key, pki.files.tsa_cert, pki.files.chain};
+  crypto::SignerFiles files;
+  files.key_path = pki.files.tsa_key;
+  files.cert_path = pki.files.tsa_cert;
+  files.chain_path = pki.files.chain;
+  return files;
 }
 
 inline core::IssuancePolicy DefaultIssuancePolicy() {
