@@ -71,7 +71,8 @@ done
 user_created() { in_root getent passwd tsad | grep -q ':/var/lib/tsad:/usr/sbin/nologin$'; }
 check P05 "postinst created the system user tsad (home /var/lib/tsad, no shell)" user_created
 no_keys() {
-  [ "$(stat -c '%U:%G %a' "$root/etc/tsad/certs")" = "root:tsad 750" ] || { stat "$root/etc/tsad/certs"; return 1; }
+  # stat in the root: user and group names are the root's, not the host's.
+  [ "$(in_root stat -c '%U:%G %a' /etc/tsad/certs)" = "root:tsad 750" ] || { in_root stat /etc/tsad/certs; return 1; }
   [ -z "$(ls -A "$root/etc/tsad/certs")" ] || { ls -l "$root/etc/tsad/certs"; return 1; }
 }
 check P06 "/etc/tsad/certs is root:tsad 0750 and empty: postinst generated no key" no_keys
@@ -103,8 +104,10 @@ check P10 "tsad starts with /etc/tsad/tsad.conf as user tsad, and /health report
            v=\$(chroot '$root' tsad --version); [[ \"\$v\" == *\$(printf '%s' \"\$h\" | python3 -c 'import json,sys; j=json.load(sys.stdin); print(j[\"version\"] + \" (git \" + j[\"commit\"] + \")\")') ]]"
 check P11 "its audit log is /var/lib/tsad/audit_chain.db, from the config file" test -s "$root/var/lib/tsad/audit_chain.db"
 kill -TERM "$tsad_pid" 2>/dev/null
-check P12 "tsad stops cleanly on SIGTERM (exit 0)" wait "$tsad_pid"
+wait "$tsad_pid"
+tsad_status=$?
 tsad_pid=""
+check P12 "tsad stops cleanly on SIGTERM (exit 0)" bash -c "[ $tsad_status -eq 0 ] || { echo 'exit $tsad_status'; cat '$root/tmp/tsad.log'; exit 1; }"
 
 check P13 "dpkg --purge removes the package and its conffile but keeps the audit log" \
   bash -c "chroot '$root' dpkg --purge tsad && [ ! -e '$root/usr/bin/tsad' ] && [ ! -e '$root/etc/tsad/tsad.conf' ] &&
