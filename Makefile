@@ -35,9 +35,9 @@ bench:  ## Loopback benchmark (bench/run.sh; minutes; on a quiet machine)
 fuzz:  ## Build the libFuzzer harnesses (clang-14) and run each for FUZZ_SECONDS (default 60)
 	scripts/fuzz-smoke $(FUZZ_SECONDS)
 
-package:  ## Debian package of the release build: build/tsad_<version>_<arch>.deb (CPack)
+package:  ## Debian package of the release build: build-package/tsad_<version>-1_<arch>.deb (CPack)
 	scripts/package
 
 test-package:  ## Install that package into a fresh Debian 12 root (debootstrap, cached), check it
 	scripts/package
-	tests/package/install_test.sh build
+	tests/package/install_test.sh build-package
