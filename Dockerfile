@@ -21,7 +21,9 @@ WORKDIR /src
 COPY scripts/install-deps scripts/install-deps
 RUN bash scripts/install-deps --build && rm -rf /var/lib/apt/lists/*
 COPY . .
-RUN cmake --preset release \
+# .git is not in the build context: the release workflow passes the commit for --version and /health.
+ARG TSA_GIT_COMMIT=
+RUN cmake --preset release -DTSA_GIT_COMMIT="${TSA_GIT_COMMIT}" \
  && cmake --build --preset release -j"$(nproc)" \
  && cmake --install build --prefix /opt/tsad --strip
 

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "tsa/core/build_version.h"
+
 namespace tsa::app {
 namespace {
 
@@ -63,7 +65,7 @@ class SwitchFormatter final : public CLI::Formatter {
 ParsedConfig ParseConfig(int argc, char** argv) {
   Config c;
   CLI::App app{"tsad: an RFC 3161 time-stamping authority", "tsad"};
-  app.set_version_flag("--version", std::string("tsad ") + TSA_VERSION);
+  app.set_version_flag("--version", core::VersionLine("tsad"));
   app.set_config("--config", "", "TOML/INI file with any of the options below (keys as the long flag names)")
       ->envname("TSA_CONFIG");
   app.option_defaults()->always_capture_default();

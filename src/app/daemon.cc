@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "tsa/audit/token_log.h"
+#include "tsa/core/build_version.h"
 #include "tsa/core/serial.h"
 #include "tsa/crypto/request_codec.h"
 #include "tsa/crypto/verifier.h"
@@ -197,7 +198,8 @@ int RunDaemon(const Config& config) {
   for (auto a : policy->accepted_hashes) hash_names.push_back(core::Info(a).name);
   service::LogEvent(
       spdlog::level::info, "started",
-      {{"version", TSA_VERSION},
+      {{"version", std::string(core::BuildVersion())},
+       {"commit", std::string(core::BuildCommit())},
        {"listen", config.host + ":" + std::to_string(*port)},
        {"cert", material->subject()},
        {"key", material->key_description()},

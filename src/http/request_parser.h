@@ -17,9 +17,9 @@
 namespace tsa::http {
 
 struct ParserLimits {
-  std::size_t max_header_bytes = 16 * 1024;  // header fields (431 above)
-  std::size_t max_headers = 100;             // fields (431 above)
-  std::size_t max_uri_bytes = 4096;          // request-target (414 above)
+  std::size_t max_header_bytes = std::size_t{16} * 1024;  // header fields (431 above)
+  std::size_t max_headers = 100;                          // fields (431 above)
+  std::size_t max_uri_bytes = 4096;                       // request-target (414 above)
 };
 
 // What tsad reads of a request head; every other field is counted and dropped.

@@ -16,7 +16,7 @@ namespace bhttp = boost::beast::http;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-constexpr std::size_t kReadChunk = 16 * 1024;
+constexpr std::size_t kReadChunk = std::size_t{16} * 1024;
 constexpr std::size_t kIdleChunk = 2048;
 constexpr std::size_t kLingerBytes = 1 << 20;  // at most this much of an unread body is drained before closing
 constexpr auto kLinger = std::chrono::seconds(2);

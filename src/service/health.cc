@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tsa/core/build_version.h"
+
 namespace tsa::service {
 namespace {
 std::string IsoTime(std::time_t t) {
@@ -69,7 +71,8 @@ nlohmann::json HealthReport::ToJson() const {
   nlohmann::json j;
   j["status"] = ok ? "ok" : "unhealthy";
   j["service"] = "tsa-server";
-  j["version"] = TSA_VERSION;
+  j["version"] = core::BuildVersion();
+  j["commit"] = core::BuildCommit();
   if (!ok) j["failing"] = failing;
   j["checks"] = {
       {"certificate",

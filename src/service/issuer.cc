@@ -92,7 +92,7 @@ void Issuer::IssueAsync(std::span<const std::uint8_t> der_request, std::function
     return;
   }
   // The log's completion resumes the request; no thread waits for the commit.
-  log_->AppendAsync(std::move(*s.record), [this, outcome = std::move(s.outcome), done = std::move(done)](Status st) mutable {
+  log_->AppendAsync(std::move(*s.record), [outcome = std::move(s.outcome), done = std::move(done)](Status st) mutable {
     done(st ? std::move(outcome) : LogFailed(outcome, st));
   });
 }

@@ -15,6 +15,7 @@
 #include "support/http_helpers.h"
 #include "support/test_pki.h"
 #include "support/tsad_process.h"
+#include "tsa/core/build_version.h"
 #include "tsa/store/database.h"
 
 namespace tsa::test {
@@ -228,7 +229,7 @@ TEST_F(Hardening, HelpShowsTheRealDefaultsOfSwitchesAndEveryLogLevel) {
   EXPECT_NE(help.output.find("critical or off"), std::string::npos) << help.output;
   const CommandResult version = RunCommand({TsadProcess::BinaryPath(), "--version"});
   EXPECT_EQ(version.exit_code, 0);
-  EXPECT_EQ(version.output.rfind("tsad ", 0), 0u) << version.output;
+  EXPECT_EQ(version.output, core::VersionLine("tsad") + "\n");
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "grant_checks.h"
 #include "shared_tsad.h"
 #include "support/der_builder.h"
+#include "tsa/core/build_version.h"
 
 namespace tsa::test {
 namespace {
@@ -453,7 +454,9 @@ TEST_F(HttpProfile, HealthIs200WithStatusOkServiceVersionAndChecks) {
     ASSERT_FALSE(j.is_discarded()) << r.body_text();
     EXPECT_EQ(j.value("status", ""), "ok");
     EXPECT_EQ(j.value("service", ""), "tsa-server");
-    EXPECT_FALSE(j.value("version", "").empty());
+    EXPECT_EQ(j.value("version", ""), core::BuildVersion());
+    EXPECT_EQ(j.value("commit", ""), core::BuildCommit());
+    EXPECT_NE(j.value("commit", ""), "");
     ASSERT_TRUE(j.contains("checks") && j["checks"].is_object()) << j.dump();
     for (const char* check : {"certificate", "clock", "database"}) {
       ASSERT_TRUE(j["checks"].contains(check)) << check;

@@ -17,6 +17,7 @@
 #include "audit_helpers.h"
 #include "shared_tsad.h"
 #include "support/fake_tsa.h"
+#include "tsa/core/build_version.h"
 #include "tsa/crypto/cert_factory.h"
 
 namespace tsa::test {
@@ -100,7 +101,9 @@ TEST_F(ToolsCliTest, EveryToolPrintsItsVersion) {
   for (const std::string& tool : kTools) {
     auto r = RunCommand({ToolPath(tool), "--version"}, 10s);
     EXPECT_EQ(r.exit_code, 0) << tool << ":\n" << r.output;
-    EXPECT_TRUE(std::regex_match(r.output, std::regex(tool + " [0-9]+\\.[0-9]+\\.[0-9]+\n"))) << tool << ": " << r.output;
+    EXPECT_TRUE(std::regex_match(r.output, std::regex(tool + " [0-9]+\\.[0-9]+\\.[0-9]+ \\(git [^ ()]+\\)\n")))
+        << tool << ": " << r.output;
+    EXPECT_EQ(r.output, core::VersionLine(tool) + "\n");
   }
 }
 

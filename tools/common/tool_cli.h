@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "tsa/core/build_version.h"
 #include "tsa/core/bytes.h"
 #include "tsa/core/result.h"
 #include "tsa/crypto/verifier.h"
@@ -30,10 +31,10 @@ inline int Fail(const std::string& tool, int code, const std::string& reason) {
   return code;
 }
 
-// Sets the name shown by --help and adds --version ("tsa-verify 0.3.0", from the build).
+// Sets the name shown by --help and adds --version ("tsa-verify 0.3.0 (git 0123456789ab)").
 inline void Describe(CLI::App& app, const std::string& tool) {
   app.name(tool);
-  app.set_version_flag("--version", tool + " " + TSA_VERSION);
+  app.set_version_flag("--version", core::VersionLine(tool));
 }
 
 // Parses the command line, then runs `validate` (checks across options; it throws

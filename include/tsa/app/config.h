@@ -18,9 +18,9 @@ struct Config {
   std::size_t io_threads = 0;  // 0: one per core
   std::size_t max_connections = 10000;
   std::size_t max_in_flight = 1024;
-  std::size_t max_request_bytes = 16 * 1024;
-  std::size_t max_data_bytes = 4 * 1024 * 1024;
-  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t max_request_bytes = std::size_t{16} * 1024;
+  std::size_t max_data_bytes = std::size_t{4} * 1024 * 1024;
+  std::size_t max_header_bytes = std::size_t{16} * 1024;
   std::size_t max_headers = 100;
   std::size_t max_uri_bytes = 4096;
   int read_timeout_s = 10;

@@ -84,6 +84,8 @@ inline Status Ok() { return Status(); }
 
 // Returns the error of a failed Result/Status from the enclosing function. The temporary's name is
 // unique per expansion so that TSA_TRY inside a lambda inside TSA_TRY does not shadow.
+// `tmp` and `lhs` below are a name and a declaration, which parentheses would break.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define TSA_TRY(expr) TSA_TRY_IMPL(TSA_CONCAT(tsa_try_result_, __COUNTER__), expr)
 #define TSA_TRY_IMPL(tmp, expr)   \
   do {                            \
@@ -97,3 +99,4 @@ inline Status Ok() { return Status(); }
   auto tmp = (expr);                              \
   if (!tmp) return std::move(tmp.error());        \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)

@@ -21,16 +21,16 @@ struct HttpOptions {
   int port = 5000;             // 0: any free port (tests)
   std::size_t io_threads = 0;  // 0: one per core
   int listen_backlog = 1024;
-  std::size_t max_connections = 10000;           // at the cap the oldest idle connections are closed first
-  std::size_t max_in_flight = 1024;              // requests being signed or logged; above, reading waits
-  std::size_t max_request_bytes = 16 * 1024;     // DER TimeStampReq bodies (the largest sane one is < 300 B)
-  std::size_t max_data_bytes = 4 * 1024 * 1024;  // raw-data mode bodies, hashed while streaming
-  std::size_t max_header_bytes = 16 * 1024;      // header fields (431 above)
-  std::size_t max_headers = 100;                 // header fields (431 above)
-  std::size_t max_uri_bytes = 4096;              // request-target (414 above)
-  int read_timeout_s = 10;                       // a whole request (head and body) must arrive within this
-  int keep_alive_timeout_s = 5;                  // an idle connection is closed after this
-  int cert_warn_days = 30;                       // /health warns (still 200) below this many days left
+  std::size_t max_connections = 10000;                        // at the cap the oldest idle connections are closed first
+  std::size_t max_in_flight = 1024;                           // requests being signed or logged; above, reading waits
+  std::size_t max_request_bytes = std::size_t{16} * 1024;     // DER TimeStampReq bodies (the largest sane one is < 300 B)
+  std::size_t max_data_bytes = std::size_t{4} * 1024 * 1024;  // raw-data mode bodies, hashed while streaming
+  std::size_t max_header_bytes = std::size_t{16} * 1024;      // header fields (431 above)
+  std::size_t max_headers = 100;                              // header fields (431 above)
+  std::size_t max_uri_bytes = 4096;                           // request-target (414 above)
+  int read_timeout_s = 10;                                    // a whole request (head and body) must arrive within this
+  int keep_alive_timeout_s = 5;                               // an idle connection is closed after this
+  int cert_warn_days = 30;                                    // /health warns (still 200) below this many days left
   int write_timeout_s = 10;
   int shutdown_timeout_s = 10;  // SIGTERM: in-flight requests get this long to finish
 };
