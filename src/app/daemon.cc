@@ -11,7 +11,9 @@
 #include <iostream>
 #include <iterator>
 #include <thread>
+#include <tuple>
 
+#include "tsa/app/reload.h"
 #include "tsa/audit/token_log.h"
 #include "tsa/core/serial.h"
 #include "tsa/crypto/request_codec.h"
@@ -21,6 +23,7 @@
 #include "tsa/service/audit_service.h"
 #include "tsa/service/issuer.h"
 #include "tsa/service/logging.h"
+#include "tsa/service/metrics.h"
 #include "tsa/service/system_clock.h"
 
 namespace tsa::app {
@@ -140,6 +143,9 @@ int RunDaemon(const Config& config) {
   if (!signer) return Fail(signer.error().message);
   std::shared_ptr<crypto::TokenSigner> shared_signer(std::move(*signer));
 
+  // Counting on the hot path is a few atomic increments (service/metrics.h).
+  auto metrics = std::make_shared<service::Metrics>(*policy);
+
   // The database's directory is not created: a typo in --db must not start a new, empty log.
   audit::TokenLogOptions log_options;
   log_options.path = config.db_path;
@@ -147,6 +153,9 @@ int RunDaemon(const Config& config) {
   log_options.synchronous_full = config.synchronous_full;
   log_options.gather_us = config.log_gather_us;
   log_options.writer_nice = config.log_writer_nice;
+  log_options.on_commit = [metrics](std::size_t tokens, std::chrono::nanoseconds took, bool ok) {
+    metrics->ObserveLogCommit(tokens, took, ok);
+  };
   auto log = audit::TokenLog::Open(log_options);
   if (!log) return Fail(log.error().message);
   std::shared_ptr<audit::TokenLog> shared_log(std::move(*log));
@@ -159,6 +168,7 @@ int RunDaemon(const Config& config) {
   service::Issuer::Config issuer_config;
   issuer_config.instance = static_cast<std::uint16_t>(config.instance_id);
   issuer_config.log_tokens = config.audit_log;
+  issuer_config.metrics = metrics;
   issuer_config.clock_mode = config.allow_unsynced_clock ? core::ClockMode::kTrustUnsynced : core::ClockMode::kRequireSync;
   auto clock = std::make_shared<service::SystemClockSource>();
   auto issuer = service::Issuer::Create(issuer_config, shared_signer, clock, shared_log);
@@ -175,7 +185,8 @@ int RunDaemon(const Config& config) {
   anchor_options.timeout_s = config.anchor_timeout_s;
   anchor_options.min_backoff = std::chrono::seconds(config.anchor_retry_min_s);
   anchor_options.origin = (*material)->subject();
-  anchor_options.on_attempt = [](bool ok, const std::string& url, std::uint64_t tree_size, const std::string& error) {
+  anchor_options.on_attempt = [metrics](bool ok, const std::string& url, std::uint64_t tree_size, const std::string& error) {
+    metrics->CountAnchorAttempt(url, ok);
     if (ok) {
       service::LogEvent(spdlog::level::info, "anchored", {{"tsa", url}, {"tree_size", tree_size}});
     } else {
@@ -211,7 +222,24 @@ int RunDaemon(const Config& config) {
   http_options.max_uri_bytes = config.max_uri_bytes;
   http_options.read_timeout_s = config.read_timeout_s;
   http_options.keep_alive_timeout_s = config.keep_alive_timeout_s;
-  auto server = http::HttpServer::Create(http_options, **issuer, audit_service, config.anchor_interval_s);
+  http_options.metrics_from_any = config.metrics_from == "any";
+  for (const auto& [text, target, flag] :
+       {std::tuple{&config.rate_limit, &http_options.rate_limit, "--rate-limit"},
+        std::tuple{&config.global_rate_limit, &http_options.global_rate_limit, "--global-rate-limit"}}) {
+    if (text->empty()) continue;
+    auto spec = core::ParseRate(*text);
+    if (!spec) return Fail(std::string(flag) + ": " + spec.error().message);
+    *target = *spec;
+  }
+  // What SIGHUP reloads (app/reload.h).
+  ReloadHooks reload_hooks;
+  std::shared_ptr<service::ClientRegistry> clients;
+  if (!config.clients_file.empty()) {
+    clients = std::make_shared<service::ClientRegistry>(config.clients_file);
+    if (Status st = clients->Reload(); !st) return Fail(st.error().message);
+    reload_hooks.Add("clients", [clients] { return clients->Reload(); });
+  }
+  auto server = http::HttpServer::Create(http_options, **issuer, audit_service, config.anchor_interval_s, metrics, clients);
   if (!server) return Fail(server.error().message);
   auto port = (*server)->Bind();
   if (!port) return Fail(port.error().message);
@@ -239,6 +267,10 @@ int RunDaemon(const Config& config) {
        {"anchor", config.anchor_enabled ? Join(config.anchor_tsas) + " every " + std::to_string(config.anchor_interval_s) +
                                               "s (" + config.anchor_mode + ")"
                                         : "off"},
+       {"clients", clients ? config.clients_file + " (" + std::to_string(clients->Current()->size()) +
+                                 " clients; POST /tsa needs credentials)"
+                           : "off (POST /tsa is open)"},
+       {"rate_limit", config.rate_limit.empty() ? "off" : config.rate_limit},
        {"instance", config.instance_id}});
   for (const auto& flag : config.obsolete_flags) {
     service::LogEvent(
@@ -265,15 +297,19 @@ int RunDaemon(const Config& config) {
   if (Status st = anchors.Start(); !st) return Fail("anchoring: " + st.error().message);
 
   http::HttpServer* srv = server->get();
-  std::jthread signal_thread([srv, &signals](std::stop_token stop) {
+  std::jthread signal_thread([srv, &signals, &reload_hooks](std::stop_token stop) {
     while (!stop.stop_requested()) {
       struct timespec timeout {
         0, 200'000'000
       };
       const int sig = sigtimedwait(&signals, nullptr, &timeout);
       if (sig == SIGHUP) {
-        service::LogEvent(spdlog::level::warn, "sighup_ignored",
-                          {{"detail", "this tsad cannot reload its configuration; restart it to apply changes"}});
+        if (reload_hooks.empty()) {
+          service::LogEvent(spdlog::level::warn, "sighup_ignored",
+                            {{"detail", "nothing to reload (no --clients); restart tsad to apply other changes"}});
+        } else {
+          reload_hooks.RunAll();
+        }
         continue;
       }
       if (sig == SIGTERM || sig == SIGINT) {

@@ -7,6 +7,7 @@
 #include "tsa/core/response_info.h"
 #include "tsa/core/serial.h"
 #include "tsa/crypto/response_inspector.h"
+#include "tsa/store/log_queries.h"
 
 namespace tsa::service {
 namespace {
@@ -59,6 +60,21 @@ Result<nlohmann::json> AuditService::LatestCheckpoint() {
     return Ok();
   }));
   return out;
+}
+
+std::optional<audit::AnchorStatus> AuditService::AnchorStatusNow() const {
+  if (anchors_ == nullptr) return std::nullopt;
+  return anchors_->GetStatus();
+}
+
+Result<std::int64_t> AuditService::LastCheckpointGenTimeUs() const {
+  std::int64_t gen_time_us = 0;
+  TSA_TRY(log_.Read([&](store::Database& db) -> Status {
+    TSA_ASSIGN_OR_RETURN(auto latest, store::LatestCheckpoint(db));
+    if (latest) gen_time_us = latest->gen_time_us;
+    return Ok();
+  }));
+  return gen_time_us;
 }
 
 nlohmann::json AuditService::AnchorHealth(std::int64_t now_us, int interval_s) const {
