@@ -132,9 +132,10 @@ ParsedConfig ParseConfig(int argc, char** argv) {
   app.add_option("--global-rate-limit", c.global_rate_limit, "POST /tsa for the whole daemon: RATE[/s|/min][:BURST]")
       ->envname("TSA_GLOBAL_RATE_LIMIT")
       ->group("HTTP");
-  app.add_option("--metrics-from", c.metrics_from, "Who may GET /metrics: loopback (default) or any")
+  app.add_option("--metrics-from", c.metrics_from,
+                 "Who may GET /metrics: loopback (default), any, or client (an API key of --clients)")
       ->envname("TSA_METRICS_FROM")
-      ->check(CLI::IsMember({"loopback", "any"}))
+      ->check(CLI::IsMember({"loopback", "any", "client"}))
       ->group("HTTP");
 
   app.add_option("--cert-dir", c.cert_dir, "Directory with tsa_key.pem, tsa_cert.pem and optional chain.pem")

@@ -222,7 +222,12 @@ int RunDaemon(const Config& config) {
   http_options.max_uri_bytes = config.max_uri_bytes;
   http_options.read_timeout_s = config.read_timeout_s;
   http_options.keep_alive_timeout_s = config.keep_alive_timeout_s;
-  http_options.metrics_from_any = config.metrics_from == "any";
+  http_options.metrics_from = config.metrics_from == "any"      ? http::MetricsAccess::kAny
+                              : config.metrics_from == "client" ? http::MetricsAccess::kClient
+                                                                : http::MetricsAccess::kLoopback;
+  if (http_options.metrics_from == http::MetricsAccess::kClient && config.clients_file.empty()) {
+    return Fail("--metrics-from client needs --clients");
+  }
   for (const auto& [text, target, flag] :
        {std::tuple{&config.rate_limit, &http_options.rate_limit, "--rate-limit"},
         std::tuple{&config.global_rate_limit, &http_options.global_rate_limit, "--global-rate-limit"}}) {

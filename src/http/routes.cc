@@ -106,6 +106,10 @@ std::optional<Response> Router::Authenticate(Exchange& ex) const {
     ex.client_entry = auth.client;
     return std::nullopt;
   }
+  return Unauthorized(ex, auth);
+}
+
+Response Router::Unauthorized(const Exchange& ex, const service::AuthResult& auth) const {
   metrics_->CountAuthFailure();
   service::LogEvent(
       spdlog::level::warn, "auth_failed",
@@ -189,8 +193,13 @@ Response Router::Metrics(const Exchange& ex) {
   // Metrics show traffic and state an outsider should not see: loopback only unless opened.
   boost::system::error_code ec;
   const auto address = boost::asio::ip::make_address(ex.client, ec);
-  if (!options_.metrics_from_any && (ec || !address.is_loopback())) {
+  if (options_.metrics_from == MetricsAccess::kLoopback && (ec || !address.is_loopback())) {
     return TransportError(403, "/metrics is served to loopback clients only (see --metrics-from)", ex.head);
+  }
+  if (options_.metrics_from == MetricsAccess::kClient) {
+    const service::AuthResult auth = clients_ ? clients_->Current()->Authenticate(ex.head.authorization)
+                                              : service::AuthResult{nullptr, "", "no --clients"};
+    if (auth.client == nullptr) return Unauthorized(ex, auth);
   }
   const service::ServerGauges gauges = server_gauges ? server_gauges() : service::ServerGauges{};
   Response res = Make(200, ex.head, metrics_->Render(issuer_, audit_, gauges), "text/plain; version=0.0.4; charset=utf-8");

@@ -93,6 +93,7 @@ class Router {
   Response AuditProof(const Exchange& exchange);
   Response AuditCheckpoint(const Exchange& exchange);
   Response Metrics(const Exchange& exchange);
+  Response Unauthorized(const Exchange& exchange, const service::AuthResult& auth) const;
 
   HttpOptions options_;
   service::Issuer& issuer_;

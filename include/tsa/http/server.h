@@ -20,6 +20,10 @@
 
 namespace tsa::http {
 
+// kLoopback: loopback addresses only (403 otherwise); kAny: everyone; kClient: an authenticated
+// client of --clients (401 otherwise).
+enum class MetricsAccess { kLoopback, kAny, kClient };
+
 struct HttpOptions {
   std::string host = "0.0.0.0";
   int port = 5000;             // 0: any free port (tests)
@@ -35,8 +39,8 @@ struct HttpOptions {
   int read_timeout_s = 10;                       // a whole request (head and body) must arrive within this
   int keep_alive_timeout_s = 5;                  // an idle connection is closed after this
   int write_timeout_s = 10;
-  int shutdown_timeout_s = 10;    // SIGTERM: in-flight requests get this long to finish
-  bool metrics_from_any = false;  // GET /metrics from any address (default: loopback only, else 403)
+  int shutdown_timeout_s = 10;                            // SIGTERM: in-flight requests get this long to finish
+  MetricsAccess metrics_from = MetricsAccess::kLoopback;  // who may GET /metrics (others: 403 / 401)
   // POST /tsa rate limits (README "Rate limits"): per identity (a client's own rate overrides it)
   // and for the whole daemon; nullopt: none.
   std::optional<core::RateSpec> rate_limit;
