@@ -123,6 +123,22 @@ ParsedConfig ParseConfig(int argc, char** argv) {
   app.add_option("--port-file", c.port_file, "Write the bound port to this file once listening")
       ->envname("TSA_PORT_FILE")
       ->group("HTTP");
+  app.add_option("--clients", c.clients_file,
+                 "Clients file (JSON, made with tsa-clients): POST /tsa then needs an API key; SIGHUP re-reads it")
+      ->envname("TSA_CLIENTS_FILE")
+      ->group("HTTP");
+  app.add_option("--rate-limit", c.rate_limit,
+                 "POST /tsa per client (name, or remote address when anonymous): RATE[/s|/min][:BURST]; 429 above")
+      ->envname("TSA_RATE_LIMIT")
+      ->group("HTTP");
+  app.add_option("--global-rate-limit", c.global_rate_limit, "POST /tsa for the whole daemon: RATE[/s|/min][:BURST]")
+      ->envname("TSA_GLOBAL_RATE_LIMIT")
+      ->group("HTTP");
+  app.add_option("--metrics-from", c.metrics_from,
+                 "Who may GET /metrics: loopback (default), any, or client (an API key of --clients)")
+      ->envname("TSA_METRICS_FROM")
+      ->check(CLI::IsMember({"loopback", "any", "client"}))
+      ->group("HTTP");
 
   app.add_option("--cert-dir", c.cert_dir, "Directory with tsa_key.pem, tsa_cert.pem and optional chain.pem")
       ->envname("TSA_CERT_DIR")

@@ -13,7 +13,9 @@
 #include <iostream>
 #include <iterator>
 #include <thread>
+#include <tuple>
 
+#include "tsa/app/reload.h"
 #include "tsa/audit/token_log.h"
 #include "tsa/core/build_version.h"
 #include "tsa/core/serial.h"
@@ -24,6 +26,7 @@
 #include "tsa/service/audit_service.h"
 #include "tsa/service/issuer.h"
 #include "tsa/service/logging.h"
+#include "tsa/service/metrics.h"
 #include "tsa/service/system_clock.h"
 
 namespace tsa::app {
@@ -117,6 +120,9 @@ int RunDaemon(const Config& config) {
   std::shared_ptr<crypto::TokenSigner> shared_signer = std::move(*built);
   const auto material = shared_signer->shared_material();
 
+  // Counting on the hot path is a few atomic increments (service/metrics.h).
+  auto metrics = std::make_shared<service::Metrics>(*policy);
+
   // The database's directory is not created: a typo in --db must not start a new, empty log.
   audit::TokenLogOptions log_options;
   log_options.path = config.db_path;
@@ -124,6 +130,9 @@ int RunDaemon(const Config& config) {
   log_options.synchronous_full = config.synchronous_full;
   log_options.gather_us = config.log_gather_us;
   log_options.writer_nice = config.log_writer_nice;
+  log_options.on_commit = [metrics](std::size_t tokens, std::chrono::nanoseconds took, bool ok) {
+    metrics->ObserveLogCommit(tokens, took, ok);
+  };
   auto log = audit::TokenLog::Open(log_options);
   if (!log) return Fail(log.error().message);
   std::shared_ptr<audit::TokenLog> shared_log(std::move(*log));
@@ -137,6 +146,7 @@ int RunDaemon(const Config& config) {
   service::Issuer::Config issuer_config;
   issuer_config.instance = static_cast<std::uint16_t>(config.instance_id);
   issuer_config.log_tokens = config.audit_log;
+  issuer_config.metrics = metrics;
   issuer_config.clock_mode = config.allow_unsynced_clock ? core::ClockMode::kTrustUnsynced : core::ClockMode::kRequireSync;
   auto clock = std::make_shared<service::SystemClockSource>();
   auto issuer = service::Issuer::Create(issuer_config, shared_signer, clock, shared_log);
@@ -150,7 +160,8 @@ int RunDaemon(const Config& config) {
   anchor_options.timeout_s = config.anchor_timeout_s;
   anchor_options.min_backoff = std::chrono::seconds(config.anchor_retry_min_s);
   anchor_options.origin = material->subject();
-  anchor_options.on_attempt = [](bool ok, const std::string& url, std::uint64_t tree_size, const std::string& error) {
+  anchor_options.on_attempt = [metrics](bool ok, const std::string& url, std::uint64_t tree_size, const std::string& error) {
+    metrics->CountAnchorAttempt(url, ok);
     if (ok) {
       service::LogEvent(spdlog::level::info, "anchored", {{"tsa", url}, {"tree_size", tree_size}});
     } else {
@@ -187,7 +198,29 @@ int RunDaemon(const Config& config) {
   http_options.read_timeout_s = config.read_timeout_s;
   http_options.keep_alive_timeout_s = config.keep_alive_timeout_s;
   http_options.cert_warn_days = config.cert_warn_days;
-  auto server = http::HttpServer::Create(http_options, **issuer, audit_service, config.anchor_interval_s);
+  http_options.metrics_from = config.metrics_from == "any"      ? http::MetricsAccess::kAny
+                              : config.metrics_from == "client" ? http::MetricsAccess::kClient
+                                                                : http::MetricsAccess::kLoopback;
+  if (http_options.metrics_from == http::MetricsAccess::kClient && config.clients_file.empty()) {
+    return Fail("--metrics-from client needs --clients");
+  }
+  for (const auto& [text, target, flag] :
+       {std::tuple{&config.rate_limit, &http_options.rate_limit, "--rate-limit"},
+        std::tuple{&config.global_rate_limit, &http_options.global_rate_limit, "--global-rate-limit"}}) {
+    if (text->empty()) continue;
+    auto spec = core::ParseRate(*text);
+    if (!spec) return Fail(std::string(flag) + ": " + spec.error().message);
+    *target = *spec;
+  }
+  // What SIGHUP reloads (app/reload.h).
+  ReloadHooks reload_hooks;
+  std::shared_ptr<service::ClientRegistry> clients;
+  if (!config.clients_file.empty()) {
+    clients = std::make_shared<service::ClientRegistry>(config.clients_file);
+    if (Status st = clients->Reload(); !st) return Fail(st.error().message);
+    reload_hooks.Add("clients", [clients] { return clients->Reload(); });
+  }
+  auto server = http::HttpServer::Create(http_options, **issuer, audit_service, config.anchor_interval_s, metrics, clients);
   if (!server) return Fail(server.error().message);
   auto port = (*server)->Bind();
   if (!port) return Fail(port.error().message);
@@ -218,6 +251,10 @@ int RunDaemon(const Config& config) {
        {"anchor", config.anchor_enabled ? Join(config.anchor_tsas) + " every " + std::to_string(config.anchor_interval_s) +
                                               "s (" + config.anchor_mode + ")"
                                         : "off"},
+       {"clients", clients ? config.clients_file + " (" + std::to_string(clients->Current()->size()) +
+                                 " clients; POST /tsa needs credentials)"
+                           : "off (POST /tsa is open)"},
+       {"rate_limit", config.rate_limit.empty() ? "off" : config.rate_limit},
        {"instance", config.instance_id}});
   for (const auto& flag : config.obsolete_flags) {
     service::LogEvent(
@@ -245,7 +282,7 @@ int RunDaemon(const Config& config) {
 
   http::HttpServer* srv = server->get();
   SignerReloader reloader(config, signer_options, **issuer);
-  std::jthread signal_thread([srv, &signals, &reloader](std::stop_token stop) {
+  std::jthread signal_thread([srv, &signals, &reloader, &reload_hooks](std::stop_token stop) {
     while (!stop.stop_requested()) {
       struct timespec timeout {
         0, 200'000'000
@@ -255,6 +292,7 @@ int RunDaemon(const Config& config) {
         if (sig == SIGHUP) {
           service::LogEvent(spdlog::level::info, "reloading", {{"signal", "SIGHUP"}});
           reloader.Reload();
+          reload_hooks.RunAll();
           continue;
         }
         reloader.RetryIfFailing();

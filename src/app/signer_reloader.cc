@@ -51,7 +51,7 @@ Status RecordCertificate(audit::TokenLog& log, const crypto::SignerMaterial& m, 
   const std::int64_t now_us =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   store::CertificateEvent e{now_us, event, m.certificate_sha256(), m.subject(), m.certificate_pem()};
-  return log.Write([&e](store::Database& db) { return store::RecordCertificateEvent(db, e); });
+  return log.Write([&e](store::LogStore& store) { return store.RecordCertificateEvent(e); });
 }
 
 Result<std::shared_ptr<crypto::TokenSigner>> BuildSigner(const Config& config, const crypto::SignerOptions& options) {

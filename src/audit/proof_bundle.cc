@@ -10,7 +10,7 @@
 #include "tsa/audit/token_log.h"
 #include "tsa/core/bytes.h"
 #include "tsa/core/response_info.h"
-#include "tsa/core/time_text.h"
+#include "tsa/core/utc.h"
 #include "tsa/crypto/response_inspector.h"
 #include "tsa/crypto/verifier.h"
 #include "tsa/store/log_store.h"

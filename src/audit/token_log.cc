@@ -382,7 +382,13 @@ void TokenLog::RunLoop(std::stop_token& stop, std::vector<std::shared_ptr<Pendin
         if (solo) break;
       }
     }
+    const auto commit_start = std::chrono::steady_clock::now();
     const Status st = Commit(batch);
+    if (options_.on_commit) {
+      std::size_t tokens = 0;
+      for (const auto& p : batch) tokens += p->kind == Pending::Kind::kToken ? 1 : 0;
+      options_.on_commit(tokens, std::chrono::steady_clock::now() - commit_start, static_cast<bool>(st));
+    }
     if (checkpointer_) checkpointer_->AfterCommit(*db_, wal_frames_);
     RecordOutcome(batch, st);
     for (const auto& p : batch) p->Finish();

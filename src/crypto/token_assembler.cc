@@ -224,8 +224,9 @@ Status TokenAssembler::CheckAccepted(std::span<const std::uint8_t> hash_oid, std
   return {};
 }
 
-Result<TokenAssembler::Unsigned> TokenAssembler::Prepare(std::span<const std::uint8_t> der_request,
-                                                         std::span<const std::uint8_t> serial, core::UnixMicros gen_time) const {
+Result<TokenAssembler::Unsigned> TokenAssembler::BuildUnsigned(std::span<const std::uint8_t> der_request,
+                                                               std::span<const std::uint8_t> serial,
+                                                               core::UnixMicros gen_time) const {
   TSA_ASSIGN_OR_RETURN(auto f, ReadRequest(der_request));
   TSA_TRY(CheckAccepted(f.hash_oid, f.digest_size, f.hash_parameters_ok, f.policy));
   Unsigned u;

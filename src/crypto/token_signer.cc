@@ -114,7 +114,7 @@ Result<void> TokenSigner::EnableDirect() {
     TSA_ASSIGN_OR_RETURN(auto reference, SignWithOpenSsl(request, serial, now));
     if (static_cast<core::UnixMicros>(std::time(nullptr)) != now / 1'000'000) continue;
     TSA_ASSIGN_OR_RETURN(auto reference_signature, TokenSignature(reference.token_der));
-    TSA_ASSIGN_OR_RETURN(auto unsigned_token, assembler_->Prepare(request, serial, now));
+    TSA_ASSIGN_OR_RETURN(auto unsigned_token, assembler_->BuildUnsigned(request, serial, now));
     if (assembler_->Finish(unsigned_token, reference_signature).response_der != reference.response_der) {
       return MakeError(ErrorKind::kInternal, "the direct encoder's token differs from OpenSSL's");
     }
@@ -215,7 +215,7 @@ Result<TokenSigner::Signed> TokenSigner::SignOnce(std::span<const std::uint8_t> 
 
 Result<TokenSigner::Signed> TokenSigner::SignDirect(std::span<const std::uint8_t> der_request,
                                                     std::span<const std::uint8_t> serial, core::UnixMicros gen_time) {
-  TSA_ASSIGN_OR_RETURN(auto unsigned_token, assembler_->Prepare(der_request, serial, gen_time));
+  TSA_ASSIGN_OR_RETURN(auto unsigned_token, assembler_->BuildUnsigned(der_request, serial, gen_time));
   TSA_ASSIGN_OR_RETURN(auto digest, assembler_->SignedAttributesDigest(unsigned_token));
   TSA_ASSIGN_OR_RETURN(auto signature, direct_->Sign(digest));
   auto encoded = assembler_->Finish(unsigned_token, signature);

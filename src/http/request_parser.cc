@@ -108,6 +108,7 @@ void RequestParser::on_field_impl(bhttp::field name, beast::string_view name_str
     case bhttp::field::content_type: head_.content_type.assign(v); break;
     case bhttp::field::accept: head_.accept.assign(v); break;
     case bhttp::field::expect: head_.expect.assign(Trim(v)); break;
+    case bhttp::field::authorization: head_.authorization.assign(Trim(v)); break;
     default: break;
   }
 }

@@ -30,6 +30,7 @@ struct RequestHead {
   std::string content_type;
   std::string accept;
   std::string expect;
+  std::string authorization;  // kept only for the clients check (--clients)
   std::optional<std::uint64_t> content_length;
   bool chunked = false;
   std::size_t fields = 0;

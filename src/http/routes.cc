@@ -1,6 +1,7 @@
 #include "routes.h"
 
 #include <spdlog/spdlog.h>
+#include <boost/asio/ip/address.hpp>
 #include <boost/beast/http/field.hpp>
 
 #include <atomic>
@@ -45,8 +46,36 @@ std::string NextRequestId() {
   return buf;
 }
 
-Router::Router(const HttpOptions& options, service::Issuer& issuer, service::AuditService& audit, int anchor_interval_s)
-    : options_(options), issuer_(issuer), audit_(audit), anchor_interval_s_(anchor_interval_s) {}
+const char* RouteName(Route route) {
+  switch (route) {
+    case Route::kTimeStamp: return "tsa";
+    case Route::kHealth: return "health";
+    case Route::kCertificate: return "certs";
+    case Route::kChain: return "certs";
+    case Route::kAuditCheckpoint: return "audit_checkpoint";
+    case Route::kAuditProof: return "audit_proof";
+    case Route::kAuditOff: return "audit_off";
+    case Route::kMetrics: return "metrics";
+    case Route::kMethodNotAllowed: return "method_not_allowed";
+    case Route::kNotFound: return "not_found";
+    case Route::kInvalid: break;
+  }
+  return "invalid";
+}
+
+Router::Router(const HttpOptions& options, service::Issuer& issuer, service::AuditService& audit, int anchor_interval_s,
+               std::shared_ptr<service::Metrics> metrics, std::shared_ptr<service::ClientRegistry> clients)
+    : options_(options),
+      issuer_(issuer),
+      audit_(audit),
+      anchor_interval_s_(anchor_interval_s),
+      metrics_(std::move(metrics)),
+      clients_(std::move(clients)),
+      limiter_(options.rate_limit_identities) {
+  if (!metrics_) metrics_ = std::make_shared<service::Metrics>(issuer.signer()->options().policy);
+  // Every label child is resolved here, so that counting a request is a few atomic increments.
+  for (std::size_t i = 0; i < kRouteCount; ++i) route_metrics_[i] = metrics_->ForRoute(RouteName(static_cast<Route>(i)));
+}
 
 Route Router::Classify(const RequestHead& head, const Target& target) const {
   const std::string& path = target.path;
@@ -56,6 +85,7 @@ Route Router::Classify(const RequestHead& head, const Target& target) const {
   if (path == "/health" || path == "/healthz") return Route::kHealth;
   if (path == "/certs/tsa.pem") return Route::kCertificate;
   if (path == "/certs/chain.pem") return Route::kChain;
+  if (path == "/metrics") return Route::kMetrics;
   if (path.rfind("/audit/", 0) == 0) {
     // --no-audit-log: there is no audit chain to show, and an empty one would mislead.
     if (!issuer_.logs_tokens()) return Route::kAuditOff;
@@ -63,6 +93,49 @@ Route Router::Classify(const RequestHead& head, const Target& target) const {
     if (path == "/audit/proof") return Route::kAuditProof;
   }
   return Route::kNotFound;
+}
+
+std::optional<Response> Router::Authenticate(Exchange& ex) const {
+  if (!clients_) return std::nullopt;
+  ex.client_set = clients_->Current();
+  const service::AuthResult auth = ex.client_set->Authenticate(ex.head.authorization);
+  if (auth.client != nullptr) {
+    ex.client_entry = auth.client;
+    return std::nullopt;
+  }
+  return Unauthorized(ex, auth);
+}
+
+Response Router::Unauthorized(const Exchange& ex, const service::AuthResult& auth) const {
+  metrics_->CountAuthFailure();
+  service::LogEvent(
+      spdlog::level::warn, "auth_failed",
+      {{"id", ex.id}, {"client", ex.client}, {"claimed", auth.claimed.empty() ? "-" : auth.claimed}, {"reason", auth.failure}});
+  // RFC 9110 §11.6.1: one challenge per scheme tsad accepts.
+  Response res = TransportError(401, "authentication required: an API key as Bearer token or as the Basic password", ex.head);
+  res.insert(bhttp::field::www_authenticate, "Basic realm=\"tsad\", charset=\"UTF-8\"");
+  res.insert(bhttp::field::www_authenticate, "Bearer realm=\"tsad\"");
+  return res;
+}
+
+std::optional<Response> Router::RateLimit(const Exchange& ex) {
+  const service::Client* client = ex.client_entry;
+  const core::RateSpec* spec = client != nullptr && client->rate_spec ? &*client->rate_spec
+                               : options_.rate_limit                  ? &*options_.rate_limit
+                                                                      : nullptr;
+  if (spec == nullptr && !options_.global_rate_limit) return std::nullopt;
+  const std::int64_t now_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  // The identity's own bucket first: a client over its rate must not use up the global one.
+  int wait = 0;
+  if (spec != nullptr)
+    wait = limiter_.Acquire(client != nullptr ? "client " + client->name : "address " + ex.client, *spec, now_ns);
+  if (wait == 0 && options_.global_rate_limit) wait = global_limiter_.Acquire("", *options_.global_rate_limit, now_ns);
+  if (wait == 0) return std::nullopt;
+  metrics_->CountRateLimited();
+  Response res = TransportError(429, "rate limit exceeded: retry after " + std::to_string(wait) + " s", ex.head);
+  res.set(bhttp::field::retry_after, std::to_string(wait));  // RFC 9110 §10.2.3: delay-seconds
+  return res;
 }
 
 Response Router::Handle(Route route, const Exchange& ex) {
@@ -79,6 +152,7 @@ Response Router::Handle(Route route, const Exchange& ex) {
     }
     case Route::kAuditCheckpoint: return AuditCheckpoint(ex);
     case Route::kAuditProof: return AuditProof(ex);
+    case Route::kMetrics: return Metrics(ex);
     case Route::kAuditOff:
       return TransportError(404, "the audit log is off on this tsad (--no-audit-log): tokens are not logged", ex.head);
     case Route::kMethodNotAllowed: {
@@ -87,6 +161,7 @@ Response Router::Handle(Route route, const Exchange& ex) {
       return res;
     }
     case Route::kNotFound:
+    case Route::kInvalid:
     case Route::kTimeStamp: break;
   }
   return TransportError(404, "not found", ex.head);
@@ -118,6 +193,24 @@ Response Router::AuditProof(const Exchange& ex) {
   return Json(200, ex.head, *proof);
 }
 
+Response Router::Metrics(const Exchange& ex) {
+  // Metrics show traffic and state an outsider should not see: loopback only unless opened.
+  boost::system::error_code ec;
+  const auto address = boost::asio::ip::make_address(ex.client, ec);
+  if (options_.metrics_from == MetricsAccess::kLoopback && (ec || !address.is_loopback())) {
+    return TransportError(403, "/metrics is served to loopback clients only (see --metrics-from)", ex.head);
+  }
+  if (options_.metrics_from == MetricsAccess::kClient) {
+    const service::AuthResult auth = clients_ ? clients_->Current()->Authenticate(ex.head.authorization)
+                                              : service::AuthResult{nullptr, "", "no --clients"};
+    if (auth.client == nullptr) return Unauthorized(ex, auth);
+  }
+  const service::ServerGauges gauges = server_gauges ? server_gauges() : service::ServerGauges{};
+  Response res = Make(200, ex.head, metrics_->Render(issuer_, audit_, gauges), "text/plain; version=0.0.4; charset=utf-8");
+  res.set(bhttp::field::cache_control, "no-store");
+  return res;
+}
+
 bool Router::IsQuery(const RequestHead& head) { return core::IsTimeStampQuery(head.content_type); }
 
 std::size_t Router::BodyLimit(const RequestHead& head) const {
@@ -146,14 +239,18 @@ Response Router::TransportError(int status, const std::string& message, const Re
 }
 
 void Router::LogRequest(const Exchange& ex, const service::IssueOutcome* outcome, int status) const {
+  const auto elapsed = std::chrono::steady_clock::now() - ex.start;
+  route_metrics_[static_cast<std::size_t>(ex.route)]->Observe(status, elapsed);
+  if (outcome != nullptr) metrics_->CountOutcome(*outcome);
   const auto level = outcome && !outcome->internal_error.empty() ? spdlog::level::err : spdlog::level::info;
   if (!service::LogEnabled(level)) return;  // the fields below cost allocations on every request
-  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - ex.start).count();
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count();
   std::string result = outcome == nullptr   ? "http-" + std::to_string(status)
                        : outcome->granted() ? "granted"
                                             : std::string("rejection:") + core::FailInfoName(outcome->rejection->fail_info);
   service::LogFields fields = {{"id", ex.id},
                                {"client", ex.client},
+                               {"client_name", ex.client_entry != nullptr ? ex.client_entry->name : "-"},
                                {"method", std::string(bhttp::to_string(ex.head.method))},
                                {"path", ex.target.path},
                                {"mode", outcome == nullptr ? "-"

@@ -6,7 +6,10 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include <array>
 #include <chrono>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -14,6 +17,8 @@
 #include "target.h"
 #include "tsa/core/hash_algorithm.h"
 #include "tsa/http/server.h"
+#include "tsa/service/clients.h"
+#include "tsa/service/metrics.h"
 
 namespace tsa::http {
 
@@ -27,9 +32,13 @@ enum class Route {
   kAuditCheckpoint,   // GET /audit/checkpoint (blocking: a database read)
   kAuditProof,        // GET /audit/proof (blocking)
   kAuditOff,          // /audit/* under --no-audit-log: 404
+  kMetrics,           // GET /metrics (Prometheus; blocking: a database read; loopback only by default)
   kMethodNotAllowed,  // other methods on /tsa and /: 405 with Allow: POST
   kNotFound,
+  kInvalid,  // no route: the request could not be parsed
 };
+inline constexpr std::size_t kRouteCount = static_cast<std::size_t>(Route::kInvalid) + 1;
+const char* RouteName(Route route);  // the metrics label ("tsa", "health", ...)
 
 // One request as the router sees it.
 struct Exchange {
@@ -37,18 +46,29 @@ struct Exchange {
   Target target;
   std::string id;      // X-Request-Id
   std::string client;  // remote address
+  Route route = Route::kInvalid;
+  // The authenticated client (--clients), pinned with the set it came from (a SIGHUP may swap it).
+  std::shared_ptr<const service::ClientSet> client_set;
+  const service::Client* client_entry = nullptr;
   std::chrono::steady_clock::time_point start;
 };
 
 class Router {
  public:
-  Router(const HttpOptions& options, service::Issuer& issuer, service::AuditService& audit, int anchor_interval_s);
+  Router(const HttpOptions& options, service::Issuer& issuer, service::AuditService& audit, int anchor_interval_s,
+         std::shared_ptr<service::Metrics> metrics, std::shared_ptr<service::ClientRegistry> clients);
 
   Route Classify(const RequestHead& head, const Target& target) const;
   // Routes whose handler may block (database reads and writes): run off the I/O threads.
   static bool Blocking(Route route) {
-    return route == Route::kHealth || route == Route::kAuditCheckpoint || route == Route::kAuditProof;
+    return route == Route::kHealth || route == Route::kAuditCheckpoint || route == Route::kAuditProof || route == Route::kMetrics;
   }
+  // POST /tsa under --clients: checks the credentials and fills exchange.client_*; a 401 reply
+  // (counted and logged with the address and the claimed name) when they are missing or wrong.
+  std::optional<Response> Authenticate(Exchange& exchange) const;
+  // POST /tsa under --rate-limit / --global-rate-limit / a client's rate: a 429 with Retry-After
+  // (whole seconds) when over; nothing is signed or logged in the audit log then.
+  std::optional<Response> RateLimit(const Exchange& exchange);
   // Every route but kTimeStamp.
   Response Handle(Route route, const Exchange& exchange);
 
@@ -60,20 +80,30 @@ class Router {
   Response TimeStampReply(const service::IssueOutcome& outcome, const Exchange& exchange) const;
   static Response TransportError(int status, const std::string& message, const RequestHead& head);
 
-  // One structured line per request (outcome null: an HTTP-level answer).
+  // One structured line per request (outcome null: an HTTP-level answer), and its metrics.
   void LogRequest(const Exchange& exchange, const service::IssueOutcome* outcome, int status) const;
 
   service::Issuer& issuer() { return issuer_; }
+  service::Metrics& metrics() { return *metrics_; }
+  // The server's own gauges for /metrics (set by the server before it serves).
+  std::function<service::ServerGauges()> server_gauges;
 
  private:
   Response Health(const Exchange& exchange);
   Response AuditProof(const Exchange& exchange);
   Response AuditCheckpoint(const Exchange& exchange);
+  Response Metrics(const Exchange& exchange);
+  Response Unauthorized(const Exchange& exchange, const service::AuthResult& auth) const;
 
   HttpOptions options_;
   service::Issuer& issuer_;
   service::AuditService& audit_;
   int anchor_interval_s_;
+  std::shared_ptr<service::Metrics> metrics_;
+  std::shared_ptr<service::ClientRegistry> clients_;  // null: no authentication
+  core::RateLimiter limiter_;
+  core::RateLimiter global_limiter_{1};
+  std::array<service::RouteMetrics*, kRouteCount> route_metrics_{};
 };
 
 std::string NextRequestId();

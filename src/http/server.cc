@@ -18,9 +18,13 @@ namespace tsa::http {
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
-ServerCore::ServerCore(const HttpOptions& o, service::Issuer& issuer, service::AuditService& audit, int anchor_interval_s)
-    : options(o), limits{o.max_header_bytes, o.max_headers, o.max_uri_bytes}, router(o, issuer, audit, anchor_interval_s) {
+ServerCore::ServerCore(const HttpOptions& o, service::Issuer& issuer, service::AuditService& audit, int anchor_interval_s,
+                       std::shared_ptr<service::Metrics> metrics, std::shared_ptr<service::ClientRegistry> clients)
+    : options(o),
+      limits{o.max_header_bytes, o.max_headers, o.max_uri_bytes},
+      router(o, issuer, audit, anchor_interval_s, std::move(metrics), std::move(clients)) {
   for (std::size_t i = 0; i < std::max<std::size_t>(o.io_threads, 1); ++i) iocs.push_back(std::make_unique<net::io_context>(1));
+  router.server_gauges = [this] { return service::ServerGauges{connections(), iocs.size() + kBlockingThreads}; };
 }
 
 void ServerCore::Register(const std::shared_ptr<Session>& session) {
@@ -109,8 +113,9 @@ struct HttpServer::Impl {
   // Keep every io_context running while serving, connections or not; released at the end of Stop.
   std::vector<net::executor_work_guard<net::io_context::executor_type>> keep_running;
 
-  Impl(const HttpOptions& o, service::Issuer& issuer, service::AuditService& audit, int interval)
-      : core(o, issuer, audit, interval), acceptor(*core.iocs.front()) {
+  Impl(const HttpOptions& o, service::Issuer& issuer, service::AuditService& audit, int interval,
+       std::shared_ptr<service::Metrics> metrics, std::shared_ptr<service::ClientRegistry> clients)
+      : core(o, issuer, audit, interval, std::move(metrics), std::move(clients)), acceptor(*core.iocs.front()) {
     // Runs in a session's destructor, on any thread: hand over to the acceptor's thread.
     core.on_connection_closed = [this] {
       if (!accept_paused.load(std::memory_order_acquire)) return;
@@ -175,13 +180,16 @@ HttpServer::~HttpServer() {
 }
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Create(const HttpOptions& options, service::Issuer& issuer,
-                                                       service::AuditService& audit, int anchor_interval_s) {
+                                                       service::AuditService& audit, int anchor_interval_s,
+                                                       std::shared_ptr<service::Metrics> metrics,
+                                                       std::shared_ptr<service::ClientRegistry> clients) {
   HttpOptions o = options;
   if (o.io_threads == 0) o.io_threads = std::max(1u, std::thread::hardware_concurrency());
   if (o.max_connections == 0 || o.max_in_flight == 0) {
     return MakeError(ErrorKind::kInvalidArgument, "--max-connections and --max-in-flight must be at least 1");
   }
-  return std::unique_ptr<HttpServer>(new HttpServer(std::make_unique<Impl>(o, issuer, audit, anchor_interval_s)));  // NOLINT
+  auto impl = std::make_unique<Impl>(o, issuer, audit, anchor_interval_s, std::move(metrics), std::move(clients));
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));  // NOLINT: private constructor of a factory
 }
 
 Result<int> HttpServer::Bind() {

@@ -21,7 +21,8 @@ namespace tsa::http {
 
 class ServerCore {
  public:
-  ServerCore(const HttpOptions& options, service::Issuer& issuer, service::AuditService& audit, int anchor_interval_s);
+  ServerCore(const HttpOptions& options, service::Issuer& issuer, service::AuditService& audit, int anchor_interval_s,
+             std::shared_ptr<service::Metrics> metrics, std::shared_ptr<service::ClientRegistry> clients);
 
   const HttpOptions options;
   ParserLimits limits;
@@ -58,7 +59,8 @@ class ServerCore {
   // Last, so destroyed first: the handlers it still holds own sessions, whose destructors use
   // the registry above. The pool (health probes and audit reads, which may wait for the disk)
   // is joined before the io_context goes.
-  boost::asio::thread_pool blocking{2};
+  static constexpr std::size_t kBlockingThreads = 2;
+  boost::asio::thread_pool blocking{kBlockingThreads};
   // One io_context per I/O thread, each run by that thread alone: no handler of a connection
   // ever needs a strand or meets another thread's lock in Asio's scheduler (a shared io_context
   // run by two threads served 10k tokens/s where one served as many). The acceptor hands new

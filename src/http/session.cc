@@ -160,8 +160,20 @@ bool Session::OnHeader() {
   exchange_.client = client_;
   exchange_.start = Clock::now();
   route_ = core_.router.Classify(exchange_.head, exchange_.target);
+  exchange_.route = route_;
   if (route_ != Route::kTimeStamp) {
     Dispatch();
+    return false;
+  }
+  exchange_.client_set.reset();
+  exchange_.client_entry = nullptr;
+  auto refused = core_.router.Authenticate(exchange_);
+  if (!refused) refused = core_.router.RateLimit(exchange_);
+  if (refused) {
+    // 401 or 429. The body is left unread: the connection closes after the reply (as after every
+    // reply that leaves a body unread).
+    core_.router.LogRequest(exchange_, nullptr, refused->result_int());
+    Reply(std::move(*refused), true);
     return false;
   }
   const std::size_t limit = core_.router.BodyLimit(exchange_.head);
@@ -265,11 +277,12 @@ void Session::IssueTimeStamp() {
     work.reset();
   };
   try {
+    const auto* allowed = exchange_.client_entry != nullptr ? &exchange_.client_entry->policies : nullptr;
     if (hasher_) {
-      core_.router.issuer().IssueForDigestAsync(hasher_->algorithm(), hasher_->Finish(), std::move(done));
+      core_.router.issuer().IssueForDigestAsync(hasher_->algorithm(), hasher_->Finish(), std::move(done), allowed);
     } else {
       core_.router.issuer().IssueAsync(std::span(reinterpret_cast<const std::uint8_t*>(body_.data()), body_.size()),
-                                       std::move(done));
+                                       std::move(done), allowed);
     }
   } catch (const std::exception& e) {
     // Every protocol outcome is a DER TimeStampResp, an internal failure too.
@@ -309,6 +322,10 @@ void Session::Fail(int status, const std::string& message) {
   exchange_.target = ParseTarget(exchange_.head.target);
   if (exchange_.id.empty()) exchange_.id = NextRequestId();
   exchange_.client = client_;
+  if (!header_handled_) {
+    exchange_.route = Route::kInvalid;
+    exchange_.start = Clock::now();
+  }
   core_.router.LogRequest(exchange_, nullptr, status);
   // The rest of the request is not read: the connection closes after this reply (RFC 9112 §9.6),
   // so no unread byte is ever parsed as another request.

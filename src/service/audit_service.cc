@@ -6,21 +6,13 @@
 #include "tsa/core/bytes.h"
 #include "tsa/core/response_info.h"
 #include "tsa/core/serial.h"
+#include "tsa/core/utc.h"
 #include "tsa/crypto/response_inspector.h"
 
 namespace tsa::service {
 namespace {
-std::string Rfc3339(std::int64_t us) {
-  if (us <= 0) return "";
-  const std::time_t t = static_cast<std::time_t>(us / 1'000'000);
-  struct tm tm {};
-  gmtime_r(&t, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  char frac[16];
-  std::snprintf(frac, sizeof(frac), ".%03dZ", static_cast<int>((us / 1000) % 1000));
-  return std::string(buf) + frac;
-}
+// JSON times of the audit endpoints, in milliseconds; empty for "never".
+std::string Rfc3339(std::int64_t us) { return us <= 0 ? "" : core::FormatRfc3339(us, core::Fraction::kMillis); }
 }  // namespace
 
 Result<nlohmann::json> AuditService::LatestCheckpoint() {
@@ -49,6 +41,21 @@ Result<nlohmann::json> AuditService::LatestCheckpoint() {
     return Ok();
   }));
   return out;
+}
+
+std::optional<audit::AnchorStatus> AuditService::AnchorStatusNow() const {
+  if (anchors_ == nullptr) return std::nullopt;
+  return anchors_->GetStatus();
+}
+
+Result<std::int64_t> AuditService::LastCheckpointGenTimeUs() const {
+  std::int64_t gen_time_us = 0;
+  TSA_TRY(log_.Read([&](store::LogStore& store) -> Status {
+    TSA_ASSIGN_OR_RETURN(auto latest, store.LatestCheckpoint());
+    if (latest) gen_time_us = latest->tsa_gen_time_us;
+    return Ok();
+  }));
+  return gen_time_us;
 }
 
 nlohmann::json AuditService::AnchorHealth(std::int64_t now_us, int interval_s) const {

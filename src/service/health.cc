@@ -3,15 +3,12 @@
 #include <nlohmann/json.hpp>
 
 #include "tsa/core/build_version.h"
+#include "tsa/core/utc.h"
 
 namespace tsa::service {
 namespace {
 std::string IsoTime(std::time_t t) {
-  char buf[32];
-  struct tm tm {};
-  gmtime_r(&t, &tm);
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  return core::FormatRfc3339(static_cast<std::int64_t>(t) * 1'000'000, core::Fraction::kNone);
 }
 }  // namespace
 

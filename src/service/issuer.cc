@@ -1,11 +1,14 @@
 #include "tsa/service/issuer.h"
 
+#include <algorithm>
+#include <chrono>
 #include <functional>
 #include <variant>
 
 #include "tsa/core/der.h"
 #include "tsa/core/request.h"
 #include "tsa/crypto/request_codec.h"
+#include "tsa/service/metrics.h"
 
 namespace tsa::service {
 
@@ -85,8 +88,9 @@ IssueOutcome Issuer::IssueImpl(std::span<const std::uint8_t> der_request, bool a
   return std::move(s.outcome);
 }
 
-void Issuer::IssueAsync(std::span<const std::uint8_t> der_request, std::function<void(IssueOutcome)> done) {
-  Signed s = SignImpl(der_request, config_.log_tokens, nullptr);
+void Issuer::IssueAsync(std::span<const std::uint8_t> der_request, std::function<void(IssueOutcome)> done,
+                        const std::vector<std::string>* allowed_policies) {
+  Signed s = SignImpl(der_request, config_.log_tokens, nullptr, allowed_policies);
   if (!s.record) {
     done(std::move(s.outcome));
     return;
@@ -123,14 +127,14 @@ Issuer::ReloadStatus Issuer::LastReload() const {
 }
 
 Issuer::Signed Issuer::SignImpl(std::span<const std::uint8_t> der_request, bool append_to_log,
-                                std::vector<std::uint8_t>* token_out) {
+                                std::vector<std::uint8_t>* token_out, const std::vector<std::string>* allowed_policies) {
   // One signer for the whole request: a reload in between does not mix two certificates.
   const std::shared_ptr<crypto::TokenSigner> signer = this->signer();
-  return SignWith(*signer, der_request, append_to_log, token_out);
+  return SignWith(*signer, der_request, append_to_log, token_out, allowed_policies);
 }
 
 Issuer::Signed Issuer::SignWith(crypto::TokenSigner& signer, std::span<const std::uint8_t> der_request, bool append_to_log,
-                                std::vector<std::uint8_t>* token_out) {
+                                std::vector<std::uint8_t>* token_out, const std::vector<std::string>* allowed_policies) {
   // Steps 1-7 of the processing order (conformance §1.3): decode, then validate.
   auto decoded = crypto::DecodeRequest(der_request);
   if (auto* rejection = std::get_if<core::Rejection>(&decoded)) return Final(Rejected(std::move(*rejection), ""));
@@ -139,6 +143,14 @@ Issuer::Signed Issuer::SignWith(crypto::TokenSigner& signer, std::span<const std
   std::string alg_name = known ? core::Info(*known).name : request.hash_oid;
   if (auto rejection = core::ValidateRequest(request, signer.options().policy))
     return Final(Rejected(std::move(*rejection), alg_name));
+  // A client limited to some policies (README "Clients and API keys"): the policy the token would
+  // carry must be one of them, like an unaccepted reqPolicy (RFC 3161 §2.4.2).
+  if (allowed_policies != nullptr && !allowed_policies->empty()) {
+    const std::string& effective = request.policy ? *request.policy : signer.options().policy.default_policy;
+    if (std::find(allowed_policies->begin(), allowed_policies->end(), effective) == allowed_policies->end()) {
+      return Final(Rejected(core::Reject(core::FailInfo::kUnacceptedPolicy, "Policy not allowed for this client."), alg_name));
+    }
+  }
 
   // Steps 8-9: genTime and serial under one lock, so genTime never decreases in serial order.
   core::UnixMicros gen_time = 0;
@@ -170,7 +182,9 @@ Issuer::Signed Issuer::SignWith(crypto::TokenSigner& signer, std::span<const std
   std::string serial_hex = core::SerialHex(space, counter);
 
   // Step 10: sign.
+  const auto sign_start = std::chrono::steady_clock::now();
   auto signed_der = signer.Sign(request.der, serial, gen_time);
+  if (config_.metrics) config_.metrics->ObserveSigning(std::chrono::steady_clock::now() - sign_start);
   if (!signed_der) {
     return Final(Rejected(core::Reject(core::FailInfo::kSystemFailure, "System failure."), alg_name,
                           "signing: " + signed_der.error().message));
@@ -191,6 +205,8 @@ Issuer::Signed Issuer::SignWith(crypto::TokenSigner& signer, std::span<const std
   out.outcome.der = std::move(signed_der->response_der);
   out.outcome.serial_hex = std::move(serial_hex);
   out.outcome.hash_algorithm = std::move(alg_name);
+  out.outcome.hash = known;
+  out.outcome.policy_index = request.policy ? PolicyIndex(signer_->options().policy, *request.policy) : 0;
   out.outcome.gen_time = gen_time;
   return out;
 }
@@ -213,14 +229,14 @@ IssueOutcome Issuer::IssueForDigest(core::HashAlgorithm algorithm, const std::ve
 }
 
 void Issuer::IssueForDigestAsync(core::HashAlgorithm algorithm, const std::vector<std::uint8_t>& digest,
-                                 std::function<void(IssueOutcome)> done) {
+                                 std::function<void(IssueOutcome)> done, const std::vector<std::string>* allowed_policies) {
   auto der = DigestRequest(algorithm, digest);
   if (!der) {
     done(Rejected(core::Reject(core::FailInfo::kSystemFailure, "System failure."), core::Info(algorithm).name,
                   "building the request: " + der.error().message));
     return;
   }
-  IssueAsync(*der, std::move(done));
+  IssueAsync(*der, std::move(done), allowed_policies);
 }
 
 IssueOutcome Issuer::Rejection(core::FailInfo fail_info, std::string status_string, std::string internal_error) {

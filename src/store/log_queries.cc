@@ -67,13 +67,14 @@ Result<std::int64_t> MaxGenTimeUs(Database& db) {
 }
 
 Result<std::optional<CheckpointHead>> LatestCheckpoint(Database& db) {
-  TSA_ASSIGN_OR_RETURN(Statement st, db.Prepare("SELECT id, tree_size, root_hash FROM checkpoints ORDER BY id DESC LIMIT 1"));
+  TSA_ASSIGN_OR_RETURN(Statement st,
+                       db.Prepare("SELECT id, tree_size, root_hash, tsa_gen_time_us FROM checkpoints ORDER BY id DESC LIMIT 1"));
   TSA_ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) return std::optional<CheckpointHead>();
   if (st.ColumnInt(1) < 0)
     return MakeError(ErrorKind::kStorage, "checkpoint " + std::to_string(st.ColumnInt(0)) + " has a negative tree size");
   return std::optional<CheckpointHead>(
-      CheckpointHead{st.ColumnInt(0), static_cast<std::uint64_t>(st.ColumnInt(1)), st.ColumnBlob(2)});
+      CheckpointHead{st.ColumnInt(0), static_cast<std::uint64_t>(st.ColumnInt(1)), st.ColumnBlob(2), st.ColumnInt(3)});
 }
 
 Status QuickCheck(Database& db, std::int64_t max_pages) {

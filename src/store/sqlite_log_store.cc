@@ -336,4 +336,8 @@ Result<std::vector<NodePosition>> SqliteLogStore::StrayNodes(std::uint64_t size,
       });
 }
 
+Status SqliteLogStore::RecordCertificateEvent(const CertificateEvent& event) { return store::RecordCertificateEvent(db_, event); }
+
+Result<std::vector<CertificateEvent>> SqliteLogStore::CertificateEvents() { return store::CertificateEvents(db_); }
+
 }  // namespace tsa::store

@@ -12,7 +12,7 @@
 #include "tsa/audit/checkpoint.h"
 #include "tsa/audit/merkle.h"
 #include "tsa/core/bytes.h"
-#include "tsa/core/time_text.h"
+#include "tsa/core/utc.h"
 #include "tsa/crypto/response_inspector.h"
 #include "tsa/crypto/verifier.h"
 

@@ -5,7 +5,7 @@
 #include "tsa/audit/proof_bundle.h"
 #include "tsa/core/bytes.h"
 #include "tsa/core/response_info.h"
-#include "tsa/core/time_text.h"
+#include "tsa/core/utc.h"
 #include "tsa/crypto/response_inspector.h"
 #include "tsa/crypto/verifier.h"
 #include "tsa/verify/chain_verifier.h"

@@ -27,6 +27,10 @@ struct Config {
   int keep_alive_timeout_s = 5;
   std::vector<std::string> obsolete_flags;  // given but no longer used (warned about at start)
   std::string port_file;                    // written with the bound port once listening (orchestration, tests)
+  std::string metrics_from = "loopback";    // who may GET /metrics: loopback, any or client
+  std::string clients_file;                 // --clients: POST /tsa needs credentials (empty: open)
+  std::string rate_limit;                   // --rate-limit RATE[/s|/min][:BURST] per identity (empty: none)
+  std::string global_rate_limit;            // --global-rate-limit for the whole daemon (empty: none)
 
   // Signing material
   std::string cert_dir = "certs";

@@ -26,6 +26,8 @@ enum class Fraction {
   kTrimmed,  // "2026-11-30T04:10:00.12Z" (up to six digits, trailing zeros dropped, none if zero)
 };
 std::string FormatRfc3339(std::int64_t unix_micros, Fraction fraction);
+// The form of reports and proof bundles: "2026-11-25T09:31:26.123456Z" (kTrimmed).
+inline std::string FormatTimeUs(std::int64_t unix_micros) { return FormatRfc3339(unix_micros, Fraction::kTrimmed); }
 
 // "YYYYMMDDhhmmss[.f...]Z" with at most `digits` (0..6) fraction digits, truncated, trailing
 // zeros dropped and no '.' for a zero fraction: DER GeneralizedTime (X.690 §11.7) as RFC 3161

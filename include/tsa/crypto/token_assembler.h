@@ -40,8 +40,8 @@ class TokenAssembler {
     Bytes signed_attributes;  // as signed: the SET OF (tag 0x31) of RFC 5652 §5.4
     bool cert_req = false;
   };
-  Result<Unsigned> Prepare(std::span<const std::uint8_t> der_request, std::span<const std::uint8_t> serial,
-                           core::UnixMicros gen_time) const;
+  Result<Unsigned> BuildUnsigned(std::span<const std::uint8_t> der_request, std::span<const std::uint8_t> serial,
+                                 core::UnixMicros gen_time) const;
 
   // The digest of the signed attributes, which the key signs (RFC 5652 §5.4).
   Result<Bytes> SignedAttributesDigest(const Unsigned& u) const;

@@ -8,13 +8,21 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "tsa/core/rate_limit.h"
 #include "tsa/core/result.h"
 #include "tsa/service/audit_service.h"
+#include "tsa/service/clients.h"
 #include "tsa/service/issuer.h"
+#include "tsa/service/metrics.h"
 
 namespace tsa::http {
+
+// kLoopback: loopback addresses only (403 otherwise); kAny: everyone; kClient: an authenticated
+// client of --clients (401 otherwise).
+enum class MetricsAccess { kLoopback, kAny, kClient };
 
 struct HttpOptions {
   std::string host = "0.0.0.0";
@@ -32,14 +40,24 @@ struct HttpOptions {
   int keep_alive_timeout_s = 5;                               // an idle connection is closed after this
   int cert_warn_days = 30;                                    // /health warns (still 200) below this many days left
   int write_timeout_s = 10;
-  int shutdown_timeout_s = 10;  // SIGTERM: in-flight requests get this long to finish
+  int shutdown_timeout_s = 10;                            // SIGTERM: in-flight requests get this long to finish
+  MetricsAccess metrics_from = MetricsAccess::kLoopback;  // who may GET /metrics (others: 403 / 401)
+  // POST /tsa rate limits (README "Rate limits"): per identity (a client's own rate overrides it)
+  // and for the whole daemon; nullopt: none.
+  std::optional<core::RateSpec> rate_limit;
+  std::optional<core::RateSpec> global_rate_limit;
+  std::size_t rate_limit_identities = 100'000;  // buckets remembered at most (LRU)
 };
 
 class HttpServer {
  public:
   // `audit` serves /audit/* and the anchor part of /health; anchor_interval_s judges staleness.
+  // `metrics` receives the counts of every request and renders GET /metrics. `clients` (null:
+  // open) requires credentials for POST /tsa.
   static Result<std::unique_ptr<HttpServer>> Create(const HttpOptions& options, service::Issuer& issuer,
-                                                    service::AuditService& audit, int anchor_interval_s);
+                                                    service::AuditService& audit, int anchor_interval_s,
+                                                    std::shared_ptr<service::Metrics> metrics,
+                                                    std::shared_ptr<service::ClientRegistry> clients = nullptr);
   ~HttpServer();
 
   // Binds and listens (never SO_REUSEPORT: a taken port is an error); returns the port.

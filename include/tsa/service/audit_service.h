@@ -2,6 +2,7 @@
 // /health, over the token log and the anchoring thread.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include <nlohmann/json_fwd.hpp>
@@ -23,6 +24,10 @@ class AuditService {
   Result<nlohmann::json> Proof(const std::string& serial_hex);
   // For /health.
   nlohmann::json AnchorHealth(std::int64_t now_us, int interval_s) const;
+  // For /metrics: the anchoring thread's status (nullopt when anchoring is off), and the genTime
+  // of the latest checkpoint (a read on the log's read connection; 0 when there is none).
+  std::optional<audit::AnchorStatus> AnchorStatusNow() const;
+  Result<std::int64_t> LastCheckpointGenTimeUs() const;
 
  private:
   audit::TokenLog& log_;

@@ -23,11 +23,15 @@
 
 namespace tsa::service {
 
+class Metrics;
+
 struct IssueOutcome {
   std::vector<std::uint8_t> der;             // the DER TimeStampResp to send (always set)
   std::optional<core::Rejection> rejection;  // set for a rejection
   std::string serial_hex;                    // set for a grant
   std::string hash_algorithm;                // imprint algorithm name, when the request decoded
+  std::optional<core::HashAlgorithm> hash;   // the same, when it is one tsad knows (metrics)
+  int policy_index = -1;                     // of a grant: PolicyIndex of TSTInfo.policy (metrics)
   core::UnixMicros gen_time = 0;             // set for a grant
   std::string internal_error;                // why a systemFailure happened (logs only, never sent)
 
@@ -40,7 +44,8 @@ class Issuer {
   struct Config {
     std::uint16_t instance = 0;
     core::ClockMode clock_mode = core::ClockMode::kRequireSync;
-    bool log_tokens = true;  // false: tokens are not appended to the audit log (benchmarks, --no-audit-log)
+    bool log_tokens = true;            // false: tokens are not appended to the audit log (benchmarks, --no-audit-log)
+    std::shared_ptr<Metrics> metrics;  // signing durations (may be null)
   };
 
   // Seeds the clock gate with the log's last genTime, and claims a fresh serial space in the log
@@ -59,9 +64,12 @@ class Issuer {
   // caller's thread; `done` runs once with the outcome, after the token's log commit on the log
   // writer's thread (post the continuation elsewhere), or on the caller's thread for a rejection
   // or when the log refuses the token at once. No thread waits for the commit.
-  void IssueAsync(std::span<const std::uint8_t> der_request, std::function<void(IssueOutcome)> done);
+  // `allowed_policies` (an authenticated client's, non-empty): TSTInfo.policy must be one of them,
+  // else unacceptedPolicy (the list must outlive the call; it is read before signing).
+  void IssueAsync(std::span<const std::uint8_t> der_request, std::function<void(IssueOutcome)> done,
+                  const std::vector<std::string>* allowed_policies = nullptr);
   void IssueForDigestAsync(core::HashAlgorithm algorithm, const std::vector<std::uint8_t>& digest,
-                           std::function<void(IssueOutcome)> done);
+                           std::function<void(IssueOutcome)> done, const std::vector<std::string>* allowed_policies = nullptr);
 
   // A rejection decided outside the pipeline (the HTTP layer: an unsupported ?hash=, an internal
   // exception), as the same DER TimeStampResp.
@@ -112,9 +120,10 @@ class Issuer {
     std::optional<audit::TokenRecord> record;
   };
   static Signed Final(IssueOutcome outcome) { return Signed{std::move(outcome), std::nullopt}; }
-  Signed SignImpl(std::span<const std::uint8_t> der_request, bool append_to_log, std::vector<std::uint8_t>* token_out);
+  Signed SignImpl(std::span<const std::uint8_t> der_request, bool append_to_log, std::vector<std::uint8_t>* token_out,
+                  const std::vector<std::string>* allowed_policies = nullptr);
   Signed SignWith(crypto::TokenSigner& signer, std::span<const std::uint8_t> der_request, bool append_to_log,
-                  std::vector<std::uint8_t>* token_out);
+                  std::vector<std::uint8_t>* token_out, const std::vector<std::string>* allowed_policies);
   // The synchronous pipeline; `token_out` receives the token DER of a grant not logged.
   IssueOutcome IssueImpl(std::span<const std::uint8_t> der_request, bool append_to_log, std::vector<std::uint8_t>* token_out);
   static IssueOutcome LogFailed(const IssueOutcome& signed_outcome, const Status& log_status);

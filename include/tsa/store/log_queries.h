@@ -36,6 +36,7 @@ struct CheckpointHead {
   std::int64_t id = 0;
   std::uint64_t tree_size = 0;
   std::vector<std::uint8_t> root_hash;
+  std::int64_t gen_time_us = 0;  // of tsad's own token over the checkpoint
 };
 Result<std::optional<CheckpointHead>> LatestCheckpoint(Database& db);
 

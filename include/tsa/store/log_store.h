@@ -18,6 +18,16 @@
 
 namespace tsa::store {
 
+// A change of the TSA certificate: "start" (recorded only when it differs from the last row),
+// "reload" (SIGHUP) or "recovered" (the key re-opened after a failure).
+struct CertificateEvent {
+  std::int64_t at_us = 0;
+  std::string event;
+  std::string cert_sha256;  // hex, as in ESSCertIDv2
+  std::string subject;
+  std::string cert_pem;
+};
+
 using Bytes = std::vector<std::uint8_t>;
 
 // One leaf of the log.
@@ -133,6 +143,9 @@ class LogStore {
   // The latest genTime ever recorded, of a leaf or of a checkpoint token; 0 for an empty log.
   virtual Result<std::int64_t> MaxGenTimeUs() = 0;
   virtual Result<TokenTotals> Totals() = 0;
+  // The TSA certificates the log has seen, in order (table tsa_certificates, AUDIT_CHAIN.md).
+  virtual Status RecordCertificateEvent(const CertificateEvent& event) = 0;
+  virtual Result<std::vector<CertificateEvent>> CertificateEvents() = 0;
 
   // --- checkpoints ---
   virtual Result<std::int64_t> InsertCheckpoint(const CheckpointRow& row) = 0;  // the new id

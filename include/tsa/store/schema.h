@@ -7,6 +7,7 @@
 
 #include "tsa/core/result.h"
 #include "tsa/store/database.h"
+#include "tsa/store/log_store.h"
 
 namespace tsa::store {
 
@@ -21,15 +22,8 @@ Status Migrate(Database& db);
 // recorded + 1), recorded durably before any token uses it.
 Result<std::uint64_t> ClaimSerialEpoch(Database& db, std::uint16_t instance, std::int64_t now_us);
 
-// A change of the TSA certificate: "start" (recorded only when it differs from the last row),
-// "reload" (SIGHUP) or "recovered" (the key re-opened after a failure).
-struct CertificateEvent {
-  std::int64_t at_us = 0;
-  std::string event;
-  std::string cert_sha256;  // hex, as in ESSCertIDv2
-  std::string subject;
-  std::string cert_pem;
-};
+// The SQL behind LogStore::RecordCertificateEvent / CertificateEvents (CertificateEvent is in
+// log_store.h).
 Status RecordCertificateEvent(Database& db, const CertificateEvent& event);
 Result<std::vector<CertificateEvent>> CertificateEvents(Database& db);
 

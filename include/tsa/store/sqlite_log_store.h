@@ -28,6 +28,8 @@ class SqliteLogStore final : public LogStore {
   Result<std::optional<LeafRow>> FindLeafByHash(const Bytes& leaf_hash) override;
   Result<std::int64_t> MaxGenTimeUs() override;
   Result<TokenTotals> Totals() override;
+  Status RecordCertificateEvent(const CertificateEvent& event) override;
+  Result<std::vector<CertificateEvent>> CertificateEvents() override;
 
   Result<std::int64_t> InsertCheckpoint(const CheckpointRow& row) override;
   Result<std::optional<CheckpointRow>> LatestCheckpoint() override;

@@ -117,7 +117,7 @@ TEST_P(TokenAssemblerTest, ReproducesOpenSslsResponseByteForByteForEveryOption) 
       auto openssl = (*reference)->Sign(request, c.serial, t);
       ASSERT_TRUE(openssl) << openssl.error().ToString();
       if (std::time(nullptr) != t / 1'000'000) continue;
-      auto u = (*assembler)->Prepare(request, c.serial, t);
+      auto u = (*assembler)->BuildUnsigned(request, c.serial, t);
       ASSERT_TRUE(u) << u.error().ToString();
       const auto encoded = (*assembler)->Finish(*u, SignatureOf(openssl->token_der));
       EXPECT_EQ(encoded.response_der, openssl->response_der);

@@ -19,7 +19,7 @@
 #include "tsa/audit/token_log.h"
 #include "tsa/core/bytes.h"
 #include "tsa/core/serial.h"
-#include "tsa/core/time_text.h"
+#include "tsa/core/utc.h"
 #include "tsa/crypto/request_codec.h"
 #include "tsa/crypto/response_inspector.h"
 #include "tsa/store/database.h"
