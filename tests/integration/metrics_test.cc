@@ -2,8 +2,6 @@
 // counters equal to what the test did, loopback-only access, and a real Prometheus server
 // (Debian's prometheus) that scrapes tsad and reports the token count through its query API.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -13,6 +11,7 @@
 #include <thread>
 
 #include "shared_tsad.h"
+#include "support/fake_tsa.h"
 
 namespace tsa::test {
 namespace {
@@ -57,22 +56,6 @@ std::optional<double> Sample(const std::string& text, const std::string& series)
 HttpResponse IssueRawData(int port) {
   const std::string data = "metrics test";
   return HttpPost(port, "/tsa", std::vector<std::uint8_t>(data.begin(), data.end()), "application/octet-stream");
-}
-
-// A port that was free a moment ago (Prometheus cannot listen on port 0 and report it).
-int FreePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
 }
 
 class Metrics : public ::testing::Test {
@@ -151,7 +134,7 @@ TEST(MetricsPrometheus, ScrapedTokenCounterEqualsTokensIssued) {
   constexpr int kTokens = 7;
   for (int i = 0; i < kTokens; ++i) ASSERT_EQ(IssueRawData(tsad.port()).status, 200);
 
-  const int prom_port = FreePort();
+  const int prom_port = ClosedLocalPort();  // Prometheus cannot listen on port 0 and report it
   ASSERT_GT(prom_port, 0);
   const std::string config = tsad.dir().Sub("prometheus.yml");
   std::ofstream(config) << "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
