@@ -33,6 +33,8 @@ Response Json(int status, const RequestHead& head, const nlohmann::json& body) {
   return res;
 }
 
+constexpr const char* kNoLogKey = "this tsad has no log key (--log-key): no C2SP checkpoints";
+
 bool IsHex(const std::string& s) { return !s.empty() && s.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos; }
 
 }  // namespace
@@ -62,6 +64,12 @@ Route Router::Classify(const RequestHead& head, const Target& target) const {
     if (path == "/audit/checkpoint") return Route::kAuditCheckpoint;
     if (path == "/audit/proof") return Route::kAuditProof;
   }
+  if (path.rfind("/log/", 0) == 0) {
+    if (!issuer_.logs_tokens()) return Route::kAuditOff;
+    if (path == "/log/checkpoint") return Route::kLogCheckpoint;
+    if (path == "/log/vkey") return Route::kLogVerifierKey;
+    if (path.rfind("/log/tile/", 0) == 0) return Route::kLogTile;
+  }
   return Route::kNotFound;
 }
 
@@ -79,6 +87,9 @@ Response Router::Handle(Route route, const Exchange& ex) {
     }
     case Route::kAuditCheckpoint: return AuditCheckpoint(ex);
     case Route::kAuditProof: return AuditProof(ex);
+    case Route::kLogCheckpoint: return LogCheckpoint(ex);
+    case Route::kLogVerifierKey: return LogVerifierKey(ex);
+    case Route::kLogTile: return LogTile(ex);
     case Route::kAuditOff:
       return TransportError(404, "the audit log is off on this tsad (--no-audit-log): tokens are not logged", ex.head);
     case Route::kMethodNotAllowed: {
@@ -106,9 +117,51 @@ Response Router::AuditCheckpoint(const Exchange& ex) {
   return Json(200, ex.head, *cp);
 }
 
+// c2sp.org/tlog-tiles: the checkpoint is short-lived (a new one at least every second while the
+// log grows); tiles are immutable.
+Response Router::LogCheckpoint(const Exchange& ex) {
+  auto note = audit_.SignedCheckpoint();
+  if (!note) return TransportError(404, kNoLogKey, ex.head);
+  Response res = Make(200, ex.head, std::move(*note), "text/plain; charset=utf-8");
+  res.set(bhttp::field::cache_control, "no-store");
+  return res;
+}
+
+Response Router::LogVerifierKey(const Exchange& ex) {
+  auto vkey = audit_.VerifierKey();
+  if (!vkey) return TransportError(404, kNoLogKey, ex.head);
+  Response res = Make(200, ex.head, *vkey + "\n", "text/plain; charset=utf-8");
+  res.set(bhttp::field::cache_control, "max-age=3600");
+  return res;
+}
+
+Response Router::LogTile(const Exchange& ex) {
+  auto tile = audit_.Tile(ex.target.path.substr(5));  // below "/log/"
+  if (!tile) {
+    const auto kind = tile.error().kind;
+    const int status = kind == ErrorKind::kNotFound ? 404 : kind == ErrorKind::kUnavailable ? 409 : 503;
+    return TransportError(status, tile.error().message, ex.head);
+  }
+  Response res = Make(200, ex.head, std::string(tile->bytes.begin(), tile->bytes.end()), "application/octet-stream");
+  // tlog-tiles: a full tile never changes; a partial one is replaced as the log grows.
+  res.set(bhttp::field::cache_control, tile->full ? "public, max-age=31536000, immutable" : "no-store");
+  return res;
+}
+
 Response Router::AuditProof(const Exchange& ex) {
   const std::string serial = ex.target.Param("serial").value_or("");
   if (serial.size() > 64 || !IsHex(serial)) return TransportError(400, "give ?serial=<hex serial number of the token>", ex.head);
+  if (ex.target.Param("format").value_or("") == "tlog-proof") {
+    auto text = audit_.TlogProof(serial);
+    if (!text) {
+      const auto kind = text.error().kind;
+      const int status = kind == ErrorKind::kNotFound ? 404 : kind == ErrorKind::kUnavailable ? 409 : 503;
+      return TransportError(status, text.error().message, ex.head);
+    }
+    Response res = Make(200, ex.head, std::move(*text), "text/plain; charset=utf-8");
+    res.set(bhttp::field::cache_control, "no-store");
+    return res;
+  }
   auto proof = audit_.Proof(serial);
   if (!proof) {
     const auto kind = proof.error().kind;

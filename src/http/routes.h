@@ -26,7 +26,10 @@ enum class Route {
   kChain,             // GET /certs/chain.pem
   kAuditCheckpoint,   // GET /audit/checkpoint (blocking: a database read)
   kAuditProof,        // GET /audit/proof (blocking)
-  kAuditOff,          // /audit/* under --no-audit-log: 404
+  kAuditOff,          // /audit/* and /log/* under --no-audit-log: 404
+  kLogCheckpoint,     // GET /log/checkpoint: the latest C2SP signed checkpoint (from memory)
+  kLogVerifierKey,    // GET /log/vkey: the signed-note verifier key string
+  kLogTile,           // GET /log/tile/...: tlog-tiles hash tiles and entry bundles (blocking)
   kMethodNotAllowed,  // other methods on /tsa and /: 405 with Allow: POST
   kNotFound,
 };
@@ -47,7 +50,7 @@ class Router {
   Route Classify(const RequestHead& head, const Target& target) const;
   // Routes whose handler may block (database reads and writes): run off the I/O threads.
   static bool Blocking(Route route) {
-    return route == Route::kHealth || route == Route::kAuditCheckpoint || route == Route::kAuditProof;
+    return route == Route::kHealth || route == Route::kAuditCheckpoint || route == Route::kAuditProof || route == Route::kLogTile;
   }
   // Every route but kTimeStamp.
   Response Handle(Route route, const Exchange& exchange);
@@ -69,6 +72,9 @@ class Router {
   Response Health(const Exchange& exchange);
   Response AuditProof(const Exchange& exchange);
   Response AuditCheckpoint(const Exchange& exchange);
+  Response LogCheckpoint(const Exchange& exchange);
+  Response LogVerifierKey(const Exchange& exchange);
+  Response LogTile(const Exchange& exchange);
 
   HttpOptions options_;
   service::Issuer& issuer_;

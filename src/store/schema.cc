@@ -76,6 +76,17 @@ CREATE INDEX IF NOT EXISTS checkpoints_tsa_gen_time ON checkpoints (tsa_gen_time
 CREATE INDEX IF NOT EXISTS checkpoints_tree_size ON checkpoints (tree_size);
 )sql";
 
+// Version 3: C2SP tlog-checkpoint signed notes (AUDIT_CHAIN.md "C2SP checkpoints"), published
+// about every second while the log grows; the tree size is the key, so one size has one root.
+constexpr const char* kSchemaV3 = R"sql(
+CREATE TABLE IF NOT EXISTS log_checkpoints (
+  tree_size     INTEGER PRIMARY KEY,
+  root_hash     BLOB    NOT NULL,
+  note          TEXT    NOT NULL,
+  created_at_us INTEGER NOT NULL
+);
+)sql";
+
 }  // namespace
 
 Status Migrate(Database& db) {
@@ -88,6 +99,7 @@ Status Migrate(Database& db) {
   TSA_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db));
   if (version < 1) TSA_TRY(db.Exec(kSchemaV1));
   if (version < 2) TSA_TRY(db.Exec(kSchemaV2));
+  if (version < 3) TSA_TRY(db.Exec(kSchemaV3));
   TSA_TRY(db.SetUserVersion(kSchemaVersion));
   return tx.Commit();
 }

@@ -135,7 +135,7 @@ inline const Pki& OtherPki() {
 }
 
 inline crypto::SignerFiles FilesOf(const Pki& pki) {
-  return crypto::SignerFiles{pki.files.tsa_key, pki.files.tsa_cert, pki.files.chain};
+  return crypto::SignerFiles{pki.files.tsa_key, pki.files.tsa_cert, pki.files.chain, false, ""};
 }
 
 inline core::IssuancePolicy DefaultIssuancePolicy() {

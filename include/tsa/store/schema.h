@@ -9,7 +9,7 @@
 namespace tsa::store {
 
 // 1: the tables; 2: indexes for serial lookups and the latest genTime (schema.cc).
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 // Creates or upgrades the schema to kSchemaVersion. Refuses a database written by a newer tsad.
 Status Migrate(Database& db);

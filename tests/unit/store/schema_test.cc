@@ -80,7 +80,7 @@ TEST(MigrateTest, UpgradesAVersionOneDatabaseWithoutRewritingItsRows) {
   ASSERT_NE(db, nullptr);
   ASSERT_EQ(Count(*db, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'tokens_serial_digits'"), 0);
   ASSERT_TRUE(Migrate(*db));
-  EXPECT_EQ(*db->UserVersion(), 2);
+  EXPECT_EQ(*db->UserVersion(), kSchemaVersion);
   for (const char* index : {"tokens_serial_digits", "checkpoints_tsa_gen_time", "checkpoints_tree_size"}) {
     EXPECT_EQ(Count(*db, std::string("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = '") + index + "'"), 1)
         << index;
