@@ -228,6 +228,13 @@ ParsedConfig ParseConfig(int argc, char** argv) {
       ->check(CLI::Range(0, 65535))
       ->group("Storage");
 
+  app.add_option("--log-key", c.log_key,
+                 "Ed25519 PEM key that signs the C2SP checkpoints (default <cert-dir>/log_key.pem; tsa-certgen makes it)")
+      ->envname("TSA_LOG_KEY")
+      ->group("Audit chain");
+  app.add_option("--log-origin", c.log_origin, "Origin line (and key name) of the C2SP checkpoints (default <TSA CN>/log)")
+      ->envname("TSA_LOG_ORIGIN")
+      ->group("Audit chain");
   app.add_option("--anchor-tsa", c.anchor_tsas,
                  "External TSA URL(s) that time-stamp the log's checkpoints (repeatable, comma-separated)")
       ->envname("TSA_ANCHOR_TSAS")

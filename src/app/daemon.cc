@@ -15,7 +15,9 @@
 #include <thread>
 #include <tuple>
 
+#include "tsa/app/log_signer.h"
 #include "tsa/app/reload.h"
+#include "tsa/audit/checkpoint_publisher.h"
 #include "tsa/audit/token_log.h"
 #include "tsa/core/build_version.h"
 #include "tsa/core/serial.h"
@@ -182,7 +184,20 @@ int RunDaemon(const Config& config) {
   audit::AnchorWorker anchors(
       anchor_options, *shared_log, [issuer_ptr](const audit::Hash& imprint) { return issuer_ptr->IssueCheckpointToken(imprint); },
       anchor_transport);
-  service::AuditService audit_service(*shared_log, config.anchor_enabled ? &anchors : nullptr);
+  // C2SP checkpoints (AUDIT_CHAIN.md): without a log key tsad still issues and anchors, with a warning.
+  std::unique_ptr<audit::CheckpointPublisher> publisher;
+  if (config.audit_log) {
+    auto choice = BuildLogSigner(config, material->subject());
+    if (!choice) return Fail(choice.error().message);
+    if (choice->signer) {
+      auto started = audit::CheckpointPublisher::Start(*shared_log, std::move(*choice->signer), *clock);
+      if (!started) return Fail("C2SP checkpoints: " + started.error().message);
+      publisher = std::move(*started);
+    } else {
+      service::LogEvent(spdlog::level::warn, "no_log_key", {{"detail", choice->warning}});
+    }
+  }
+  service::AuditService audit_service(*shared_log, config.anchor_enabled ? &anchors : nullptr, publisher.get());
 
   http::HttpOptions http_options;
   http_options.host = config.host;

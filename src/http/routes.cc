@@ -34,6 +34,8 @@ Response Json(int status, const RequestHead& head, const nlohmann::json& body) {
   return res;
 }
 
+constexpr const char* kNoLogKey = "this tsad has no log key (--log-key): no C2SP checkpoints";
+
 bool IsHex(const std::string& s) { return !s.empty() && s.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos; }
 
 }  // namespace
@@ -55,6 +57,9 @@ const char* RouteName(Route route) {
     case Route::kAuditCheckpoint: return "audit_checkpoint";
     case Route::kAuditProof: return "audit_proof";
     case Route::kAuditOff: return "audit_off";
+    case Route::kLogCheckpoint: return "log_checkpoint";
+    case Route::kLogVerifierKey: return "log_vkey";
+    case Route::kLogTile: return "log_tile";
     case Route::kMetrics: return "metrics";
     case Route::kMethodNotAllowed: return "method_not_allowed";
     case Route::kNotFound: return "not_found";
@@ -91,6 +96,12 @@ Route Router::Classify(const RequestHead& head, const Target& target) const {
     if (!issuer_.logs_tokens()) return Route::kAuditOff;
     if (path == "/audit/checkpoint") return Route::kAuditCheckpoint;
     if (path == "/audit/proof") return Route::kAuditProof;
+  }
+  if (path.rfind("/log/", 0) == 0) {
+    if (!issuer_.logs_tokens()) return Route::kAuditOff;
+    if (path == "/log/checkpoint") return Route::kLogCheckpoint;
+    if (path == "/log/vkey") return Route::kLogVerifierKey;
+    if (path.rfind("/log/tile/", 0) == 0) return Route::kLogTile;
   }
   return Route::kNotFound;
 }
@@ -153,6 +164,9 @@ Response Router::Handle(Route route, const Exchange& ex) {
     case Route::kAuditCheckpoint: return AuditCheckpoint(ex);
     case Route::kAuditProof: return AuditProof(ex);
     case Route::kMetrics: return Metrics(ex);
+    case Route::kLogCheckpoint: return LogCheckpoint(ex);
+    case Route::kLogVerifierKey: return LogVerifierKey(ex);
+    case Route::kLogTile: return LogTile(ex);
     case Route::kAuditOff:
       return TransportError(404, "the audit log is off on this tsad (--no-audit-log): tokens are not logged", ex.head);
     case Route::kMethodNotAllowed: {
@@ -181,9 +195,51 @@ Response Router::AuditCheckpoint(const Exchange& ex) {
   return Json(200, ex.head, *cp);
 }
 
+// c2sp.org/tlog-tiles: the checkpoint is short-lived (a new one at least every second while the
+// log grows); tiles are immutable.
+Response Router::LogCheckpoint(const Exchange& ex) {
+  auto note = audit_.SignedCheckpoint();
+  if (!note) return TransportError(404, kNoLogKey, ex.head);
+  Response res = Make(200, ex.head, std::move(*note), "text/plain; charset=utf-8");
+  res.set(bhttp::field::cache_control, "no-store");
+  return res;
+}
+
+Response Router::LogVerifierKey(const Exchange& ex) {
+  auto vkey = audit_.VerifierKey();
+  if (!vkey) return TransportError(404, kNoLogKey, ex.head);
+  Response res = Make(200, ex.head, *vkey + "\n", "text/plain; charset=utf-8");
+  res.set(bhttp::field::cache_control, "max-age=3600");
+  return res;
+}
+
+Response Router::LogTile(const Exchange& ex) {
+  auto tile = audit_.Tile(ex.target.path.substr(5));  // below "/log/"
+  if (!tile) {
+    const auto kind = tile.error().kind;
+    const int status = kind == ErrorKind::kNotFound ? 404 : kind == ErrorKind::kUnavailable ? 409 : 503;
+    return TransportError(status, tile.error().message, ex.head);
+  }
+  Response res = Make(200, ex.head, std::string(tile->bytes.begin(), tile->bytes.end()), "application/octet-stream");
+  // tlog-tiles: a full tile never changes; a partial one is replaced as the log grows.
+  res.set(bhttp::field::cache_control, tile->full ? "public, max-age=31536000, immutable" : "no-store");
+  return res;
+}
+
 Response Router::AuditProof(const Exchange& ex) {
   const std::string serial = ex.target.Param("serial").value_or("");
   if (serial.size() > 64 || !IsHex(serial)) return TransportError(400, "give ?serial=<hex serial number of the token>", ex.head);
+  if (ex.target.Param("format").value_or("") == "tlog-proof") {
+    auto text = audit_.TlogProof(serial);
+    if (!text) {
+      const auto kind = text.error().kind;
+      const int status = kind == ErrorKind::kNotFound ? 404 : kind == ErrorKind::kUnavailable ? 409 : 503;
+      return TransportError(status, text.error().message, ex.head);
+    }
+    Response res = Make(200, ex.head, std::move(*text), "text/plain; charset=utf-8");
+    res.set(bhttp::field::cache_control, "no-store");
+    return res;
+  }
   auto proof = audit_.Proof(serial);
   if (!proof) {
     const auto kind = proof.error().kind;

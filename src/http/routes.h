@@ -31,7 +31,10 @@ enum class Route {
   kChain,             // GET /certs/chain.pem
   kAuditCheckpoint,   // GET /audit/checkpoint (blocking: a database read)
   kAuditProof,        // GET /audit/proof (blocking)
-  kAuditOff,          // /audit/* under --no-audit-log: 404
+  kAuditOff,          // /audit/* and /log/* under --no-audit-log: 404
+  kLogCheckpoint,     // GET /log/checkpoint: the latest C2SP signed checkpoint (from memory)
+  kLogVerifierKey,    // GET /log/vkey: the signed-note verifier key string
+  kLogTile,           // GET /log/tile/...: tlog-tiles hash tiles and entry bundles (blocking)
   kMetrics,           // GET /metrics (Prometheus; blocking: a database read; loopback only by default)
   kMethodNotAllowed,  // other methods on /tsa and /: 405 with Allow: POST
   kNotFound,
@@ -61,7 +64,8 @@ class Router {
   Route Classify(const RequestHead& head, const Target& target) const;
   // Routes whose handler may block (database reads and writes): run off the I/O threads.
   static bool Blocking(Route route) {
-    return route == Route::kHealth || route == Route::kAuditCheckpoint || route == Route::kAuditProof || route == Route::kMetrics;
+    return route == Route::kHealth || route == Route::kAuditCheckpoint || route == Route::kAuditProof ||
+           route == Route::kMetrics || route == Route::kLogTile;
   }
   // POST /tsa under --clients: checks the credentials and fills exchange.client_*; a 401 reply
   // (counted and logged with the address and the claimed name) when they are missing or wrong.
@@ -94,6 +98,9 @@ class Router {
   Response AuditCheckpoint(const Exchange& exchange);
   Response Metrics(const Exchange& exchange);
   Response Unauthorized(const Exchange& exchange, const service::AuthResult& auth) const;
+  Response LogCheckpoint(const Exchange& exchange);
+  Response LogVerifierKey(const Exchange& exchange);
+  Response LogTile(const Exchange& exchange);
 
   HttpOptions options_;
   service::Issuer& issuer_;

@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include "tsa/audit/proof_bundle.h"
+#include "tsa/audit/tiles.h"
+#include "tsa/audit/tlog_proof.h"
 #include "tsa/core/bytes.h"
 #include "tsa/core/response_info.h"
 #include "tsa/core/serial.h"
@@ -58,6 +60,32 @@ Result<std::int64_t> AuditService::LastCheckpointGenTimeUs() const {
   return gen_time_us;
 }
 
+std::optional<std::string> AuditService::SignedCheckpoint() const {
+  if (publisher_ == nullptr) return std::nullopt;
+  auto latest = publisher_->Latest();
+  if (!latest) return std::nullopt;
+  return latest->note;
+}
+
+Result<AuditService::TileBytes> AuditService::Tile(const std::string& path) {
+  const auto latest = publisher_ == nullptr ? std::nullopt : publisher_->Latest();
+  if (!latest) return MakeError(ErrorKind::kNotFound, "this tsad has no log key (--log-key): no tiles");
+  const auto tile = path.rfind("tile/", 0) == 0 ? audit::ParseTilePath(path.substr(5)) : std::nullopt;
+  if (!tile) return MakeError(ErrorKind::kNotFound, "not a tlog-tiles path: " + path);
+  TileBytes out;
+  out.full = !tile->partial();
+  TSA_TRY(log_.Read([&](store::LogStore& log) -> Status {
+    TSA_ASSIGN_OR_RETURN(out.bytes, audit::ReadTile(log, *tile, latest->tree_size));
+    return Ok();
+  }));
+  return out;
+}
+
+std::optional<std::string> AuditService::VerifierKey() const {
+  if (publisher_ == nullptr) return std::nullopt;
+  return publisher_->signer().VerifierKey();
+}
+
 nlohmann::json AuditService::AnchorHealth(std::int64_t now_us, int interval_s) const {
   if (anchors_ == nullptr) return {{"enabled", false}};
   const audit::AnchorStatus s = anchors_->GetStatus();
@@ -74,6 +102,18 @@ nlohmann::json AuditService::AnchorHealth(std::int64_t now_us, int interval_s) c
   j["stale"] = log_.Head().size > s.anchored_tree_size &&
                (s.last_success_us == 0 || now_us - s.last_success_us > 2LL * interval_s * 1'000'000);
   return j;
+}
+
+Result<std::string> AuditService::TlogProof(const std::string& serial_hex) {
+  if (publisher_ == nullptr) return MakeError(ErrorKind::kNotFound, "this tsad has no log key (--log-key): no tlog-proofs");
+  const auto serial = core::CanonicalSerialHex(serial_hex);
+  if (!serial) return MakeError(ErrorKind::kInvalidArgument, "not a serial number: " + serial_hex);
+  Result<std::string> proof = MakeError(ErrorKind::kInternal, "no result");
+  TSA_TRY(log_.Read([&](store::LogStore& log) -> Status {
+    proof = audit::BuildTlogProof(log, *serial);
+    return Ok();
+  }));
+  return proof;
 }
 
 Result<nlohmann::json> AuditService::Proof(const std::string& serial_hex) {

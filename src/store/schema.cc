@@ -89,6 +89,17 @@ CREATE TABLE IF NOT EXISTS tsa_certificates (
 );
 )sql";
 
+// Version 4: C2SP tlog-checkpoint signed notes (AUDIT_CHAIN.md "C2SP checkpoints"), published
+// about every second while the log grows; the tree size is the key, so one size has one root.
+constexpr const char* kSchemaV4 = R"sql(
+CREATE TABLE IF NOT EXISTS log_checkpoints (
+  tree_size     INTEGER PRIMARY KEY,
+  root_hash     BLOB    NOT NULL,
+  note          TEXT    NOT NULL,
+  created_at_us INTEGER NOT NULL
+);
+)sql";
+
 }  // namespace
 
 Status Migrate(Database& db) {
@@ -102,6 +113,7 @@ Status Migrate(Database& db) {
   if (version < 1) TSA_TRY(db.Exec(kSchemaV1));
   if (version < 2) TSA_TRY(db.Exec(kSchemaV2));
   if (version < 3) TSA_TRY(db.Exec(kSchemaV3));
+  if (version < 4) TSA_TRY(db.Exec(kSchemaV4));
   TSA_TRY(db.SetUserVersion(kSchemaVersion));
   return tx.Commit();
 }

@@ -19,6 +19,12 @@ constexpr char kTokenColumns[] =
 // A checkpoint with at least one successful anchor.
 constexpr char kAnchored[] = "EXISTS (SELECT 1 FROM anchor_attempts a WHERE a.checkpoint_id = c.id AND a.ok = 1)";
 
+constexpr const char* kSignedCheckpointColumns = "SELECT tree_size, root_hash, note, created_at_us FROM log_checkpoints ";
+
+SignedCheckpointRow ReadSignedCheckpoint(const Statement& st) {
+  return SignedCheckpointRow{st.ColumnInt(0), st.ColumnBlob(1), st.ColumnText(2), st.ColumnInt(3)};
+}
+
 CheckpointRow ReadCheckpoint(const Statement& st) {
   return CheckpointRow{st.ColumnInt(0),  st.ColumnInt(1),  st.ColumnBlob(2), st.ColumnText(3),
                        st.ColumnBlob(4), st.ColumnText(5), st.ColumnInt(6),  st.ColumnInt(7)};
@@ -179,6 +185,35 @@ Result<std::optional<LeafRow>> SqliteLogStore::FindLeafByHash(const Bytes& leaf_
   return std::optional<LeafRow>(std::move(r));
 }
 
+Result<std::vector<LeafRow>> SqliteLogStore::LeafRange(std::uint64_t first, std::uint64_t count) {
+  TSA_ASSIGN_OR_RETURN(Statement st,
+                       db_.Prepare("SELECT idx, serial, leaf_hash, token FROM tokens WHERE idx >= ? AND idx < ? ORDER BY idx"));
+  st.Bind(1, static_cast<std::int64_t>(first)).Bind(2, static_cast<std::int64_t>(first + count));
+  std::vector<LeafRow> rows;
+  while (true) {
+    TSA_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    LeafRow r{st.ColumnInt(0), st.ColumnText(1), st.ColumnBlob(2), std::nullopt};
+    if (!st.ColumnIsNull(3)) r.token = st.ColumnBlob(3);
+    rows.push_back(std::move(r));
+  }
+  return rows;
+}
+
+Result<std::vector<NodeRow>> SqliteLogStore::NodeRange(int level, std::uint64_t first, std::uint64_t count) {
+  TSA_ASSIGN_OR_RETURN(Statement st,
+                       db_.Prepare("SELECT idx, hash FROM merkle_nodes WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx"));
+  st.Bind(1, static_cast<std::int64_t>(level)).Bind(2, static_cast<std::int64_t>(first));
+  st.Bind(3, static_cast<std::int64_t>(first + count));
+  std::vector<NodeRow> rows;
+  while (true) {
+    TSA_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    rows.push_back(NodeRow{st.ColumnInt(0), st.ColumnBlob(1)});
+  }
+  return rows;
+}
+
 Result<std::int64_t> SqliteLogStore::MaxGenTimeUs() { return store::MaxGenTimeUs(db_); }
 
 Result<TokenTotals> SqliteLogStore::Totals() {
@@ -217,6 +252,35 @@ Result<std::vector<CheckpointRow>> SqliteLogStore::Checkpoints() {
 Result<std::uint64_t> SqliteLogStore::CheckpointCount() {
   TSA_ASSIGN_OR_RETURN(std::int64_t n, SingleInt(db_, "SELECT COUNT(*) FROM checkpoints"));
   return static_cast<std::uint64_t>(n);
+}
+
+Status SqliteLogStore::InsertSignedCheckpoint(const SignedCheckpointRow& r) {
+  // Never two notes for one size with different roots (tlog-checkpoint: a log that signs two
+  // roots for one size has forked); the same root again is a no-op.
+  TSA_ASSIGN_OR_RETURN(Statement old, db_.Prepare("SELECT root_hash FROM log_checkpoints WHERE tree_size = ?"));
+  old.Bind(1, r.tree_size);
+  TSA_ASSIGN_OR_RETURN(bool exists, old.Step());
+  if (exists) {
+    if (old.ColumnBlob(0) == r.root_hash) return Ok();
+    return MakeError(ErrorKind::kInvalidArgument,
+                     "a signed checkpoint of size " + std::to_string(r.tree_size) + " with another root is already stored");
+  }
+  TSA_ASSIGN_OR_RETURN(Statement st, db_.Prepare("INSERT INTO log_checkpoints (tree_size, root_hash, note, created_at_us) "
+                                                 "VALUES (?, ?, ?, ?)"));
+  st.Bind(1, r.tree_size).BindBlob(2, r.root_hash).Bind(3, r.note).Bind(4, r.created_at_us);
+  return st.Run();
+}
+
+Result<std::optional<SignedCheckpointRow>> SqliteLogStore::LatestSignedCheckpoint() {
+  TSA_ASSIGN_OR_RETURN(Statement st, db_.Prepare(std::string(kSignedCheckpointColumns) + "ORDER BY tree_size DESC LIMIT 1"));
+  return FirstRow(st, ReadSignedCheckpoint);
+}
+
+Result<std::optional<SignedCheckpointRow>> SqliteLogStore::SignedCheckpointCovering(std::uint64_t index) {
+  TSA_ASSIGN_OR_RETURN(Statement st,
+                       db_.Prepare(std::string(kSignedCheckpointColumns) + "WHERE tree_size > ? ORDER BY tree_size LIMIT 1"));
+  st.Bind(1, static_cast<std::int64_t>(index));
+  return FirstRow(st, ReadSignedCheckpoint);
 }
 
 Result<std::optional<CheckpointRow>> SqliteLogStore::CoveringCheckpoint(std::uint64_t index, bool anchored) {

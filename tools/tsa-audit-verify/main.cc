@@ -17,10 +17,12 @@
 #include <nlohmann/json.hpp>
 
 #include "common/tool_cli.h"
+#include "tsa/audit/proof_bundle.h"
 #include "tsa/core/bytes.h"
 #include "tsa/store/sqlite_log_store.h"
 #include "tsa/verify/chain_verifier.h"
 #include "tsa/verify/proof_verifier.h"
+#include "tsa/verify/tlog_proof_verifier.h"
 
 namespace {
 
@@ -32,7 +34,7 @@ constexpr char kNoAnchorCa[] = "note: no --anchor-ca: the anchors were checked a
 int Fail(int code, const std::string& msg) { return tsa::tool::Fail(kTool, code, msg); }
 
 struct Flags {
-  std::string db_path, export_path, anchor_ca, tsa_ca, proof_path, token_path;
+  std::string db_path, export_path, anchor_ca, tsa_ca, proof_path, token_path, tlog_proof_path, vkey;
   std::vector<std::string> tsa_certs;
   bool verbose = false, require_anchors = false, allow_unanchored = false, structure_only = false;
   double max_skew = 300;
@@ -77,17 +79,41 @@ void DefineFlags(CLI::App& app, Flags& f) {
   app.add_option("--max-skew", f.max_skew, "Largest accepted |external - tsad| genTime difference, seconds")
       ->check(CLI::NonNegativeNumber);
   app.add_flag("--require-anchors", f.require_anchors, "A checkpoint without a verified anchor is a failure");
-  auto* proof = app.add_option("--proof", f.proof_path, "A proof bundle (tsa-audit proof) to verify instead of a database");
-  app.add_option("--token", f.token_path, "The token (.tsr or .tst) the proof bundle is about")->needs(proof);
+  app.add_option("--proof", f.proof_path, "A proof bundle (tsa-audit proof) to verify instead of a database");
+  app.add_option("--token", f.token_path, "The token (.tsr or .tst) the proof bundle or tlog-proof is about");
+  app.add_option("--tlog-proof", f.tlog_proof_path, "A c2sp.org/tlog-proof@v1 file to verify (with --vkey and --token)");
+  app.add_option("--vkey", f.vkey, "The log's signed-note verifier key string (GET /log/vkey, tsa-certgen)");
   app.add_flag("--allow-unanchored", f.allow_unanchored, "Accept a proof bundle without anchors");
 }
 
 void Validate(const Flags& f) {
+  if (!f.tlog_proof_path.empty()) {
+    if (!f.db_path.empty() || !f.proof_path.empty()) throw CLI::ValidationError("--tlog-proof goes alone (with --vkey, --token)");
+    if (f.vkey.empty() || f.token_path.empty()) throw CLI::ValidationError("--tlog-proof needs --vkey and --token");
+    return;
+  }
   if (f.proof_path.empty() == f.db_path.empty()) throw CLI::ValidationError("give either a database or --proof (with --token)");
   if (!f.proof_path.empty() && f.token_path.empty()) throw CLI::ValidationError("--proof needs --token");
   if (f.tsa_certs.empty() && f.tsa_ca.empty() && !f.structure_only) {
     throw CLI::ValidationError("give tsad's trust roots (--tsa-cert F, repeatable, and/or --tsa-ca F), or --structure-only");
   }
+}
+
+// c2sp.org/tlog-proof@v1: the log key's signature and the inclusion path; no TSA trust needed.
+int VerifyTlogProofFile(const Flags& f) {
+  auto text = tsa::core::ReadFileText(f.tlog_proof_path);
+  if (!text) return Fail(3, text.error().message);
+  auto token = tsa::core::ReadFileBytes(f.token_path);
+  if (!token) return Fail(3, token.error().message);
+  auto info = tsa::audit::GrantedTokenOf(*token);
+  if (!info) return Fail(3, info.error().message);
+  auto key = tsa::verify::ParseVerifierKey(f.vkey);
+  if (!key) return Fail(3, "--vkey: " + key.error().message);
+  auto result = tsa::verify::VerifyTlogProof(*text, *key, tsa::audit::LeafHash(info->token_der));
+  if (!result) return Fail(1, "tlog-proof FAILED: " + result.error().message);
+  std::cout << "tlog-proof OK: token " << info->serial_hex << " is leaf " << result->index << " of " << key->name
+            << " checkpoint size " << result->checkpoint.tree_size << "\n";
+  return 0;
 }
 
 int VerifyProof(const Flags& f, const Trust& trust) {
@@ -185,6 +211,7 @@ int Run(int argc, char** argv) {
   tsa::tool::Describe(app, kTool);
   DefineFlags(app, f);
   if (auto code = tsa::tool::ParseCommandLine(app, argc, argv, [&f] { Validate(f); })) return *code;
+  if (!f.tlog_proof_path.empty()) return VerifyTlogProofFile(f);
   auto trust = LoadTrust(f);
   if (!trust) return Fail(3, trust.error().message);
   return f.proof_path.empty() ? VerifyDatabase(f, *trust) : VerifyProof(f, *trust);

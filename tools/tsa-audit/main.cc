@@ -16,6 +16,7 @@
 
 #include "common/tool_cli.h"
 #include "tsa/audit/proof_bundle.h"
+#include "tsa/audit/tlog_proof.h"
 #include "tsa/core/bytes.h"
 #include "tsa/store/sqlite_log_store.h"
 
@@ -61,6 +62,10 @@ int main(int argc, char** argv) try {
   auto* serial_opt = proof->add_option("--serial", serial, "The token's serial number (hex)");
   proof->add_option("--token", token_path, "The token (.tsr or .tst)")->excludes(serial_opt);
   proof->add_option("-o,--output", out_path, "Output file (default: stdout)");
+  std::string format = "json";
+  proof->add_option("--format", format, "json: the tsad-proof/v1 bundle; tlog-proof: c2sp.org/tlog-proof@v1")
+      ->check(CLI::IsMember({"json", "tlog-proof"}))
+      ->capture_default_str();
   proof->add_flag("--allow-unanchored", allow_unanchored, "Build over the latest checkpoint when none is anchored yet");
   auto validate = [&] {
     if (proof->parsed() && serial.empty() && token_path.empty()) throw CLI::ValidationError("proof needs --serial or --token");
@@ -90,6 +95,22 @@ int main(int argc, char** argv) try {
     auto j = tsa::audit::ExportAuditJson(log);
     if (!j) return Fail(CodeOf(j.error()), j.error().message);
     return emit(j->dump(2) + "\n");
+  }
+  if (format == "tlog-proof") {
+    if (!token_path.empty()) {
+      auto token = tsa::core::ReadFileBytes(token_path);
+      if (!token) return Fail(3, token.error().message);
+      auto info = tsa::audit::GrantedTokenOf(*token);
+      if (!info) return Fail(3, info.error().message);
+      serial = info->serial_hex;
+    }
+    auto text = tsa::audit::BuildTlogProof(log, serial);
+    if (!text) {
+      const auto kind = text.error().kind;
+      return Fail(kind == tsa::ErrorKind::kNotFound || kind == tsa::ErrorKind::kUnavailable ? 1 : CodeOf(text.error()),
+                  text.error().message);
+    }
+    return emit(*text);
   }
   tsa::audit::ProofBuildOptions options;
   options.allow_unanchored = allow_unanchored;

@@ -1,13 +1,19 @@
 // tsa-certgen: writes a development CA and an RFC 3161 TSA certificate issued by it (see
 // tsa/crypto/cert_factory.h), for a new PEM key, an existing key (PEM or pkcs11: URI) or a key it
 // generates inside a PKCS#11 token; `tsa-certgen csr` writes a PKCS#10 request for a real CA.
+#include <sys/stat.h>
 #include <CLI/CLI.hpp>
+
 #include <exception>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <string>
 
 #include "common/tool_cli.h"
+#include "tsa/audit/signed_note.h"
 #include "tsa/crypto/cert_factory.h"
+#include "tsa/crypto/ed25519_key.h"
 #include "tsa/crypto/pkcs11_key.h"
 #include "tsa/crypto/pkcs11_keygen.h"
 
@@ -72,6 +78,35 @@ int RunCsr(const KeyChoice& k, const std::string& subject, const std::string& ou
   return kExitOk;
 }
 
+// The Ed25519 key of the log's C2SP checkpoints (AUDIT_CHAIN.md). An existing key is kept even
+// with --force: it is the log's identity, and replacing it breaks every verifier that pinned it.
+int WriteLogKey(const std::string& dir, const std::string& origin) {
+  const std::filesystem::path path = std::filesystem::path(dir) / "log_key.pem";
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  tsa::Result<tsa::crypto::Ed25519Key> key = tsa::crypto::Ed25519Key::LoadPem(path.string());
+  if (std::filesystem::exists(path)) {
+    if (!key) return Fail(kExitRuntime, key.error().message);
+    std::cout << "kept " << path.string() << '\n';
+  } else {
+    key = tsa::crypto::Ed25519Key::Generate();
+    if (!key) return Fail(kExitRuntime, key.error().message);
+    auto pem = key->PrivatePem();
+    if (!pem) return Fail(kExitRuntime, pem.error().message);
+    const mode_t old = umask(077);  // a private key: owner only
+    std::ofstream out(path);
+    out << *pem;
+    out.close();
+    umask(old);
+    if (!out) return Fail(kExitRuntime, "cannot write " + path.string());
+    std::cout << "wrote " << path.string() << '\n';
+  }
+  auto signer = tsa::audit::NoteSigner::Make(origin, *key);
+  if (!signer) return Fail(kExitUsage, signer.error().message);
+  std::cout << "log origin: " << origin << "\nlog verifier key: " << signer->VerifierKey() << '\n';
+  return kExitOk;
+}
+
 int Run(int argc, char** argv) {
   CLI::App app{"Create a development CA and a time-stamping (TSA) certificate issued by it, or (csr) a certificate request."};
   tsa::tool::Describe(app, "tsa-certgen");
@@ -85,7 +120,11 @@ int Run(int argc, char** argv) {
   app.add_option("--days", options.days, "TSA certificate validity in days (the CA gets twice as long)")
       ->check(CLI::Range(1, 36500))
       ->capture_default_str();
-  app.add_flag("--force", options.force, "Overwrite existing files");
+  app.add_flag("--force", options.force, "Overwrite existing files (an existing log_key.pem is always kept)");
+  bool log_key_only = false;
+  std::string log_origin;
+  app.add_flag("--log-key-only", log_key_only, "Only write <dir>/log_key.pem (the C2SP checkpoint key) if missing");
+  app.add_option("--log-origin", log_origin, "Log origin printed with the verifier key (default <CN>/log, as tsad)");
 
   auto* csr = app.add_subcommand("csr", "Write a PKCS#10 request for a TSA certificate (critical timeStamping EKU requested)");
   KeyChoice csr_key;
@@ -98,6 +137,8 @@ int Run(int argc, char** argv) {
   csr->add_flag("--force", csr_force, "Overwrite the output file");
   if (auto code = tsa::tool::ParseCommandLine(app, argc, argv)) return *code;
   if (csr->parsed()) return RunCsr(csr_key, csr_subject, csr_out, csr_force);
+  if (log_origin.empty()) log_origin = tsa::audit::DefaultLogOrigin(options.subject);
+  if (log_key_only) return WriteLogKey(options.dir, log_origin);
 
   const auto type = tsa::crypto::KeyTypeFromName(key.type_name);
   if (!type) return Fail(kExitUsage, "unknown key type " + key.type_name);
@@ -123,7 +164,7 @@ int Run(int argc, char** argv) {
               << files->tsa_cert << " --chain " << files->chain << '\n';
   }
   std::cout << "verify tokens with: tsa-verify timestamp.tsr " << files->tsa_cert << " --ca " << files->ca_cert << '\n';
-  return kExitOk;
+  return WriteLogKey(options.dir, log_origin);
 }
 
 }  // namespace

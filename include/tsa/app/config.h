@@ -72,6 +72,10 @@ struct Config {
   int anchor_timeout_s = 30;
   int anchor_retry_min_s = 30;
 
+  // C2SP checkpoints (AUDIT_CHAIN.md "C2SP checkpoints and tiles")
+  std::string log_key;     // Ed25519 PEM; empty: <cert_dir>/log_key.pem
+  std::string log_origin;  // empty: derived from the TSA certificate's CN ("<cn>/log")
+
   // Logging
   std::string log_level = "info";
   std::string log_format = "text";

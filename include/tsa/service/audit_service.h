@@ -4,10 +4,12 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
 #include "tsa/audit/anchor_worker.h"
+#include "tsa/audit/checkpoint_publisher.h"
 #include "tsa/audit/token_log.h"
 #include "tsa/core/result.h"
 
@@ -15,13 +17,29 @@ namespace tsa::service {
 
 class AuditService {
  public:
-  AuditService(audit::TokenLog& log, const audit::AnchorWorker* anchors) : log_(log), anchors_(anchors) {}
+  // `publisher` null: no log key, no C2SP checkpoints.
+  AuditService(audit::TokenLog& log, const audit::AnchorWorker* anchors, const audit::CheckpointPublisher* publisher = nullptr)
+      : log_(log), anchors_(anchors), publisher_(publisher) {}
+
+  // The latest C2SP tlog-checkpoint signed note; nullopt without a log key.
+  std::optional<std::string> SignedCheckpoint() const;
+  // A tlog-tiles tile or entry bundle by its path below /log/ ("tile/0/x001/234"), within the
+  // latest signed checkpoint. kNotFound for a bad path or a tile beyond it.
+  struct TileBytes {
+    std::vector<std::uint8_t> bytes;
+    bool full = false;  // immutable: cacheable for ever
+  };
+  Result<TileBytes> Tile(const std::string& path);
+  // The signed-note verifier key string of the log key; nullopt without a log key.
+  std::optional<std::string> VerifierKey() const;
 
   // {"head": {tree_size, root}, "checkpoint": {id, tree_size, root, text, token (base64), gen_time,
   //  anchors: [{tsa_url, gen_time, reply (base64)}]} | null}
   Result<nlohmann::json> LatestCheckpoint();
   // The proof bundle of the token with this serial (tsad-proof/v1, AUDIT_CHAIN.md).
   Result<nlohmann::json> Proof(const std::string& serial_hex);
+  // The c2sp.org/tlog-proof@v1 text of the token with this serial (AUDIT_CHAIN.md).
+  Result<std::string> TlogProof(const std::string& serial_hex);
   // For /health.
   nlohmann::json AnchorHealth(std::int64_t now_us, int interval_s) const;
   // For /metrics: the anchoring thread's status (nullopt when anchoring is off), and the genTime
@@ -31,7 +49,8 @@ class AuditService {
 
  private:
   audit::TokenLog& log_;
-  const audit::AnchorWorker* anchors_;  // null when anchoring is off
+  const audit::AnchorWorker* anchors_;           // null when anchoring is off
+  const audit::CheckpointPublisher* publisher_;  // null without a log key
 };
 
 }  // namespace tsa::service

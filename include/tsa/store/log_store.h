@@ -68,6 +68,14 @@ struct CheckpointRow {
   std::int64_t created_at_us = 0;
 };
 
+// A C2SP tlog-checkpoint signed note (c2sp.org/tlog-checkpoint), one per tree size.
+struct SignedCheckpointRow {
+  std::int64_t tree_size = 0;
+  Bytes root_hash;
+  std::string note;  // the signed note, as served at GET /log/checkpoint
+  std::int64_t created_at_us = 0;
+};
+
 struct AnchorAttemptRow {
   std::int64_t id = 0;  // assigned by InsertAnchorAttempt, increasing
   std::int64_t checkpoint_id = 0;
@@ -140,6 +148,10 @@ class LogStore {
   // kInvalidArgument when `hex` is not a positive hex number.
   virtual Result<std::optional<LeafRow>> FindLeafBySerial(const std::string& hex) = 0;
   virtual Result<std::optional<LeafRow>> FindLeafByHash(const Bytes& leaf_hash) = 0;
+  // For tlog-tiles: the leaves [first, first + count) and the stored nodes (level, [first,
+  // first + count)), by index; missing ones are simply absent (the caller checks the count).
+  virtual Result<std::vector<LeafRow>> LeafRange(std::uint64_t first, std::uint64_t count) = 0;
+  virtual Result<std::vector<NodeRow>> NodeRange(int level, std::uint64_t first, std::uint64_t count) = 0;
   // The latest genTime ever recorded, of a leaf or of a checkpoint token; 0 for an empty log.
   virtual Result<std::int64_t> MaxGenTimeUs() = 0;
   virtual Result<TokenTotals> Totals() = 0;
@@ -157,6 +169,13 @@ class LogStore {
   virtual Result<std::optional<CheckpointRow>> CoveringCheckpoint(std::uint64_t index, bool anchored) = 0;
   // Tree size of the largest checkpoint with a successful anchor, 0 without.
   virtual Result<std::uint64_t> MaxAnchoredTreeSize() = 0;
+
+  // --- C2SP signed checkpoints ---
+  // kInvalidArgument when a note for this size is already stored with another root.
+  virtual Status InsertSignedCheckpoint(const SignedCheckpointRow& row) = 0;
+  virtual Result<std::optional<SignedCheckpointRow>> LatestSignedCheckpoint() = 0;  // largest size
+  // The smallest signed checkpoint with tree_size > index (one that contains leaf `index`).
+  virtual Result<std::optional<SignedCheckpointRow>> SignedCheckpointCovering(std::uint64_t index) = 0;
 
   // --- anchor attempts ---
   virtual Status InsertAnchorAttempt(const AnchorAttemptRow& row) = 0;

@@ -36,6 +36,11 @@ class SqliteLogStore final : public LogStore {
   Result<std::vector<CheckpointRow>> Checkpoints() override;
   Result<std::uint64_t> CheckpointCount() override;
   Result<std::optional<CheckpointRow>> CoveringCheckpoint(std::uint64_t index, bool anchored) override;
+  Result<std::vector<LeafRow>> LeafRange(std::uint64_t first, std::uint64_t count) override;
+  Result<std::vector<NodeRow>> NodeRange(int level, std::uint64_t first, std::uint64_t count) override;
+  Status InsertSignedCheckpoint(const SignedCheckpointRow& row) override;
+  Result<std::optional<SignedCheckpointRow>> LatestSignedCheckpoint() override;
+  Result<std::optional<SignedCheckpointRow>> SignedCheckpointCovering(std::uint64_t index) override;
   Result<std::uint64_t> MaxAnchoredTreeSize() override;
 
   Status InsertAnchorAttempt(const AnchorAttemptRow& row) override;

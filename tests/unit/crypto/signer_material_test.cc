@@ -62,7 +62,7 @@ class SignerMaterialTest : public ::testing::Test {
     auto cert = IssueCertificate(profile, key, ca_cert_.get(), ca_key_.get());
     EXPECT_TRUE(cert) << (cert ? "" : cert.error().ToString());
     if (!cert) return {};
-    SignerFiles files{dir_.Sub("tsa_key.pem"), dir_.Sub("tsa_cert.pem"), unit_test::SharedPki().files.chain};
+    SignerFiles files{dir_.Sub("tsa_key.pem"), dir_.Sub("tsa_cert.pem"), unit_test::SharedPki().files.chain, false, ""};
     EXPECT_TRUE(WritePrivateKeyPem(files.key_path, key_to_write ? key_to_write : key));
     EXPECT_TRUE(WriteCertificatesPem(files.cert_path, {cert->get()}));
     return files;
@@ -237,7 +237,7 @@ TEST_F(SignerMaterialTest, CertificatePemIsReencodedWithoutAnythingElseTheFileHe
     out << unit_test::ReadText(pki.files.tsa_key) << "some comment\n" << pki.tsa_cert_pem;
   }
   ::chmod(combined.c_str(), 0600);
-  auto m = SignerMaterial::Load(SignerFiles{combined, combined, pki.files.chain}, std::time(nullptr));
+  auto m = SignerMaterial::Load(SignerFiles{combined, combined, pki.files.chain, false, ""}, std::time(nullptr));
   ASSERT_TRUE(m) << m.error().ToString();
   EXPECT_EQ((*m)->certificate_pem(), pki.tsa_cert_pem);
   EXPECT_EQ((*m)->certificate_pem().find("PRIVATE"), std::string::npos);
@@ -301,7 +301,7 @@ TEST_F(SignerMaterialTest, EmbedsIntermediatesButNotTheRoot) {
   ASSERT_TRUE(tsa_key);
   auto tsa = IssueCertificate(TsaProfile(), tsa_key->get(), inter->get(), inter_key->get());
   ASSERT_TRUE(tsa);
-  SignerFiles files{dir_.Sub("k.pem"), dir_.Sub("c.pem"), dir_.Sub("chain.pem")};
+  SignerFiles files{dir_.Sub("k.pem"), dir_.Sub("c.pem"), dir_.Sub("chain.pem"), false, ""};
   ASSERT_TRUE(WritePrivateKeyPem(files.key_path, tsa_key->get()));
   ASSERT_TRUE(WriteCertificatesPem(files.cert_path, {tsa->get()}));
   ASSERT_TRUE(WriteCertificatesPem(files.chain_path, {inter->get(), ca_cert_.get()}));

@@ -82,6 +82,7 @@ TEST(MigrateTest, UpgradesAVersionOneDatabaseWithoutRewritingItsRows) {
   ASSERT_TRUE(Migrate(*db));
   EXPECT_EQ(*db->UserVersion(), kSchemaVersion);
   EXPECT_EQ(Count(*db, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'tsa_certificates'"), 1);
+  EXPECT_EQ(Count(*db, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'log_checkpoints'"), 1);
   for (const char* index : {"tokens_serial_digits", "checkpoints_tsa_gen_time", "checkpoints_tree_size"}) {
     EXPECT_EQ(Count(*db, std::string("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = '") + index + "'"), 1)
         << index;
