@@ -63,7 +63,9 @@ std::uint32_t NoteKeyId(const std::string& name, const std::vector<std::uint8_t>
 std::string VerifierKeyString(const std::string& name, const std::vector<std::uint8_t>& ed25519_public_key) {
   char id[9];
   std::snprintf(id, sizeof(id), "%08x", NoteKeyId(name, ed25519_public_key));
-  std::vector<std::uint8_t> typed{kEd25519SignatureType};
+  std::vector<std::uint8_t> typed;
+  typed.reserve(1 + ed25519_public_key.size());
+  typed.push_back(kEd25519SignatureType);
   typed.insert(typed.end(), ed25519_public_key.begin(), ed25519_public_key.end());
   return name + "+" + id + "+" + core::Base64(typed);
 }
@@ -85,8 +87,10 @@ Result<std::string> NoteSigner::Sign(const std::string& body) const {
   if (body.empty() || body.back() != '\n') return MakeError(ErrorKind::kInvalidArgument, "a note text ends in a newline");
   TSA_ASSIGN_OR_RETURN(auto sig, key_.Sign(body));
   const std::uint32_t id = NoteKeyId(name_, key_.public_key());
-  std::vector<std::uint8_t> blob{static_cast<std::uint8_t>(id >> 24), static_cast<std::uint8_t>(id >> 16),
-                                 static_cast<std::uint8_t>(id >> 8), static_cast<std::uint8_t>(id)};
+  // signed-note §Signatures: the 4-byte key ID, big-endian, then the signature.
+  std::vector<std::uint8_t> blob;
+  blob.reserve(4 + sig.size());
+  for (int shift = 24; shift >= 0; shift -= 8) blob.push_back(static_cast<std::uint8_t>(id >> shift));
   blob.insert(blob.end(), sig.begin(), sig.end());
   return body + "\n" + kNoteSignaturePrefix + name_ + " " + core::Base64(blob) + "\n";
 }
