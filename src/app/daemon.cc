@@ -21,6 +21,7 @@
 #include "tsa/audit/token_log.h"
 #include "tsa/core/build_version.h"
 #include "tsa/core/serial.h"
+#include "tsa/core/thread_name.h"
 #include "tsa/crypto/request_codec.h"
 #include "tsa/crypto/verifier.h"
 #include "tsa/http/anchor_transport.h"
@@ -298,6 +299,7 @@ int RunDaemon(const Config& config) {
   http::HttpServer* srv = server->get();
   SignerReloader reloader(config, signer_options, **issuer);
   std::jthread signal_thread([srv, &signals, &reloader, &reload_hooks](std::stop_token stop) {
+    core::NameThisThread("tsad-signals");
     while (!stop.stop_requested()) {
       struct timespec timeout {
         0, 200'000'000

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "tsa/audit/checkpoint.h"
+#include "tsa/core/thread_name.h"
 #include "tsa/crypto/request_codec.h"
 #include "tsa/crypto/response_inspector.h"
 #include "tsa/crypto/verifier.h"
@@ -27,7 +28,10 @@ Status AnchorWorker::Start() {
     std::lock_guard lock(cycle_mutex_);
     TSA_TRY(LoadCurrent());
   }
-  thread_ = std::jthread([this](std::stop_token st) { Run(st); });
+  thread_ = std::jthread([this](std::stop_token st) {
+    core::NameThisThread("tsad-anchor");
+    Run(st);
+  });
   return Ok();
 }
 

@@ -1,4 +1,5 @@
 #include "tsa/audit/checkpoint_publisher.h"
+#include "tsa/core/thread_name.h"
 
 namespace tsa::audit {
 
@@ -13,7 +14,10 @@ Result<std::unique_ptr<CheckpointPublisher>> CheckpointPublisher::Start(TokenLog
     return Ok();
   }));
   TSA_TRY(p->PublishOnce());
-  p->thread_ = std::jthread([raw = p.get()](std::stop_token st) { raw->Run(st); });
+  p->thread_ = std::jthread([raw = p.get()](std::stop_token st) {
+    core::NameThisThread("tsad-checkpoint");
+    raw->Run(st);
+  });
   return p;
 }
 

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "tsa/core/thread_name.h"
 #include "tsa/store/log_queries.h"
 #include "tsa/store/schema.h"
 #include "tsa/store/sqlite_log_store.h"
@@ -177,6 +178,7 @@ TokenLog::TokenLog(Opened opened)
   // Wait until the writer has set its priority, so Stats() reports the outcome from the start.
   // (Members, not locals: they outlive the writer thread's use of them.)
   writer_ = std::jthread([this](std::stop_token st) {
+    core::NameThisThread("tsad-log-writer");
     try {
       RaiseWriterPriority();
     } catch (const std::exception& e) {

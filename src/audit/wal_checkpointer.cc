@@ -1,4 +1,5 @@
 #include "tsa/audit/wal_checkpointer.h"
+#include "tsa/core/thread_name.h"
 
 namespace tsa::audit {
 
@@ -15,7 +16,10 @@ Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Open(const std::string
 
 WalCheckpointer::WalCheckpointer(std::unique_ptr<store::Database> db, int threshold_frames, Pass pass)
     : db_(std::move(db)), threshold_frames_(threshold_frames), pass_(std::move(pass)) {
-  thread_ = std::jthread([this](std::stop_token st) { Run(st); });
+  thread_ = std::jthread([this](std::stop_token st) {
+    core::NameThisThread("tsad-wal-ckpt");
+    Run(st);
+  });
 }
 
 WalCheckpointer::~WalCheckpointer() {

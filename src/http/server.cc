@@ -12,6 +12,7 @@
 
 #include "server_core.h"
 #include "session.h"
+#include "tsa/core/thread_name.h"
 #include "tsa/service/logging.h"
 
 namespace tsa::http {
@@ -228,7 +229,12 @@ Status HttpServer::Serve() {
     }
   };
   std::vector<std::jthread> threads;
-  for (std::size_t i = 1; i < core.iocs.size(); ++i) threads.emplace_back(run, std::ref(*core.iocs[i]));
+  for (std::size_t i = 1; i < core.iocs.size(); ++i) {
+    threads.emplace_back([&run, &ioc = *core.iocs[i], i] {
+      core::NameThisThread("tsad-io-" + std::to_string(i));
+      run(ioc);
+    });
+  }
   run(*core.iocs.front());
   for (auto& t : threads) t.join();
   return Ok();
