@@ -96,7 +96,8 @@ std::string TransportFailure(httplib::Error err) {
 
 using ClientHook = std::function<void(httplib::Client*, bool /*registered*/)>;
 
-Result<HttpReply> DoPost(const std::string& url, const std::vector<std::uint8_t>& body, const std::string& content_type,
+// One exchange: POST with a body (content_type set) or GET (body empty, content_type empty).
+Result<HttpReply> DoSend(const std::string& url, const std::vector<std::uint8_t>& body, const std::string& content_type,
                          const ClientOptions& options, const ClientHook& hook) {
   TSA_ASSIGN_OR_RETURN(ParsedUrl u, ParseUrl(url));
   httplib::Client client(std::string(u.https ? "https://" : "http://") + u.host + ":" + std::to_string(u.port));
@@ -109,10 +110,16 @@ Result<HttpReply> DoPost(const std::string& url, const std::vector<std::uint8_t>
   }
   CappedBody reply_body(options.max_reply_bytes);
   httplib::Request request;
-  request.method = "POST";
+  if (content_type.empty()) {
+    request.method = "GET";
+    // c2sp.org/tlog-tiles: clients SHOULD accept gzip (httplib inflates it before the cap applies).
+    request.headers = {{"Accept-Encoding", "gzip, identity"}};
+  } else {
+    request.method = "POST";
+    request.headers = {{"Accept", "application/timestamp-reply, application/json;q=0.5"}, {"Content-Type", content_type}};
+    request.body.assign(body.begin(), body.end());
+  }
   request.path = u.path;
-  request.headers = {{"Accept", "application/timestamp-reply, application/json;q=0.5"}, {"Content-Type", content_type}};
-  request.body.assign(body.begin(), body.end());
   request.response_handler = [&reply_body](const httplib::Response& r) { return reply_body.AcceptHeaders(r); };
   request.content_receiver = [&reply_body](const char* data, std::size_t n, std::uint64_t, std::uint64_t) {
     return reply_body.Append(data, n);
@@ -149,8 +156,10 @@ bool IsHttpUrl(const std::string& url) { return ParseUrl(url).has_value(); }
 
 Result<HttpReply> Post(const std::string& url, const std::vector<std::uint8_t>& body, const std::string& content_type,
                        const ClientOptions& options) {
-  return DoPost(url, body, content_type, options, nullptr);
+  return DoSend(url, body, content_type, options, nullptr);
 }
+
+Result<HttpReply> Get(const std::string& url, const ClientOptions& options) { return DoSend(url, {}, "", options, nullptr); }
 
 Result<std::vector<std::uint8_t>> HttpAnchorTransport::PostQuery(const std::string& url, const std::vector<std::uint8_t>& der,
                                                                  int timeout_s) {
@@ -165,7 +174,7 @@ Result<std::vector<std::uint8_t>> HttpAnchorTransport::PostQuery(const std::stri
       in_flight_.erase(client);
     }
   };
-  TSA_ASSIGN_OR_RETURN(HttpReply reply, DoPost(url, der, "application/timestamp-query", options, hook));
+  TSA_ASSIGN_OR_RETURN(HttpReply reply, DoSend(url, der, "application/timestamp-query", options, hook));
   if (reply.status != 200) return MakeError(ErrorKind::kUnavailable, "HTTP " + std::to_string(reply.status));
   // RFC 3161 §3.4: the reply media type.
   const auto type = reply.content_type.substr(0, reply.content_type.find(';'));

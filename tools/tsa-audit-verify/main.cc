@@ -1,12 +1,14 @@
 // tsa-audit-verify: checks a tsad audit database (every leaf, every checkpoint root, every anchor;
 // the database is opened read-only and never written; SQLite may still create empty -wal/-shm files
-// beside a WAL database) or, with --proof, one token's proof bundle offline.
+// beside a WAL database), or, with --proof, one token's proof bundle offline, or, with --url, a
+// live log over HTTP from its C2SP tiles (a monitor, monitor.h).
 // tsad's trust roots (--tsa-cert, repeatable, and/or --tsa-ca) are required: a check that proved
 // no signature of tsad is not "OK". --structure-only runs without them and says so.
 // Exit codes: 0 verified; 1 verification failed (tampering or damage found, including an SQLite
 // file that is corrupt or truncated); 2 usage; 3 an input cannot be opened or read (missing file,
 // no permission, not an SQLite file, not a tsad audit database, locked, a trust file without
-// certificates).
+// certificates); with --url also 4 (the log is inconsistent with the state file) and 5 (the
+// checkpoint is not signed by --vkey), see monitor.h.
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
@@ -17,8 +19,11 @@
 #include <nlohmann/json.hpp>
 
 #include "common/tool_cli.h"
+#include "tsa-audit-verify/log_certificates.h"
+#include "tsa-audit-verify/monitor.h"
 #include "tsa/audit/proof_bundle.h"
 #include "tsa/core/bytes.h"
+#include "tsa/http/client.h"
 #include "tsa/store/sqlite_log_store.h"
 #include "tsa/verify/chain_verifier.h"
 #include "tsa/verify/proof_verifier.h"
@@ -34,10 +39,11 @@ constexpr char kNoAnchorCa[] = "note: no --anchor-ca: the anchors were checked a
 int Fail(int code, const std::string& msg) { return tsa::tool::Fail(kTool, code, msg); }
 
 struct Flags {
-  std::string db_path, export_path, anchor_ca, tsa_ca, proof_path, token_path, tlog_proof_path, vkey;
+  std::string db_path, export_path, anchor_ca, tsa_ca, proof_path, token_path, tlog_proof_path, vkey, url, state;
   std::vector<std::string> tsa_certs;
-  bool verbose = false, require_anchors = false, allow_unanchored = false, structure_only = false;
+  bool verbose = false, require_anchors = false, allow_unanchored = false, structure_only = false, skip_history = false;
   double max_skew = 300;
+  int timeout_s = 30;
 };
 
 // The PEM texts of the trust files (each must hold certificates); several --tsa-cert files are
@@ -82,11 +88,36 @@ void DefineFlags(CLI::App& app, Flags& f) {
   app.add_option("--proof", f.proof_path, "A proof bundle (tsa-audit proof) to verify instead of a database");
   app.add_option("--token", f.token_path, "The token (.tsr or .tst) the proof bundle or tlog-proof is about");
   app.add_option("--tlog-proof", f.tlog_proof_path, "A c2sp.org/tlog-proof@v1 file to verify (with --vkey and --token)");
-  app.add_option("--vkey", f.vkey, "The log's signed-note verifier key string (GET /log/vkey, tsa-certgen)");
+  app.add_option("--vkey", f.vkey, "The log's signed-note verifier key string (GET /log/vkey, tsa-certgen), or @FILE holding it");
   app.add_flag("--allow-unanchored", f.allow_unanchored, "Accept a proof bundle without anchors");
+  app.add_option("--url", f.url,
+                 "Monitor a live log over HTTP(S) from its C2SP tiles: the log prefix (https://tsa.example/log), with --vkey");
+  app.add_option("--state", f.state,
+                 "With --url: the last verified checkpoint; the next run proves consistency from it (created if missing)");
+  app.add_flag("--skip-history", f.skip_history,
+               "With --url, on a run without state: check the signature and that the tiles rebuild the root, not the "
+               "entries before it (for very large logs: monitor from now on)");
+  app.add_option("--timeout", f.timeout_s, "With --url: seconds for each HTTP fetch")->check(CLI::Range(1, 3600));
+}
+
+// "@FILE": the key string is the file's first line (as GET /log/vkey serves it).
+tsa::Result<std::string> ResolveVkey(const std::string& vkey) {
+  if (vkey.empty() || vkey[0] != '@') return vkey;
+  TSA_ASSIGN_OR_RETURN(std::string text, tsa::core::ReadFileText(vkey.substr(1)));
+  return text.substr(0, text.find_first_of("\r\n"));
 }
 
 void Validate(const Flags& f) {
+  if ((!f.state.empty() || f.skip_history) && f.url.empty())
+    throw CLI::ValidationError("--state and --skip-history go with --url");
+  if (!f.url.empty()) {
+    if (!f.db_path.empty() || !f.proof_path.empty() || !f.tlog_proof_path.empty()) {
+      throw CLI::ValidationError("--url goes alone (with --vkey, --state, --tsa-cert/--tsa-ca)");
+    }
+    if (f.vkey.empty()) throw CLI::ValidationError("--url needs --vkey (GET <url>/vkey, checked out of band)");
+    if (!tsa::http::IsHttpUrl(f.url)) throw CLI::ValidationError("--url must start with http:// or https://");
+    return;
+  }
   if (!f.tlog_proof_path.empty()) {
     if (!f.db_path.empty() || !f.proof_path.empty()) throw CLI::ValidationError("--tlog-proof goes alone (with --vkey, --token)");
     if (f.vkey.empty() || f.token_path.empty()) throw CLI::ValidationError("--tlog-proof needs --vkey and --token");
@@ -107,7 +138,9 @@ int VerifyTlogProofFile(const Flags& f) {
   if (!token) return Fail(3, token.error().message);
   auto info = tsa::audit::GrantedTokenOf(*token);
   if (!info) return Fail(3, info.error().message);
-  auto key = tsa::verify::ParseVerifierKey(f.vkey);
+  auto vkey = ResolveVkey(f.vkey);
+  if (!vkey) return Fail(3, "--vkey: " + vkey.error().message);
+  auto key = tsa::verify::ParseVerifierKey(*vkey);
   if (!key) return Fail(3, "--vkey: " + key.error().message);
   auto result = tsa::verify::VerifyTlogProof(*text, *key, tsa::audit::LeafHash(info->token_der));
   if (!result) return Fail(1, "tlog-proof FAILED: " + result.error().message);
@@ -169,6 +202,18 @@ std::string FirstFailure(const tsa::verify::ChainReport& r) {
   return "verification FAILED, " + where + (first != r.findings.end() ? ": " + first->ToString() : std::string());
 }
 
+void PrintLogCertificates(const tsa::tool::LogCertificates& c, bool have_ca) {
+  if (have_ca && c.used > 0) {
+    std::cout << c.used << " of " << c.listed
+              << " TSA certificate(s) listed in the log (tsa_certificates) chain to --tsa-ca and were used\n";
+  }
+  for (const std::string& note : c.notes) std::cout << "note: " << note << "\n";
+  if (!have_ca && c.listed > 0) {
+    std::cout << "note: the log lists " << c.listed
+              << " TSA certificate(s) (tsa_certificates); unsigned rows, used only when they chain to --tsa-ca\n";
+  }
+}
+
 int VerifyDatabase(const Flags& f, const Trust& trust) {
   if (::access(f.db_path.c_str(), R_OK) != 0) return Fail(3, "cannot read " + f.db_path);
   if (!tsa::tool::HasSqliteHeader(f.db_path)) return Fail(3, f.db_path + " is not a tsad audit database (not an SQLite file)");
@@ -178,8 +223,9 @@ int VerifyDatabase(const Flags& f, const Trust& trust) {
   auto db = tsa::store::Database::Open(f.db_path, open);
   if (!db) return Fail(3, db.error().message);
   const auto skew_us = static_cast<std::int64_t>(f.max_skew * 1e6);
-  tsa::verify::ChainVerifyOptions options{trust.tsa_certs, trust.tsa_ca, trust.anchor_ca, skew_us, f.require_anchors};
   tsa::store::SqliteLogStore log(**db);
+  const tsa::tool::LogCertificates certs = tsa::tool::CertificatesFromLog(log, trust.tsa_certs, trust.tsa_ca);
+  tsa::verify::ChainVerifyOptions options{certs.pinned_pem, trust.tsa_ca, trust.anchor_ca, skew_us, f.require_anchors};
   auto report = tsa::verify::VerifyChain(log, options, ::isatty(STDERR_FILENO) ? tsa::verify::ProgressFn(Bar) : nullptr);
   if (!report) {
     // An SQLite file whose header is intact but that SQLite cannot read is damaged, not foreign.
@@ -202,6 +248,7 @@ int VerifyDatabase(const Flags& f, const Trust& trust) {
             << " checkpoints, " << r.anchors_verified << " anchors verified, anchored up to " << r.anchored_size << ", "
             << r.errors << " error(s), " << r.warnings << " warning(s)\n";
   if (r.ok && trust.anchor_ca.empty() && r.anchors_verified > 0) std::cout << kNoAnchorCa << "\n";
+  PrintLogCertificates(certs, !trust.tsa_ca.empty());
   return r.ok ? 0 : Fail(1, FirstFailure(r));
 }
 
@@ -214,6 +261,12 @@ int Run(int argc, char** argv) {
   if (!f.tlog_proof_path.empty()) return VerifyTlogProofFile(f);
   auto trust = LoadTrust(f);
   if (!trust) return Fail(3, trust.error().message);
+  if (!f.url.empty()) {
+    auto vkey = ResolveVkey(f.vkey);
+    if (!vkey) return Fail(3, "--vkey: " + vkey.error().message);
+    tsa::tool::MonitorFlags m{f.url, *vkey, f.state, trust->tsa_certs, trust->tsa_ca, f.skip_history, f.verbose, f.timeout_s};
+    return tsa::tool::RunMonitor(m, ::isatty(STDERR_FILENO) ? tsa::verify::ProgressFn(Bar) : nullptr);
+  }
   return f.proof_path.empty() ? VerifyDatabase(f, *trust) : VerifyProof(f, *trust);
 }
 

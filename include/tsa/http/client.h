@@ -1,8 +1,9 @@
 // An RFC 3161 §3.4 HTTP(S) client: POSTs a DER TimeStampReq and returns the DER reply. Used by
-// tsa-request and by the anchoring thread (HttpAnchorTransport). HTTPS verifies the server against
-// the system CAs (or a given bundle). Every reply is bounded in size and in total time, because the
-// server at the other end is not trusted: a TSA that streams an endless body or trickles one byte
-// a second must cost neither memory nor a thread forever.
+// tsa-request and by the anchoring thread (HttpAnchorTransport); tsa-audit-verify GETs a log's
+// tiles with it. HTTPS verifies the server against the system CAs (or a given bundle). Every reply
+// is bounded in size and in total time, because the server at the other end is not trusted: a
+// TSA that streams an endless body or trickles one byte a second must cost neither memory nor a
+// thread forever.
 #pragma once
 
 #include <cstddef>
@@ -39,6 +40,10 @@ struct HttpReply {
 // cap) and an exchange that passes timeout_s; any HTTP status is returned for the caller to judge.
 Result<HttpReply> Post(const std::string& url, const std::vector<std::uint8_t>& body, const std::string& content_type,
                        const ClientOptions& options);
+
+// GETs `url` under the same caps (used by tsa-audit-verify --url to read a tlog-tiles log). A
+// gzip Content-Encoding is inflated; the cap applies to the inflated body.
+Result<HttpReply> Get(const std::string& url, const ClientOptions& options);
 
 // Whether `url` is an http:// or https:// URL this client can use (for the tools' usage checks).
 bool IsHttpUrl(const std::string& url);
