@@ -1,20 +1,15 @@
-// The ENGINE API is deprecated in OpenSSL 3, but Debian 12 has no PKCS#11 provider: libp11's
-// engine is the packaged bridge (ARCHITECTURE.md "Keys in an HSM").
-#define OPENSSL_SUPPRESS_DEPRECATED 1
+// Debian 12 has no PKCS#11 provider for OpenSSL 3; keys are reached through libp11's own API
+// (pkcs11_module.h says why not through its engine).
 #include "tsa/crypto/pkcs11_key.h"
 
 #include <openssl/crypto.h>
-#include <openssl/engine.h>
-#include <openssl/err.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
-#include <map>
-#include <mutex>
 #include <vector>
 
-#include "tsa/crypto/ossl_util.h"
+#include "tsa/crypto/pkcs11_module.h"
 
 namespace tsa::crypto {
 
@@ -48,20 +43,6 @@ std::vector<Attribute> Attributes(std::string_view uri) {
   return out;
 }
 
-bool IsPinAttribute(const Attribute& a) { return a.name == "pin-value" || a.name == "pin-source"; }
-
-// The URI given to libp11: path attributes only, without the PIN (passed through the PIN control).
-std::string UriWithoutPin(std::string_view uri) {
-  std::string out(kScheme);
-  bool first = true;
-  for (const auto& a : Attributes(uri)) {
-    if (IsPinAttribute(a)) continue;
-    out += (first ? "" : ";") + a.name + "=" + a.value;
-    first = false;
-  }
-  return out;
-}
-
 // RFC 3986 percent-decoding of an attribute value (a PIN may hold reserved characters).
 std::string PercentDecode(const std::string& in) {
   std::string out;
@@ -74,58 +55,6 @@ std::string PercentDecode(const std::string& in) {
     }
   }
   return out;
-}
-
-// One initialised libp11 engine per module, kept for the life of the process: every key loaded
-// through it calls back into it, and keys from an earlier load may still be signing.
-struct EngineRegistry {
-  std::mutex mutex;  // also serialises key loads: the engine's PIN is per engine, not per call
-  std::map<std::string, ENGINE*> engines;
-};
-
-EngineRegistry& Registry() {
-  static auto* registry = new EngineRegistry();  // NOLINT: never destroyed, keys may outlive static destructors
-  return *registry;
-}
-
-Result<ENGINE*> EngineFor(const std::string& module_path) {
-  auto& engines = Registry().engines;
-  if (auto it = engines.find(module_path); it != engines.end()) return it->second;
-  if (::access(module_path.c_str(), R_OK) != 0) {
-    return MakeError(ErrorKind::kNotFound,
-                     "PKCS#11 module " + module_path + " not found or not readable (--pkcs11-module / TSA_PKCS11_MODULE)");
-  }
-  ENGINE_load_builtin_engines();
-  ENGINE* engine = ENGINE_by_id("pkcs11");
-  if (engine == nullptr) {
-    ERR_clear_error();
-    return MakeError(ErrorKind::kNotFound,
-                     "the OpenSSL pkcs11 engine is not installed (Debian package libengine-pkcs11-openssl)");
-  }
-  // QUIET: libp11 would otherwise print its own diagnostics on stderr; tsad reports one line.
-  ENGINE_ctrl_cmd_string(engine, "QUIET", nullptr, 0);
-  if (ENGINE_ctrl_cmd_string(engine, "MODULE_PATH", module_path.c_str(), 0) != 1 || ENGINE_init(engine) != 1) {
-    const std::string detail = DrainOpensslErrors();
-    ENGINE_free(engine);
-    return MakeError(ErrorKind::kCrypto, "cannot load the PKCS#11 module " + module_path + ": " + detail);
-  }
-  engines[module_path] = engine;  // keeps the structural and the functional reference
-  return engine;
-}
-
-// One line for the failure of ENGINE_load_private_key, from libp11's error queue.
-std::string DescribeLoadFailure(const std::string& uri, const std::string& module_path) {
-  const std::string errors = DrainOpensslErrors();
-  const std::string where = RedactPkcs11Uri(uri);
-  if (errors.find("PIN incorrect") != std::string::npos) return "wrong PIN for the PKCS#11 key " + where;
-  if (errors.find("PIN locked") != std::string::npos) return "the PIN of the token of " + where + " is locked";
-  if (errors.find("PIN") != std::string::npos) return "PKCS#11 login failed for " + where + ": " + errors;
-  if (errors.find("Unable to load PKCS#11 module") != std::string::npos) return "cannot load the PKCS#11 module " + module_path;
-  if (errors.find("object not found") != std::string::npos || errors.find("failed loading private key") != std::string::npos) {
-    return "no private key at " + where + " in module " + module_path +
-           " (token or object not found: check token= and object=/id= with pkcs11-tool --list-objects)";
-  }
-  return "cannot load the PKCS#11 key " + where + ": " + errors;
 }
 
 }  // namespace
@@ -171,17 +100,22 @@ Result<std::string> ResolvePkcs11Pin(const std::string& uri) {
 }
 
 Result<evp_pkey_st*> LoadPkcs11PrivateKey(const std::string& uri, const std::string& module_path) {
-  TSA_ASSIGN_OR_RETURN(std::string pin, ResolvePkcs11Pin(uri));
-  std::lock_guard lock(Registry().mutex);
-  ERR_clear_error();
-  TSA_ASSIGN_OR_RETURN(ENGINE * engine, EngineFor(module_path));
-  if (!pin.empty() && ENGINE_ctrl_cmd_string(engine, "PIN", pin.c_str(), 0) != 1) {
-    OPENSSL_cleanse(pin.data(), pin.size());
-    return MakeError(ErrorKind::kCrypto, "the pkcs11 engine refused the PIN: " + DrainOpensslErrors());
+  if (::access(module_path.c_str(), R_OK) != 0) {
+    return MakeError(ErrorKind::kNotFound,
+                     "PKCS#11 module " + module_path + " not found or not readable (--pkcs11-module / TSA_PKCS11_MODULE)");
   }
-  OPENSSL_cleanse(pin.data(), pin.size());
-  EVP_PKEY* key = ENGINE_load_private_key(engine, UriWithoutPin(uri).c_str(), nullptr, nullptr);
-  if (key == nullptr) return MakeError(ErrorKind::kNotFound, DescribeLoadFailure(uri, module_path));
+  pkcs11::KeySpec spec;
+  spec.token_label = Pkcs11UriAttribute(uri, "token").value_or("");
+  spec.token_serial = Pkcs11UriAttribute(uri, "serial").value_or("");
+  spec.token_model = Pkcs11UriAttribute(uri, "model").value_or("");
+  spec.token_manufacturer = Pkcs11UriAttribute(uri, "manufacturer").value_or("");
+  spec.object_label = Pkcs11UriAttribute(uri, "object").value_or("");
+  const std::string id = Pkcs11UriAttribute(uri, "id").value_or("");
+  spec.object_id.assign(id.begin(), id.end());
+  spec.display = RedactPkcs11Uri(uri);
+  TSA_ASSIGN_OR_RETURN(spec.pin, ResolvePkcs11Pin(uri));
+  auto key = pkcs11::LoadKey(module_path, spec);
+  OPENSSL_cleanse(spec.pin.data(), spec.pin.size());
   return key;
 }
 

@@ -1,6 +1,6 @@
-// Keys in a PKCS#11 token (README "Keys in an HSM"): a real tsad signing through libp11's engine
-// with a SoftHSM2 token of this test only, SIGHUP reload and rollover, start-up refusals, and the
-// run-time failure of the token.
+// Keys in a PKCS#11 token (README "Keys in an HSM"): a real tsad signing through libp11 with a
+// SoftHSM2 token of this test only, SIGHUP reload and rollover, start-up refusals, and the
+// run-time failure of the token and its recovery without a restart.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -18,6 +18,8 @@
 #include "support/tsad_process.h"
 #include "tsa/crypto/request_codec.h"
 #include "tsa/crypto/verifier.h"
+#include "tsa/store/database.h"
+#include "tsa/store/schema.h"
 
 namespace tsa::test {
 namespace {
@@ -179,24 +181,71 @@ TEST_F(HsmTest, StartupErrorsAreOneLineAndExit1) {
   ::setenv("TSA_PKCS11_PIN", kSoftHsmPin, 1);
 }
 
-// The token disappears while tsad runs: requests get a DER systemFailure and /health turns 503
-// naming the key (the token's directory moved away: every object handle is gone).
-TEST_F(HsmTest, TokenGoneMeansSystemFailureAndUnhealthy) {
+// Waits until tsad grants a request again (the token is back) and /health is 200.
+::testing::AssertionResult RecoversWithoutRestart(TsadProcess& tsad, const std::string& cert_pem) {
+  crypto::VerifyOptions v;
+  v.tsa_cert_pem = cert_pem;
+  for (int i = 0; i < 100; ++i) {
+    auto reply = PostQuery(tsad.port(), Query(static_cast<std::uint8_t>(i)));
+    int status = 0;
+    Health(tsad.port(), &status);
+    if (reply.status == 200 && crypto::Verify(reply.body, v) && status == 200) return ::testing::AssertionSuccess();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return ::testing::AssertionFailure() << "no granted token within 10 s after the token came back\n" << tsad.log();
+}
+
+// While the token is gone: a DER rejection (HTTP 200, not granted) and /health 503 naming the key.
+void ExpectUnavailable(TsadProcess& tsad, const std::string& uri) {
+  auto reply = PostQuery(tsad.port(), Query(2));
+  EXPECT_EQ(reply.status, 200);  // a DER rejection, not an HTTP error
+  auto info = crypto::Verify(reply.body, {});
+  EXPECT_FALSE(info.has_value());
+  int status = 0;
+  const auto health = Health(tsad.port(), &status);
+  EXPECT_EQ(status, 503) << health.dump();
+  EXPECT_EQ(health["failing"], "signing_key") << health.dump();
+  EXPECT_EQ(health["checks"]["signing_key"]["source"], uri) << health.dump();
+}
+
+// The token disappears while tsad runs (its directory moved away: every object handle is gone),
+// then comes back: issuance resumes by itself, without a restart (tsad re-opens the module).
+TEST_F(HsmTest, TokenGoneMeansSystemFailureAndUnhealthyThenRecovers) {
   const std::string certs = MakeKey("tsa-key", "ec-p256", "certs");
   auto tsad = StartTsad(token_->Uri("tsa-key"), certs);
   ASSERT_EQ(PostQuery(tsad->port(), Query(1)).status, 200);
   fs::rename(token_->tokens_dir(), token_->tokens_dir() + ".away");
-  auto reply = PostQuery(tsad->port(), Query(2));
-  EXPECT_EQ(reply.status, 200);  // a DER rejection, not an HTTP error
-  auto info = crypto::Verify(reply.body, {});
-  ASSERT_FALSE(info.has_value());
-  int status = 0;
-  const auto health = Health(tsad->port(), &status);
-  EXPECT_EQ(status, 503) << health.dump();
-  EXPECT_EQ(health["failing"], "signing_key") << health.dump();
-  EXPECT_EQ(health["checks"]["signing_key"]["source"], token_->Uri("tsa-key")) << health.dump();
+  ExpectUnavailable(*tsad, token_->Uri("tsa-key"));
   fs::rename(token_->tokens_dir() + ".away", token_->tokens_dir());
+  EXPECT_TRUE(RecoversWithoutRestart(*tsad, ReadTextFile(certs + "/tsa_cert.pem")));
   EXPECT_TRUE(tsad->running());
+}
+
+// The token is deleted and re-created under the same label with the same key imported (a restore
+// from backup): rejections and 503 meanwhile, then issuance resumes without a restart, and the
+// log verifies across the gap. RSA here, EC above.
+TEST_F(HsmTest, TokenDeletedAndRecreatedWithTheSameKeyRecovers) {
+  auto pki = CreateTestPki(dir_.Sub("pki"), crypto::KeyType::kRsa2048);
+  ASSERT_TRUE(pki);
+  auto import = [&] {
+    auto r = RunCommand({"softhsm2-util", "--import", pki->files.tsa_key, "--token", "tsad-test", "--label", "tsa-key", "--id",
+                         "01", "--pin", kSoftHsmPin});
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+  };
+  import();
+  auto tsad = StartTsad(token_->Uri("tsa-key"), pki->dir);
+  ASSERT_EQ(PostQuery(tsad->port(), Query(1)).status, 200);
+  fs::remove_all(token_->tokens_dir());
+  fs::create_directories(token_->tokens_dir());
+  ExpectUnavailable(*tsad, token_->Uri("tsa-key"));
+  auto init = RunCommand(
+      {"softhsm2-util", "--init-token", "--free", "--label", "tsad-test", "--pin", kSoftHsmPin, "--so-pin", "5678"});
+  ASSERT_EQ(init.exit_code, 0) << init.output;
+  import();
+  EXPECT_TRUE(RecoversWithoutRestart(*tsad, pki->tsa_cert_pem));
+  ASSERT_EQ(tsad->Stop(), 0) << tsad->log();
+  auto audit = RunCommand({std::string(TSA_BIN_DIR) + "/tsa-audit-verify", tsad->db_path(), "--tsa-cert", pki->files.tsa_cert});
+  EXPECT_EQ(audit.exit_code, 0) << audit.output;
 }
 
 // Rollover under load to a new token key and certificate named by a key file (rewrite it, SIGHUP):
@@ -298,6 +347,25 @@ TEST_F(HsmTest, SighupRollsOverUnderLoadAndRefusesBrokenMaterial) {
   std::ofstream(dir_.Sub("cas.pem")) << old_ca << new_ca;
   auto by_ca = RunCommand({std::string(TSA_BIN_DIR) + "/tsa-audit-verify", tsad.db_path(), "--tsa-ca", dir_.Sub("cas.pem")});
   EXPECT_EQ(by_ca.exit_code, 0) << by_ca.output;
+  // The certificates come from the log's own tsa_certificates rows (start + reload), each
+  // checked against --tsa-ca before it is used.
+  EXPECT_NE(by_ca.output.find("2 of 2 TSA certificate(s) listed in the log (tsa_certificates) chain to --tsa-ca and were used"),
+            std::string::npos)
+      << by_ca.output;
+  // A row tsad did not write (a certificate of another CA) is named and not used.
+  auto foreign = CreateTestPki(dir_.Sub("foreign"));
+  ASSERT_TRUE(foreign);
+  {
+    store::OpenOptions rw;
+    rw.create = false;
+    auto db = store::Database::Open(tsad.db_path(), rw);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(store::RecordCertificateEvent(**db, {1, "reload", "00ff", "CN=Forged TSA", foreign->tsa_cert_pem}));
+  }
+  auto forged = RunCommand({std::string(TSA_BIN_DIR) + "/tsa-audit-verify", tsad.db_path(), "--tsa-ca", dir_.Sub("cas.pem")});
+  EXPECT_EQ(forged.exit_code, 0) << forged.output;
+  EXPECT_NE(forged.output.find("note: the log's certificate CN=Forged TSA"), std::string::npos) << forged.output;
+  EXPECT_NE(forged.output.find("2 of 3 TSA certificate(s)"), std::string::npos) << forged.output;
 }
 
 }  // namespace

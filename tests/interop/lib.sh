@@ -235,7 +235,6 @@ _tsad_n=0
 _softhsm_token() {
   local dir="$1"
   require_client softhsm2-util softhsm2
-  require_client "$(openssl version -e | sed -E 's/^ENGINESDIR: "(.*)"$/\1/')/pkcs11.so" libengine-pkcs11-openssl
   mkdir -p "$dir/tokens"
   printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' "$dir/tokens" >"$dir/softhsm2.conf"
   export SOFTHSM2_CONF="$dir/softhsm2.conf" TSA_PKCS11_PIN=1234

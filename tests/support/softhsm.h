@@ -13,8 +13,8 @@ inline constexpr char kSoftHsmPin[] = "1234";
 
 class SoftHsmToken {
  public:
-  // Why SoftHSM2 tests cannot run here (softhsm2-util, the module or the OpenSSL pkcs11 engine is
-  // missing); empty when they can.
+  // Why SoftHSM2 tests cannot run here (softhsm2-util or the module is missing); empty when they
+  // can.
   static std::string Missing();
 
   // Creates dir/tokens and dir/softhsm2.conf, points SOFTHSM2_CONF and TSA_PKCS11_PIN at them and

@@ -1,7 +1,6 @@
 // Private keys that live in a PKCS#11 token (an HSM, SoftHSM2), named by an RFC 7512 "pkcs11:" URI
-// and reached through OpenSSL 3 and Debian's libp11 engine (libengine-pkcs11-openssl). The key
-// never leaves the token: the EVP_PKEY returned signs by calling the module, so TS_RESP signing
-// needs no change.
+// and reached through Debian's libp11 (pkcs11_module.h). The key never leaves the token: the
+// EVP_PKEY returned signs by calling the module, so TS_RESP signing needs no change.
 #pragma once
 
 #include <optional>
@@ -33,8 +32,8 @@ Result<std::string> ResolvePkcs11Pin(const std::string& uri);
 
 // Loads the private key object the URI names through `module_path`. The returned key is owned by
 // the caller (EVP_PKEY_free). Errors are one line naming the problem: the module cannot be loaded,
-// the PIN is wrong or locked, no such token or object. The module is opened once per process and
-// stays open: keys loaded earlier may still be signing.
+// the PIN is wrong or locked, no such token or object. The module is opened once per process; it
+// is re-opened behind the returned key when a signature fails (pkcs11_module.h).
 Result<evp_pkey_st*> LoadPkcs11PrivateKey(const std::string& uri, const std::string& module_path);
 
 }  // namespace tsa::crypto
