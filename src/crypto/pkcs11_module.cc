@@ -230,17 +230,26 @@ Result<EVP_PKEY*> MakeProxy(EVP_PKEY* real, Binding* b) {
 
 // ---- the module ------------------------------------------------------------------------------
 
+// The last error only: a module may leave unrelated errors of its own start-up in the queue
+// (SoftHSM2 probes OpenSSL engines it does not need).
+std::string LastError() {
+  char buf[256] = "no error reported";
+  if (const unsigned long code = ERR_peek_last_error(); code != 0) ERR_error_string_n(code, buf, sizeof(buf));
+  ERR_clear_error();
+  return buf;
+}
+
 Status Module::Open() {
   ERR_clear_error();
   ctx_ = PKCS11_CTX_new();
   if (ctx_ == nullptr || PKCS11_CTX_load(ctx_, path_.c_str()) != 0) {
-    const std::string why = DrainOpensslErrors();
+    const std::string why = LastError();
     if (ctx_ != nullptr) PKCS11_CTX_free(ctx_);
     ctx_ = nullptr;
     return MakeError(ErrorKind::kCrypto, "cannot load the PKCS#11 module " + path_ + ": " + why);
   }
   if (PKCS11_enumerate_slots(ctx_, &slots_, &slot_count_) != 0) {
-    const std::string why = DrainOpensslErrors();
+    const std::string why = LastError();
     Close();
     return MakeError(ErrorKind::kCrypto, "cannot list the slots of the PKCS#11 module " + path_ + ": " + why);
   }

@@ -254,8 +254,12 @@ int VerifyDatabase(const Flags& f, const Trust& trust) {
 
 int Run(int argc, char** argv) {
   Flags f;
-  CLI::App app{"Verify a tsad audit log (or one token's proof bundle) offline"};
+  CLI::App app{"Verify a tsad audit log or one token's proof offline, or monitor a live log over HTTP (--url)"};
   tsa::tool::Describe(app, kTool);
+  app.footer(
+      "Exit codes: 0 verified; 1 verification failed (tampering or damage); 2 usage; 3 an input cannot be read "
+      "(with --url also the log, or the state file); 4 (--url) the log is inconsistent with the state file (a fork, "
+      "rewrite or rollback); 5 (--url) the checkpoint is not signed by --vkey.");
   DefineFlags(app, f);
   if (auto code = tsa::tool::ParseCommandLine(app, argc, argv, [&f] { Validate(f); })) return *code;
   if (!f.tlog_proof_path.empty()) return VerifyTlogProofFile(f);
