@@ -17,6 +17,10 @@ LogCertificates CertificatesFromLog(store::LogStore& log, const std::string& pin
     if (!seen.insert(e.cert_pem).second) continue;
     ++out.listed;
     if (ca_pem.empty()) continue;
+    if (pinned_pem.find(e.cert_pem) != std::string::npos) {  // already given with --tsa-cert
+      ++out.used;
+      continue;
+    }
     if (Status st = crypto::CheckTsaCertificate(e.cert_pem, ca_pem); !st) {
       out.notes.push_back("the log's certificate " + e.subject + " (sha256 " + e.cert_sha256.substr(0, 16) + "..., " + e.event +
                           " at " + core::FormatTimeUs(e.at_us) + ") is not used: " + st.error().message + " against --tsa-ca");
