@@ -73,9 +73,12 @@ void Session::OnDetect(const beast::error_code& ec, bool tls) {
   if (ec)
     return HandshakeFailed(ec == beast::error::timeout ? service::TlsFailure::kTimeout : service::TlsFailure::kHandshake, ec);
   if (!tls) return RefusePlaintext();
-  std::get<TlsStream>(stream_).async_handshake(
-      net::ssl::stream_base::server, buffer_.data(),
-      [self = shared_from_this()](const beast::error_code& e, std::size_t used) { self->OnHandshake(e, used); });
+  // Boost 1.81's buffered async_handshake constrains its handler as void(error_code) while
+  // calling it with (error_code, bytes used): the variadic handler satisfies both.
+  std::get<TlsStream>(stream_).async_handshake(net::ssl::stream_base::server, buffer_.data(),
+                                               [self = shared_from_this()](const beast::error_code& e, auto... used) {
+                                                 self->OnHandshake(e, (std::size_t{0} + ... + used));
+                                               });
 }
 
 void Session::OnHandshake(const beast::error_code& ec, std::size_t used) {

@@ -9,6 +9,7 @@
 #include <openssl/ssl.h>
 #include <signal.h>
 
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <thread>

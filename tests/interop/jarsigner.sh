@@ -91,6 +91,10 @@ run_suite() {
     else
       pass "$id" "no warnings while signing (TSA chain valid at signing time)"
     fi
+    if [[ ${#tls[@]} -gt 0 ]]; then
+      expect_output "$id" "https: tsad authenticated jarsigner by its client certificate" \
+        'client_name=interop .*outcome=granted .*cert="CN=interop client"' cat "$TSAD_LOG"
+    fi
     # X10: verify with the truststore.
     id="X10-$kt-$alg"
     expect_ok_output "$id" "jarsigner -verify -verbose -certs -strict: jar verified" '^jar verified\.' \

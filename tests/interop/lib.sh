@@ -293,7 +293,14 @@ _tls_setup() {
   TSAD_TLS_CLIENT_P12="$dir/client.p12"
   CURL_TLS=(--cacert "$TSAD_TLS_CA")
   _TLS_ARGS=(--tls-cert "$dir/server.pem" --tls-key "$dir/server.key" --tls-port 0 --tls-port-file "$1/tls-port"
-    --tls-client-ca "$dir/client-ca.pem" --clients "$1/clients.json")
+    --tls-client-ca "$dir/client-ca.pem")
+  # A client whose HTTP client sends neither the URL's user:password nor a client certificate
+  # (osslsigncode: OpenSSL's HTTP client) sets INTEROP_HTTPS_OPEN=1: HTTPS without --clients.
+  if [[ "${INTEROP_HTTPS_OPEN:-0}" == 1 ]]; then
+    TSAD_API_KEY=""
+  else
+    _TLS_ARGS+=(--clients "$1/clients.json")
+  fi
 }
 
 # start_tsad KEY-TYPE [EXTRA-TSAD-ARGS...]
@@ -352,11 +359,13 @@ start_tsad() {
   TSAD_PORT="$(cat "$dir/port")"
   TSAD_URL="http://127.0.0.1:$TSAD_PORT/tsa"
   if [[ ${#_TLS_ARGS[@]} -gt 0 ]]; then  # the TLS port file is written before the HTTP one
-    TSAD_URL="https://interop:$TSAD_API_KEY@127.0.0.1:$(cat "$dir/tls-port")/tsa"
+    TSAD_URL="https://${TSAD_API_KEY:+interop:$TSAD_API_KEY@}127.0.0.1:$(cat "$dir/tls-port")/tsa"
   fi
   local key_where="PEM key"
   [[ ${#key_args[@]} -gt 0 ]] && key_where="key ${key_args[1]} in a SoftHSM2 token"
-  echo "---- tsad $key_type listening on ${TSAD_URL/$TSAD_API_KEY/KEY} (TSA: $TSAD_SUBJECT; $key_where)"
+  local shown="$TSAD_URL"
+  [[ -n "$TSAD_API_KEY" ]] && shown="${TSAD_URL/$TSAD_API_KEY/KEY}"
+  echo "---- tsad $key_type listening on $shown (TSA: $TSAD_SUBJECT; $key_where)"
 }
 
 # stop_tsad — SIGTERM; tsad must exit 0 within 10 s. Reported as the check "STOP-<key type>".

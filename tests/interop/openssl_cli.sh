@@ -122,6 +122,10 @@ run_suite() {
   id="REQ-$p"
   check "$id" "tsa-request --url --data x --out --query-out" \
     "$TSA_REQUEST" --url "$TSAD_URL" ${TSAD_TLS_CA:+--ca-file "$TSAD_TLS_CA"} --data x --out "$d/a.tsr" --query-out "$d/a.tsq" --timeout 20
+  if [[ -n "$TSAD_API_KEY" ]]; then
+    expect_output "$id" "https: the requests came with the API key in the URL (client_name=interop)" \
+      'client_name=interop .*outcome=granted' cat "$TSAD_LOG"
+  fi
   expect_ok_output "$id" "openssl ts -verify -queryfile on tsa-request's files" '^Verification: OK' \
     openssl ts -verify -queryfile "$d/a.tsq" -in "$d/a.tsr" -CAfile "$ca"
   expect_ok_output "$id" "openssl ts -verify -data <(printf x)" '^Verification: OK' \

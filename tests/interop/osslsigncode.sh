@@ -19,6 +19,10 @@ if [ "$ossl_major" -lt 2 ] || { [ "$ossl_major" -eq 2 ] && [ "$ossl_minor" -lt 7
   skip_all "osslsigncode ${ossl_major}.${ossl_minor} cannot sign PowerShell scripts (needs >= 2.7: apt-get install -t bookworm-backports osslsigncode)"
 fi
 
+# https mode (lib.sh): osslsigncode's HTTP client (OpenSSL's) sends neither the URL's
+# user:password nor a client certificate, so its HTTPS tsad runs without --clients (README "TLS").
+export INTEROP_HTTPS_OPEN=1
+
 # --- a code-signing PKI made with openssl ---------------------------------------------------------
 CS="$WORK/codesign"
 mkdir -p "$CS"
