@@ -52,6 +52,7 @@ nlohmann::json TlsContextStore::Health(std::time_t now, int warn_days, std::stri
                       {"sha256", certificate_.sha256},
                       {"not_after", Date(certificate_.not_after)},
                       {"days_left", days_left},
+                      {"key", certificate_.key_source},
                       {"client_certificates", files_.client_ca_path.empty() ? "off"
                                               : files_.require_client_cert  ? "required"
                                                                             : "optional"}};

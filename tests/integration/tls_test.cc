@@ -18,6 +18,7 @@
 
 #include "audit_helpers.h"
 #include "shared_tsad.h"
+#include "support/softhsm.h"
 #include "support/tls_pki.h"
 #include "tsa/crypto/response_inspector.h"
 
@@ -330,6 +331,32 @@ TEST(HttpsReload, SighupSwapsTheCertificateForNewConnectionsOnly) {
   const auto json = nlohmann::json::parse(health.body_text());
   EXPECT_EQ(json["checks"]["tls"]["reload"]["ok"], false) << json.dump();
   EXPECT_NE(json["warnings"].dump().find("TLS reload"), std::string::npos) << json.dump();
+  env.Stop();
+}
+
+// The TLS key in a SoftHSM2 token, named by a pkcs11: URI as --key: every handshake signs in it.
+TEST(HttpsHsm, TheTlsKeyMayBeAPkcs11Uri) {
+  if (auto missing = SoftHsmToken::Missing(); !missing.empty()) {
+    if (std::getenv("CI") != nullptr) FAIL() << missing << " (scripts/install-deps --test installs it)";
+    GTEST_SKIP() << missing;
+  }
+  TempDir dir("tsa-tls-hsm");
+  SoftHsmToken token(dir.path(), "tsad-tls");
+  ASSERT_TRUE(token.ok()) << token.error();
+  const std::string certs = dir.Sub("tls-certs");
+  token.GenerateKeyAndCertificate("tls-key", "ec-p256", certs);
+  SharedTsad env;
+  env.Start({"--tls-cert", certs + "/tsa_cert.pem", "--tls-key", token.Uri("tls-key")});
+  ASSERT_TRUE(env.Ready());
+  // tsa-certgen's certificate is a TSA one (no serverAuth, no IP address): s_client reports that
+  // but completes the handshake, which the token's key signed.
+  const auto run = RunCommand({"openssl", "s_client", "-connect", "127.0.0.1:" + std::to_string(env.tsad().tls_port()), "-brief",
+                               "-CAfile", certs + "/ca_cert.pem"},
+                              15s);
+  EXPECT_NE(run.output.find("Protocol version: TLSv1.3"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("Peer certificate:"), std::string::npos) << run.output;
+  const auto json = nlohmann::json::parse(HttpGet(env.port(), "/health").body_text());
+  EXPECT_EQ(json["checks"]["tls"]["key"].get<std::string>().rfind("pkcs11:", 0), 0u) << json.dump();
   env.Stop();
 }
 
