@@ -140,6 +140,32 @@ ParsedConfig ParseConfig(int argc, char** argv) {
       ->check(CLI::IsMember({"loopback", "any", "client"}))
       ->group("HTTP");
 
+  AddSwitch(app, "--http,!--no-http", c.serve_http, "Serve plain HTTP on --port (--no-http: HTTPS only)")
+      ->envname("TSA_HTTP")
+      ->group("HTTP");
+
+  app.add_option("--tls-cert", c.tls_cert, "TLS server certificate (PEM, then its intermediates): serve HTTPS on --tls-port")
+      ->envname("TSA_TLS_CERT")
+      ->group("TLS");
+  app.add_option("--tls-key", c.tls_key, "TLS private key: a PEM file (chmod 600) or a pkcs11: URI (as --key)")
+      ->envname("TSA_TLS_KEY")
+      ->group("TLS");
+  app.add_option("--tls-port", c.tls_port, "HTTPS port (0: any free port)")
+      ->envname("TSA_TLS_PORT")
+      ->check(CLI::Range(0, 65535))
+      ->group("TLS");
+  app.add_option("--tls-port-file", c.tls_port_file, "Write the bound HTTPS port to this file once listening")
+      ->envname("TSA_TLS_PORT_FILE")
+      ->group("TLS");
+  app.add_option("--tls-client-ca", c.tls_client_ca,
+                 "CA certificates (PEM) that client certificates must chain to: request one (mutual TLS)")
+      ->envname("TSA_TLS_CLIENT_CA")
+      ->group("TLS");
+  AddSwitch(app, "--tls-require-client-cert,!--no-tls-require-client-cert", c.tls_require_client_cert,
+            "Refuse HTTPS clients without a certificate from --tls-client-ca")
+      ->envname("TSA_TLS_REQUIRE_CLIENT_CERT")
+      ->group("TLS");
+
   app.add_option("--cert-dir", c.cert_dir, "Directory with tsa_key.pem, tsa_cert.pem and optional chain.pem")
       ->envname("TSA_CERT_DIR")
       ->group("Signing");

@@ -22,6 +22,7 @@
 #include "tsa/core/build_version.h"
 #include "tsa/core/serial.h"
 #include "tsa/core/thread_name.h"
+#include "tsa/core/utc.h"
 #include "tsa/crypto/request_codec.h"
 #include "tsa/crypto/verifier.h"
 #include "tsa/http/anchor_transport.h"
@@ -77,6 +78,40 @@ void InstallSigbusHandler() {
   action.sa_handler = OnSigbus;
   sigemptyset(&action.sa_mask);
   sigaction(SIGBUS, &action, nullptr);
+}
+
+// Written whole, then renamed: a reader never sees a partial number.
+void WritePortFile(const std::string& path, int port) {
+  if (path.empty()) return;
+  std::error_code ec;
+  std::ofstream(path + ".tmp") << port << "\n";
+  std::filesystem::rename(path + ".tmp", path, ec);
+}
+
+// --tls-cert/--tls-key (both or neither), the client CA, --no-http.
+Status ApplyTlsOptions(const Config& c, http::HttpOptions* o) {
+  o->serve_http = c.serve_http;
+  if (c.tls_cert.empty() != c.tls_key.empty()) {
+    return MakeError(ErrorKind::kInvalidArgument, "--tls-cert and --tls-key go together (HTTPS needs both)");
+  }
+  if (c.tls_cert.empty()) {
+    if (!c.tls_client_ca.empty() || c.tls_require_client_cert) {
+      return MakeError(ErrorKind::kInvalidArgument,
+                       "--tls-client-ca and --tls-require-client-cert need --tls-cert and --tls-key");
+    }
+    if (!c.serve_http) return MakeError(ErrorKind::kInvalidArgument, "--no-http needs --tls-cert and --tls-key");
+    return Ok();
+  }
+  http::TlsOptions tls;
+  tls.port = c.tls_port;
+  tls.files.cert_path = c.tls_cert;
+  tls.files.key_path = c.tls_key;
+  tls.files.client_ca_path = c.tls_client_ca;
+  tls.files.require_client_cert = c.tls_require_client_cert;
+  tls.files.allow_readable_key = c.allow_readable_key;
+  tls.files.pkcs11_module = c.pkcs11_module;
+  o->tls = std::move(tls);
+  return Ok();
 }
 
 int Fail(const std::string& message) {
@@ -228,6 +263,7 @@ int RunDaemon(const Config& config) {
     if (!spec) return Fail(std::string(flag) + ": " + spec.error().message);
     *target = *spec;
   }
+  if (Status st = ApplyTlsOptions(config, &http_options); !st) return Fail(st.error().message);
   // What SIGHUP reloads (app/reload.h).
   ReloadHooks reload_hooks;
   std::shared_ptr<service::ClientRegistry> clients;
@@ -240,6 +276,10 @@ int RunDaemon(const Config& config) {
   if (!server) return Fail(server.error().message);
   auto port = (*server)->Bind();
   if (!port) return Fail(port.error().message);
+  auto tls_port = (*server)->BindTls();
+  if (!tls_port) return Fail(tls_port.error().message);
+  const auto tls_cert = (*server)->TlsCertificate();
+  if (tls_cert) reload_hooks.Add("tls", [srv = server->get()] { return srv->ReloadTls(); });
 
   const auto reading = clock->Read();
   const bool trust_unsynced = issuer_config.clock_mode == core::ClockMode::kTrustUnsynced;
@@ -249,7 +289,14 @@ int RunDaemon(const Config& config) {
       spdlog::level::info, "started",
       {{"version", std::string(core::BuildVersion())},
        {"commit", std::string(core::BuildCommit())},
-       {"listen", config.host + ":" + std::to_string(*port)},
+       {"listen", config.serve_http ? config.host + ":" + std::to_string(*port) : "off (--no-http)"},
+       {"listen_tls", tls_cert ? config.host + ":" + std::to_string(*tls_port) : "off"},
+       {"tls_cert", tls_cert ? tls_cert->subject + " (not after " +
+                                   core::FormatRfc3339(tls_cert->not_after * 1'000'000LL, core::Fraction::kNone) + ")"
+                             : "-"},
+       {"tls_client_cert", config.tls_client_ca.empty()     ? "off"
+                           : config.tls_require_client_cert ? "required (" + config.tls_client_ca + ")"
+                                                            : "optional (" + config.tls_client_ca + ")"},
        {"cert", material->subject()},
        {"key", material->key_description()},
        {"key_source", material->key_source()},
@@ -288,11 +335,9 @@ int RunDaemon(const Config& config) {
                        {"effect", "every request is answered timeNotAvailable until the clock is synchronised"},
                        {"hint", "run an NTP daemon, or start with --allow-unsynced-clock on development machines"}});
   }
-  if (!config.port_file.empty()) {
-    std::error_code ec;
-    std::ofstream(config.port_file + ".tmp") << *port << "\n";
-    std::filesystem::rename(config.port_file + ".tmp", config.port_file, ec);
-  }
+  // The TLS port file first: a test (or orchestrator) that sees the HTTP port file finds both.
+  if (tls_cert) WritePortFile(config.tls_port_file, *tls_port);
+  if (config.serve_http) WritePortFile(config.port_file, *port);
 
   if (Status st = anchors.Start(); !st) return Fail("anchoring: " + st.error().message);
 

@@ -76,4 +76,10 @@ std::string NameToString(const X509_NAME* name) {
   return std::string(data, static_cast<std::size_t>(len));
 }
 
+std::time_t AsnTimeToTimeT(const ASN1_TIME* t) {
+  struct tm tm {};
+  if (ASN1_TIME_to_tm(t, &tm) != 1) return 0;
+  return timegm(&tm);
+}
+
 }  // namespace tsa::crypto

@@ -4,54 +4,18 @@
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "tsa/crypto/ossl_ptr.h"
 #include "tsa/crypto/ossl_util.h"
 #include "tsa/crypto/pkcs11_key.h"
+#include "tsa/crypto/private_key_file.h"
 
 namespace tsa::crypto {
 namespace {
-
-Result<std::string> ReadFile(const std::string& path, const char* what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return MakeError(ErrorKind::kNotFound, std::string("cannot read ") + what + " " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// The key file's text, wiped from memory when it goes out of scope (it holds the private key).
-class SecretText {
- public:
-  explicit SecretText(std::string text) : text_(std::move(text)) {}
-  ~SecretText() { OPENSSL_cleanse(text_.data(), text_.size()); }
-  SecretText(const SecretText&) = delete;
-  SecretText& operator=(const SecretText&) = delete;
-  const std::string& text() const { return text_; }
-
- private:
-  std::string text_;
-};
-
-// A key that others on the host can read is a key that may have leaked (ETSI EN 319 421 §7.6.4:
-// the TSU key is kept confidential). Group- or world-accessible key files are refused unless the
-// operator says otherwise.
-Status CheckKeyFileMode(const std::string& path, bool allow_readable) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return Ok();  // ReadFile reports the missing file
-  if ((st.st_mode & (S_IRWXG | S_IRWXO)) == 0 || allow_readable) return Ok();
-  char mode[8];
-  std::snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(st.st_mode & 07777));
-  return MakeError(ErrorKind::kInvalidArgument, "the TSA key " + path + " is accessible to other users (mode " + mode +
-                                                    "): chmod 600 it, or start with --allow-readable-key");
-}
 
 // PEM of certificates re-encoded from the parsed objects: whatever else the file held (a private
 // key in a combined key+certificate PEM, comments) is never served.
@@ -77,12 +41,6 @@ Result<std::vector<UniquePtr<X509>>> ParseCertificates(const std::string& pem, c
   ERR_clear_error();  // the loop ends on "no start line"
   if (certs.empty()) return MakeError(ErrorKind::kInvalidArgument, "no PEM certificate in " + path);
   return certs;
-}
-
-std::time_t AsnTimeToTimeT(const ASN1_TIME* t) {
-  struct tm tm {};
-  if (ASN1_TIME_to_tm(t, &tm) != 1) return 0;
-  return timegm(&tm);
 }
 
 // The privateKeyUsagePeriod extension (RFC 5280 §4.2.1.4, deprecated but honoured by EN 319 421
@@ -138,35 +96,6 @@ Result<std::string> CheckKeyType(EVP_PKEY* key, const EVP_MD** digest) {
   }
 }
 
-std::string ModuleOf(const SignerFiles& files) {
-  return files.pkcs11_module.empty() ? kDefaultPkcs11Module : files.pkcs11_module;
-}
-
-// The key from a PEM file (mode-checked, wiped after parsing) or from a PKCS#11 token.
-// `token_uri` receives the pkcs11: URI (without PIN) when the key is in a token.
-Result<EVP_PKEY*> LoadPrivateKey(const SignerFiles& files, std::string* token_uri) {
-  if (IsPkcs11Uri(files.key_path)) {
-    *token_uri = RedactPkcs11Uri(files.key_path);
-    return LoadPkcs11PrivateKey(files.key_path, ModuleOf(files));
-  }
-  TSA_TRY(CheckKeyFileMode(files.key_path, files.allow_readable_key));
-  TSA_ASSIGN_OR_RETURN(std::string key_text, ReadFile(files.key_path, "TSA key"));
-  const SecretText key_pem(std::move(key_text));
-  // A key file may hold a pkcs11: URI instead of a PEM key: the URI (and any pin-value in it)
-  // stays out of argv, and a rollover to a new token key is "rewrite the file, SIGHUP".
-  if (IsPkcs11Uri(key_pem.text())) {
-    const std::string uri = key_pem.text().substr(0, key_pem.text().find_first_of("\r\n"));
-    *token_uri = RedactPkcs11Uri(uri) + " (from " + files.key_path + ")";
-    return LoadPkcs11PrivateKey(uri, ModuleOf(files));
-  }
-  UniquePtr<BIO> bio(BIO_new_mem_buf(key_pem.text().data(), static_cast<int>(key_pem.text().size())));
-  EVP_PKEY* key = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
-  if (key == nullptr) {
-    return MakeError(ErrorKind::kInvalidArgument, "cannot parse the private key in " + files.key_path + " (PEM, unencrypted)");
-  }
-  return key;
-}
-
 }  // namespace
 
 SignerFiles SignerFilesInDirectory(const std::string& dir) {
@@ -188,14 +117,16 @@ Result<std::shared_ptr<const SignerMaterial>> SignerMaterial::Load(const SignerF
   ERR_clear_error();
   std::shared_ptr<SignerMaterial> m(new SignerMaterial());  // NOLINT: private constructor of a factory
 
-  TSA_ASSIGN_OR_RETURN(std::string cert_text, ReadFile(files.cert_path, "TSA certificate"));
+  TSA_ASSIGN_OR_RETURN(std::string cert_text, ReadFileText(files.cert_path, "TSA certificate"));
   const SecretText cert_file(std::move(cert_text));  // may be a combined key+certificate PEM
   TSA_ASSIGN_OR_RETURN(auto certs, ParseCertificates(cert_file.text(), files.cert_path));
   m->cert_ = certs.front().release();
   TSA_ASSIGN_OR_RETURN(m->cert_pem_, CertificatesToPem({m->cert_}));
 
   std::string token_uri;
-  TSA_ASSIGN_OR_RETURN(m->key_, LoadPrivateKey(files, &token_uri));
+  TSA_ASSIGN_OR_RETURN(
+      m->key_,
+      LoadPrivateKey(PrivateKeySource{files.key_path, "TSA key", files.allow_readable_key, files.pkcs11_module}, &token_uri));
   m->key_in_token_ = !token_uri.empty();
   m->key_source_ = m->key_in_token_ ? token_uri : files.key_path;
 
@@ -237,7 +168,7 @@ Result<std::shared_ptr<const SignerMaterial>> SignerMaterial::Load(const SignerF
 
   m->embedded_chain_ = sk_X509_new_null();
   if (!files.chain_path.empty()) {
-    TSA_ASSIGN_OR_RETURN(std::string chain_text, ReadFile(files.chain_path, "certificate chain"));
+    TSA_ASSIGN_OR_RETURN(std::string chain_text, ReadFileText(files.chain_path, "certificate chain"));
     const SecretText chain_file(std::move(chain_text));
     TSA_ASSIGN_OR_RETURN(auto chain, ParseCertificates(chain_file.text(), files.chain_path));
     std::vector<X509*> chain_certs;

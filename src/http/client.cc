@@ -7,6 +7,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <regex>
 #include <stop_token>
 #include <thread>
@@ -21,16 +22,19 @@ struct ParsedUrl {
   std::string host;
   int port = 0;
   std::string path;
+  std::optional<std::string> userinfo;  // "user:password" before '@' (HTTP Basic, as curl and signing tools)
 };
 
 Result<ParsedUrl> ParseUrl(const std::string& url) {
-  static const std::regex kUrl(R"(^(https?)://([^/:]+|\[[^\]]+\])(?::(\d{1,5}))?(/.*)?$)", std::regex::icase);
+  static const std::regex kUrl(R"(^(https?)://(?:([^@/]*)@)?([^/:@]+|\[[^\]]+\])(?::(\d{1,5}))?(/.*)?$)", std::regex::icase);
   std::smatch m;
   if (!std::regex_match(url, m, kUrl)) return MakeError(ErrorKind::kInvalidArgument, "not an http(s) URL: " + url);
   const bool https = m[1].length() == 5;
-  const int port = m[3].matched ? std::stoi(m[3].str()) : (https ? 443 : 80);
+  const int port = m[4].matched ? std::stoi(m[4].str()) : (https ? 443 : 80);
   if (port < 1 || port > 65535) return MakeError(ErrorKind::kInvalidArgument, "bad port in URL: " + url);
-  return ParsedUrl{https, m[2].str(), port, m[4].matched ? m[4].str() : "/"};
+  ParsedUrl parsed{https, m[3].str(), port, m[5].matched ? m[5].str() : "/", std::nullopt};
+  if (m[2].matched) parsed.userinfo = m[2].str();
+  return parsed;
 }
 
 // Stops the client when the exchange passes its deadline. Per-read timeouts alone do not bound
@@ -107,6 +111,10 @@ Result<HttpReply> DoSend(const std::string& url, const std::vector<std::uint8_t>
   if (u.https) {
     client.enable_server_certificate_verification(true);
     if (!options.ca_bundle.empty()) client.set_ca_cert_path(options.ca_bundle.c_str());
+  }
+  if (u.userinfo) {
+    const auto colon = u.userinfo->find(':');
+    client.set_basic_auth(u.userinfo->substr(0, colon), colon == std::string::npos ? "" : u.userinfo->substr(colon + 1));
   }
   CappedBody reply_body(options.max_reply_bytes);
   httplib::Request request;

@@ -9,6 +9,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "tls_store.h"
 #include "tsa/core/media_type.h"
 #include "tsa/service/health.h"
 #include "tsa/service/logging.h"
@@ -106,10 +107,23 @@ Route Router::Classify(const RequestHead& head, const Target& target) const {
   return Route::kNotFound;
 }
 
+// A verified client certificate that a client lists authenticates it; a listed but disabled one
+// is refused outright. Otherwise the Authorization header decides (a certificate that no client
+// lists is no credential, but the API key may still be sent over the same connection).
+service::AuthResult Router::Identify(const service::ClientSet& clients, const Exchange& ex) const {
+  if (ex.peer) {
+    service::AuthResult by_cert = clients.AuthenticateCertificate(ex.peer->subject, ex.peer->spki_sha256);
+    // A listed certificate claims its client's name (an unknown one claims its subject).
+    const bool listed = by_cert.client != nullptr || by_cert.claimed != ex.peer->subject;
+    if (listed || ex.head.authorization.empty()) return by_cert;
+  }
+  return clients.Authenticate(ex.head.authorization);
+}
+
 std::optional<Response> Router::Authenticate(Exchange& ex) const {
   if (!clients_) return std::nullopt;
   ex.client_set = clients_->Current();
-  const service::AuthResult auth = ex.client_set->Authenticate(ex.head.authorization);
+  const service::AuthResult auth = Identify(*ex.client_set, ex);
   if (auth.client != nullptr) {
     ex.client_entry = auth.client;
     return std::nullopt;
@@ -140,7 +154,10 @@ std::optional<Response> Router::RateLimit(const Exchange& ex) {
   // The identity's own bucket first: a client over its rate must not use up the global one.
   int wait = 0;
   if (spec != nullptr)
-    wait = limiter_.Acquire(client != nullptr ? "client " + client->name : "address " + ex.client, *spec, now_ns);
+    wait = limiter_.Acquire(client != nullptr ? "client " + client->name
+                            : ex.peer         ? "cert " + ex.peer->subject
+                                              : "address " + ex.client,
+                            *spec, now_ns);
   if (wait == 0 && options_.global_rate_limit) wait = global_limiter_.Acquire("", *options_.global_rate_limit, now_ns);
   if (wait == 0) return std::nullopt;
   metrics_->CountRateLimited();
@@ -186,6 +203,8 @@ Response Router::Health(const Exchange& ex) {
   const auto now_us =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   report.anchor_json = audit_.AnchorHealth(now_us, anchor_interval_s_).dump();
+  if (tls_store != nullptr)
+    report.tls_json = tls_store->Health(std::time(nullptr), options_.cert_warn_days, &report.tls_warning).dump();
   return Json(report.ok ? 200 : 503, ex.head, report.ToJson());
 }
 
@@ -257,7 +276,7 @@ Response Router::Metrics(const Exchange& ex) {
     return TransportError(403, "/metrics is served to loopback clients only (see --metrics-from)", ex.head);
   }
   if (options_.metrics_from == MetricsAccess::kClient) {
-    const service::AuthResult auth = clients_ ? clients_->Current()->Authenticate(ex.head.authorization)
+    const service::AuthResult auth = clients_ ? Identify(*clients_->Current(), ex)
                                               : service::AuthResult{nullptr, "", "no --clients"};
     if (auth.client == nullptr) return Unauthorized(ex, auth);
   }
@@ -316,6 +335,7 @@ void Router::LogRequest(const Exchange& ex, const service::IssueOutcome* outcome
                                {"serial", outcome && outcome->granted() ? outcome->serial_hex : "-"},
                                {"alg", outcome && !outcome->hash_algorithm.empty() ? outcome->hash_algorithm : "-"},
                                {"us", us}};
+  if (ex.peer) fields.emplace_back("cert", ex.peer->subject);  // the mTLS identity
   if (outcome && !outcome->internal_error.empty()) fields.emplace_back("error", outcome->internal_error);
   service::LogEvent(level, "request", fields);
 }

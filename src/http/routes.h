@@ -16,6 +16,7 @@
 #include "request_parser.h"
 #include "target.h"
 #include "tsa/core/hash_algorithm.h"
+#include "tsa/crypto/tls_context.h"
 #include "tsa/http/server.h"
 #include "tsa/service/clients.h"
 #include "tsa/service/metrics.h"
@@ -49,12 +50,16 @@ struct Exchange {
   Target target;
   std::string id;      // X-Request-Id
   std::string client;  // remote address
+  // HTTPS: the client certificate the handshake verified (--tls-client-ca); null otherwise.
+  std::shared_ptr<const crypto::PeerCertificate> peer;
   Route route = Route::kInvalid;
   // The authenticated client (--clients), pinned with the set it came from (a SIGHUP may swap it).
   std::shared_ptr<const service::ClientSet> client_set;
   const service::Client* client_entry = nullptr;
   std::chrono::steady_clock::time_point start;
 };
+
+class TlsContextStore;
 
 class Router {
  public:
@@ -67,7 +72,8 @@ class Router {
     return route == Route::kHealth || route == Route::kAuditCheckpoint || route == Route::kAuditProof ||
            route == Route::kMetrics || route == Route::kLogTile;
   }
-  // POST /tsa under --clients: checks the credentials and fills exchange.client_*; a 401 reply
+  // POST /tsa under --clients: checks the credentials (a verified client certificate that a client
+  // lists, else the Authorization header) and fills exchange.client_*; a 401 reply
   // (counted and logged with the address and the claimed name) when they are missing or wrong.
   std::optional<Response> Authenticate(Exchange& exchange) const;
   // POST /tsa under --rate-limit / --global-rate-limit / a client's rate: a 429 with Retry-After
@@ -91,6 +97,8 @@ class Router {
   service::Metrics& metrics() { return *metrics_; }
   // The server's own gauges for /metrics (set by the server before it serves).
   std::function<service::ServerGauges()> server_gauges;
+  // The HTTPS listener's contexts, for /health (null: TLS off). Set before serving.
+  const TlsContextStore* tls_store = nullptr;
 
  private:
   Response Health(const Exchange& exchange);
@@ -98,6 +106,8 @@ class Router {
   Response AuditCheckpoint(const Exchange& exchange);
   Response Metrics(const Exchange& exchange);
   Response Unauthorized(const Exchange& exchange, const service::AuthResult& auth) const;
+  // The client a request authenticates as, by certificate or by Authorization header.
+  service::AuthResult Identify(const service::ClientSet& clients, const Exchange& exchange) const;
   Response LogCheckpoint(const Exchange& exchange);
   Response LogVerifierKey(const Exchange& exchange);
   Response LogTile(const Exchange& exchange);

@@ -12,6 +12,7 @@
 
 #include "server_core.h"
 #include "session.h"
+#include "tls_store.h"
 #include "tsa/core/thread_name.h"
 #include "tsa/service/logging.h"
 
@@ -104,11 +105,20 @@ void ServerCore::WaitForSlot(const std::shared_ptr<Session>& session) {
   if (!InFlightFull()) WakeOneWaiter();
 }
 
+// One listening socket: plain HTTP or HTTPS.
+struct Listener {
+  Listener(net::io_context& ioc, bool is_tls) : acceptor(ioc), tls(is_tls) {}
+  tcp::acceptor acceptor;
+  const bool tls;
+  // At the connection cap with nothing idle to close; written on the acceptor's thread only.
+  std::atomic<bool> paused{false};
+};
+
 struct HttpServer::Impl {
   ServerCore core;
-  tcp::acceptor acceptor;
-  // At the connection cap with nothing idle to close; written on the acceptor's thread only.
-  std::atomic<bool> accept_paused{false};
+  std::unique_ptr<TlsContextStore> tls;  // null: no HTTPS
+  // Bound before Serve() and never changed while serving; all on iocs[0].
+  std::vector<std::unique_ptr<Listener>> listeners;
   std::unique_ptr<net::steady_timer> shutdown_timer;
   std::unique_ptr<net::steady_timer> drain_timer;
   // Keep every io_context running while serving, connections or not; released at the end of Stop.
@@ -116,42 +126,64 @@ struct HttpServer::Impl {
 
   Impl(const HttpOptions& o, service::Issuer& issuer, service::AuditService& audit, int interval,
        std::shared_ptr<service::Metrics> metrics, std::shared_ptr<service::ClientRegistry> clients)
-      : core(o, issuer, audit, interval, std::move(metrics), std::move(clients)), acceptor(*core.iocs.front()) {
+      : core(o, issuer, audit, interval, std::move(metrics), std::move(clients)) {
     // Runs in a session's destructor, on any thread: hand over to the acceptor's thread.
     core.on_connection_closed = [this] {
-      if (!accept_paused.load(std::memory_order_acquire)) return;
-      net::post(acceptor.get_executor(), [this] {
-        if (!accept_paused.exchange(false)) return;
-        Accept();
-      });
+      for (auto& listener : listeners) {
+        if (!listener->paused.load(std::memory_order_acquire)) continue;
+        net::post(*core.iocs.front(), [this, l = listener.get()] {
+          if (!l->paused.exchange(false)) return;
+          Accept(*l);
+        });
+      }
     };
   }
 
+  Result<int> Bind(Listener& listener, int port) {
+    auto& acceptor = listener.acceptor;
+    const auto& o = core.options;
+    boost::system::error_code ec;
+    const auto address = net::ip::make_address(o.host, ec);
+    if (ec) return MakeError(ErrorKind::kInvalidArgument, "cannot listen on " + o.host + ": not an IP address");
+    const tcp::endpoint endpoint(address, static_cast<unsigned short>(port));
+    const std::string where = o.host + ":" + std::to_string(port) + (listener.tls ? " (HTTPS)" : "");
+    acceptor.open(endpoint.protocol(), ec);
+    // SO_REUSEADDR only lets a restart bind while old connections linger in TIME_WAIT; it never
+    // shares a port another process listens on (that would be SO_REUSEPORT, never set here).
+    if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.listen(o.listen_backlog, ec);
+    if (ec) return MakeError(ErrorKind::kIo, "cannot listen on " + where + ": " + ec.message());
+    return static_cast<int>(acceptor.local_endpoint().port());
+  }
+
   // On the acceptor's thread (iocs[0]).
-  void Accept() {
+  void Accept(Listener& listener) {
     if (core.stopping) return;
     // At the cap, the oldest idle connection makes room; with none idle, new clients wait in the
     // listen backlog until a connection ends.
     if (core.connections() >= core.options.max_connections && !core.EvictOldestIdle()) {
-      accept_paused.store(true, std::memory_order_release);
+      listener.paused.store(true, std::memory_order_release);
       // A connection may have ended between the count and the flag: look once more.
-      if (core.connections() < core.options.max_connections && accept_paused.exchange(false)) Accept();
+      if (core.connections() < core.options.max_connections && listener.paused.exchange(false)) Accept(listener);
       return;
     }
-    acceptor.async_accept(core.NextContext(), [this](const boost::system::error_code& ec, tcp::socket socket) {
-      if (ec) {
-        if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
-        // EMFILE and the like: log, back off a little, go on.
-        service::LogEvent(spdlog::level::warn, "accept_failed", {{"error", ec.message()}});
-        auto timer = std::make_shared<net::steady_timer>(acceptor.get_executor(), std::chrono::milliseconds(50));
-        timer->async_wait([this, timer](const boost::system::error_code&) { Accept(); });
-        return;
-      }
-      auto session = std::make_shared<Session>(std::move(socket), core);
-      core.Register(session);
-      session->Start();
-      Accept();
-    });
+    listener.acceptor.async_accept(
+        core.NextContext(), [this, &listener](const boost::system::error_code& ec, tcp::socket socket) {
+          if (ec) {
+            if (ec == net::error::operation_aborted || !listener.acceptor.is_open()) return;
+            // EMFILE and the like: log, back off a little, go on.
+            service::LogEvent(spdlog::level::warn, "accept_failed", {{"error", ec.message()}});
+            auto timer = std::make_shared<net::steady_timer>(listener.acceptor.get_executor(), std::chrono::milliseconds(50));
+            timer->async_wait([this, timer, &listener](const boost::system::error_code&) { Accept(listener); });
+            return;
+          }
+          // A new connection takes the TLS context of now (SIGHUP swaps it for later ones).
+          auto session = std::make_shared<Session>(std::move(socket), core, listener.tls ? tls->Current() : nullptr);
+          core.Register(session);
+          session->Start();
+          Accept(listener);
+        });
   }
 
   // After Stop(): once every connection has ended, cancel the shutdown bound so that run() returns.
@@ -189,32 +221,45 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Create(const HttpOptions& option
   if (o.max_connections == 0 || o.max_in_flight == 0) {
     return MakeError(ErrorKind::kInvalidArgument, "--max-connections and --max-in-flight must be at least 1");
   }
+  if (!o.serve_http && !o.tls) return MakeError(ErrorKind::kInvalidArgument, "--no-http needs --tls-cert and --tls-key");
   auto impl = std::make_unique<Impl>(o, issuer, audit, anchor_interval_s, std::move(metrics), std::move(clients));
+  if (o.tls) {
+    auto store = TlsContextStore::Create(o.tls->files, std::time(nullptr));
+    if (!store) return store.error();
+    impl->tls = std::move(*store);
+    impl->core.router.tls_store = impl->tls.get();
+  }
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));  // NOLINT: private constructor of a factory
 }
 
 Result<int> HttpServer::Bind() {
-  auto& acceptor = impl_->acceptor;
-  const auto& o = impl_->core.options;
-  boost::system::error_code ec;
-  const auto address = net::ip::make_address(o.host, ec);
-  if (ec) return MakeError(ErrorKind::kInvalidArgument, "cannot listen on " + o.host + ": not an IP address");
-  const tcp::endpoint endpoint(address, static_cast<unsigned short>(o.port));
-  const std::string where = o.host + ":" + std::to_string(o.port);
-  acceptor.open(endpoint.protocol(), ec);
-  // SO_REUSEADDR only lets a restart bind while old connections linger in TIME_WAIT; it never
-  // shares a port another process listens on (that would be SO_REUSEPORT, never set here).
-  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor.bind(endpoint, ec);
-  if (!ec) acceptor.listen(o.listen_backlog, ec);
-  if (ec) return MakeError(ErrorKind::kIo, "cannot listen on " + where + ": " + ec.message());
-  return static_cast<int>(acceptor.local_endpoint().port());
+  if (!impl_->core.options.serve_http) return 0;
+  auto& listener = *impl_->listeners.emplace_back(std::make_unique<Listener>(*impl_->core.iocs.front(), false));
+  return impl_->Bind(listener, impl_->core.options.port);
+}
+
+Result<int> HttpServer::BindTls() {
+  if (!impl_->tls) return 0;
+  auto& listener = *impl_->listeners.emplace_back(std::make_unique<Listener>(*impl_->core.iocs.front(), true));
+  return impl_->Bind(listener, impl_->core.options.tls->port);
+}
+
+Status HttpServer::ReloadTls() {
+  if (!impl_->tls) return Ok();
+  return impl_->tls->Reload(std::time(nullptr));
+}
+
+std::optional<crypto::TlsCertificateInfo> HttpServer::TlsCertificate() const {
+  if (!impl_->tls) return std::nullopt;
+  return impl_->tls->Certificate();
 }
 
 Status HttpServer::Serve() {
   auto& core = impl_->core;
   for (auto& ioc : core.iocs) impl_->keep_running.push_back(net::make_work_guard(*ioc));
-  net::post(impl_->acceptor.get_executor(), [this] { impl_->Accept(); });
+  for (auto& listener : impl_->listeners) {
+    net::post(*core.iocs.front(), [this, l = listener.get()] { impl_->Accept(*l); });
+  }
   const auto run = [](net::io_context& ioc) {
     // An I/O thread's top: an exception escaping a handler is logged and the thread goes on.
     while (true) {
@@ -243,9 +288,9 @@ Status HttpServer::Serve() {
 void HttpServer::Stop() {
   auto& core = impl_->core;
   if (core.stopping.exchange(true)) return;
-  net::post(impl_->acceptor.get_executor(), [this] {
+  net::post(*core.iocs.front(), [this] {
     boost::system::error_code ec;
-    impl_->acceptor.close(ec);
+    for (auto& listener : impl_->listeners) listener->acceptor.close(ec);
     impl_->core.CloseAll();
     // In-flight requests get a bounded time to finish; then the I/O threads stop anyway.
     impl_->shutdown_timer = std::make_unique<net::steady_timer>(*impl_->core.iocs.front(),

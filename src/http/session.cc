@@ -3,6 +3,7 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/beast/core/detect_ssl.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/write.hpp>
 
@@ -22,16 +23,23 @@ constexpr std::size_t kLingerBytes = 1 << 20;  // at most this much of an unread
 constexpr auto kLinger = std::chrono::seconds(2);
 }  // namespace
 
-Session::Session(net::ip::tcp::socket socket, ServerCore& core)
-    : stream_(std::move(socket)),
+Session::Stream Session::MakeStream(net::ip::tcp::socket socket, net::ssl::context* tls) {
+  if (tls != nullptr) return Stream(std::in_place_index<1>, std::move(socket), *tls);
+  return Stream(std::in_place_index<0>, std::move(socket));
+}
+
+Session::Session(net::ip::tcp::socket socket, ServerCore& core, std::shared_ptr<net::ssl::context> tls)
+    : tls_context_(std::move(tls)),
+      stream_(MakeStream(std::move(socket), tls_context_.get())),
       core_(core),
       buffer_(core.limits.max_header_bytes + core.limits.max_uri_bytes + kReadChunk),
-      log_timer_(stream_.get_executor()),
+      log_timer_(Tcp().get_executor()),
       idle_since_(Clock::now()) {
   beast::error_code ec;
-  const auto remote = stream_.socket().remote_endpoint(ec);
+  const auto remote = Tcp().socket().remote_endpoint(ec);
   client_ = ec ? "-" : remote.address().to_string();
-  stream_.socket().set_option(net::ip::tcp::no_delay(true), ec);
+  Tcp().socket().set_option(net::ip::tcp::no_delay(true), ec);
+  core_.router.metrics().CountConnection(is_tls());
 }
 
 Session::~Session() {
@@ -40,7 +48,72 @@ Session::~Session() {
 }
 
 void Session::Start() {
-  net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->NextRequest(); });
+  net::dispatch(Tcp().get_executor(), [self = shared_from_this()] {
+    if (self->is_tls()) return self->StartTls();
+    self->NextRequest();
+  });
+}
+
+// The handshake is part of the first request's deadline (--read-timeout): a client that trickles
+// its ClientHello (slow loris over TLS) is cut off like one that trickles a request.
+void Session::StartTls() {
+  SetState(State::kReading);
+  deadline_ = Clock::now() + std::chrono::seconds(core_.options.read_timeout_s);
+  Tcp().expires_at(deadline_);
+  beast::async_detect_ssl(Tcp(), buffer_,
+                          [self = shared_from_this()](const beast::error_code& ec, bool tls) { self->OnDetect(ec, tls); });
+}
+
+void Session::OnDetect(const beast::error_code& ec, bool tls) {
+  if (ec == net::error::eof && buffer_.size() == 0) {  // connected and closed (a port probe): not a failure
+    beast::error_code ignored;
+    Tcp().socket().close(ignored);
+    return;
+  }
+  if (ec)
+    return HandshakeFailed(ec == beast::error::timeout ? service::TlsFailure::kTimeout : service::TlsFailure::kHandshake, ec);
+  if (!tls) return RefusePlaintext();
+  // Boost 1.81's buffered async_handshake constrains its handler as void(error_code) while
+  // calling it with (error_code, bytes used): the variadic handler satisfies both.
+  std::get<TlsStream>(stream_).async_handshake(net::ssl::stream_base::server, buffer_.data(),
+                                               [self = shared_from_this()](const beast::error_code& e, auto... used) {
+                                                 self->OnHandshake(e, (std::size_t{0} + ... + used));
+                                               });
+}
+
+void Session::OnHandshake(const beast::error_code& ec, std::size_t used) {
+  if (ec)
+    return HandshakeFailed(ec == beast::error::timeout ? service::TlsFailure::kTimeout : service::TlsFailure::kHandshake, ec);
+  buffer_.consume(used);
+  handshake_done_ = true;
+  if (auto peer = crypto::VerifiedPeerCertificate(std::get<TlsStream>(stream_).native_handle())) {
+    peer_ = std::make_shared<const crypto::PeerCertificate>(std::move(*peer));
+  }
+  NextRequest();
+}
+
+void Session::HandshakeFailed(service::TlsFailure reason, const beast::error_code& ec) {
+  core_.router.metrics().CountTlsHandshakeFailure(reason);
+  service::LogEvent(spdlog::level::debug, "tls_handshake_failed",
+                    {{"client", client_},
+                     {"reason", reason == service::TlsFailure::kTimeout ? "timeout" : "handshake"},
+                     {"error", ec.message()}});
+  beast::error_code ignored;
+  Tcp().socket().close(ignored);
+}
+
+// Plain HTTP on the HTTPS port: one clear answer in plain text, then close (nothing is parsed).
+void Session::RefusePlaintext() {
+  core_.router.metrics().CountTlsHandshakeFailure(service::TlsFailure::kPlaintext);
+  service::LogEvent(spdlog::level::info, "tls_plaintext_refused",
+                    {{"client", client_}, {"detail", "plain HTTP sent to the HTTPS port: answered 400 and closed"}});
+  static constexpr char kRefusal[] =
+      "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 34\r\nConnection: close\r\n\r\n"
+      "plain HTTP sent to the HTTPS port\n";
+  SetState(State::kBusy);
+  Tcp().expires_after(std::chrono::seconds(core_.options.write_timeout_s));
+  net::async_write(Tcp(), net::buffer(kRefusal, sizeof(kRefusal) - 1),
+                   [self = shared_from_this()](const beast::error_code&, std::size_t) { self->Shutdown(); });
 }
 
 void Session::SetState(State state) {
@@ -50,10 +123,10 @@ void Session::SetState(State state) {
 
 void Session::Close(bool evict) {
   close_requested_.store(true, std::memory_order_release);
-  net::post(stream_.get_executor(), [self = shared_from_this(), evict] {
+  net::post(Tcp().get_executor(), [self = shared_from_this(), evict] {
     if (self->state() == State::kIdle) {
       beast::error_code ec;
-      self->stream_.socket().close(ec);  // the pending read fails and the session ends
+      self->Tcp().socket().close(ec);  // the pending read fails and the session ends
       return;
     }
     if (evict) {
@@ -65,7 +138,7 @@ void Session::Close(bool evict) {
 }
 
 void Session::Resume() {
-  net::post(stream_.get_executor(), [self = shared_from_this()] { self->NextRequest(); });
+  net::post(Tcp().get_executor(), [self = shared_from_this()] { self->NextRequest(); });
 }
 
 // Between requests: a fresh parser, then either the pipelined bytes already buffered or a wait
@@ -85,7 +158,7 @@ void Session::NextRequest() {
   if (buffer_.size() == 0) {
     if (buffer_.capacity() > 2 * kIdleChunk) buffer_.shrink_to_fit();  // a large body's buffer is not kept
     SetState(State::kIdle);
-    stream_.expires_after(std::chrono::seconds(core_.options.keep_alive_timeout_s));
+    Tcp().expires_after(std::chrono::seconds(core_.options.keep_alive_timeout_s));
     ReadMore();
     return;
   }
@@ -97,20 +170,25 @@ void Session::NextRequest() {
 void Session::ReadMore() {
   // The whole request must arrive by its deadline (not per read): a client dripping bytes cannot
   // hold the connection longer than --read-timeout.
-  if (state() == State::kReading) stream_.expires_at(deadline_);
+  if (state() == State::kReading) Tcp().expires_at(deadline_);
   const std::size_t room = buffer_.max_size() - buffer_.size();
   if (room == 0) return Fail(431, "request header fields too large");
   // An idle connection waits with a small buffer: a thousand of them must stay cheap.
   const std::size_t chunk = state() == State::kIdle ? kIdleChunk : kReadChunk;
-  stream_.async_read_some(buffer_.prepare(std::min(room, chunk)),
-                          [self = shared_from_this()](const beast::error_code& ec, std::size_t n) { self->OnRead(ec, n); });
+  const auto space = buffer_.prepare(std::min(room, chunk));
+  std::visit(
+      [&](auto& stream) {
+        stream.async_read_some(space,
+                               [self = shared_from_this()](const beast::error_code& ec, std::size_t n) { self->OnRead(ec, n); });
+      },
+      stream_);
 }
 
 void Session::OnRead(const beast::error_code& ec, std::size_t bytes) {
   if (ec) {
     // A timeout, the client's close or a Close() from the server: nothing to answer.
     beast::error_code ignored;
-    stream_.socket().close(ignored);
+    Tcp().socket().close(ignored);
     return;
   }
   buffer_.commit(bytes);
@@ -158,6 +236,7 @@ bool Session::OnHeader() {
   exchange_.target = ParseTarget(exchange_.head.target);
   exchange_.id = NextRequestId();
   exchange_.client = client_;
+  exchange_.peer = peer_;
   exchange_.start = Clock::now();
   route_ = core_.router.Classify(exchange_.head, exchange_.target);
   exchange_.route = route_;
@@ -214,12 +293,16 @@ bool Session::OnHeader() {
   if (exchange_.head.version >= 11 && beast::iequals(exchange_.head.expect, "100-continue") && !parser_->is_done()) {
     // RFC 9110 §10.1.1: the client waits for this before it sends the body.
     static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
-    stream_.expires_at(deadline_);
-    net::async_write(stream_, net::buffer(kContinue, sizeof(kContinue) - 1),
-                     [self = shared_from_this()](const beast::error_code& ec, std::size_t) {
-                       if (ec) return self->Shutdown();
-                       self->Parse();
-                     });
+    Tcp().expires_at(deadline_);
+    std::visit(
+        [&](auto& stream) {
+          net::async_write(stream, net::buffer(kContinue, sizeof(kContinue) - 1),
+                           [self = shared_from_this()](const beast::error_code& ec, std::size_t) {
+                             if (ec) return self->Shutdown();
+                             self->Parse();
+                           });
+        },
+        stream_);
     return false;
   }
   return true;
@@ -229,7 +312,7 @@ void Session::OnBodyComplete() { Dispatch(); }
 
 void Session::Dispatch() {
   SetState(State::kBusy);
-  stream_.expires_never();
+  Tcp().expires_never();
   const bool body_unread = route_ != Route::kTimeStamp && !parser_->is_done();
   close_after_reply_ = body_unread || !parser_->keep_alive() || core_.stopping;
   if (route_ == Route::kTimeStamp) return IssueTimeStamp();
@@ -247,7 +330,7 @@ void Session::Dispatch() {
       service::LogEvent(spdlog::level::err, "exception", {{"path", self->exchange_.target.path}, {"what", e.what()}});
       res = Router::TransportError(500, "internal error", self->exchange_.head);
     }
-    net::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable {
+    net::post(self->Tcp().get_executor(), [self, res = std::move(res)]() mutable {
       self->core_.router.LogRequest(self->exchange_, nullptr, res.result_int());
       self->Reply(std::move(res), self->close_after_reply_);
     });
@@ -270,9 +353,9 @@ void Session::IssueTimeStamp() {
         generation);
   });
   // Keeps the io_context running until the log's completion has been delivered.
-  auto work = net::make_work_guard(stream_.get_executor());
+  auto work = net::make_work_guard(Tcp().get_executor());
   auto done = [self = shared_from_this(), generation, work = std::move(work)](service::IssueOutcome outcome) mutable {
-    net::post(self->stream_.get_executor(),
+    net::post(self->Tcp().get_executor(),
               [self, generation, outcome = std::move(outcome)] { self->Finish(outcome, generation); });
     work.reset();
   };
@@ -309,12 +392,17 @@ void Session::Reply(Response response, bool close) {
   response.keep_alive(!close);
   response.prepare_payload();
   if (exchange_.head.method == bhttp::verb::head) response.body().clear();  // Content-Length stays
-  stream_.expires_after(std::chrono::seconds(core_.options.write_timeout_s));
+  Tcp().expires_after(std::chrono::seconds(core_.options.write_timeout_s));
   auto message = std::make_shared<Response>(std::move(response));
-  bhttp::async_write(stream_, *message, [self = shared_from_this(), message, close](const beast::error_code& ec, std::size_t) {
-    if (ec || close) return self->Shutdown();
-    self->NextRequest();
-  });
+  std::visit(
+      [&](auto& stream) {
+        bhttp::async_write(stream, *message,
+                           [self = shared_from_this(), message, close](const beast::error_code& ec, std::size_t) {
+                             if (ec || close) return self->Shutdown();
+                             self->NextRequest();
+                           });
+      },
+      stream_);
 }
 
 void Session::Fail(int status, const std::string& message) {
@@ -322,6 +410,7 @@ void Session::Fail(int status, const std::string& message) {
   exchange_.target = ParseTarget(exchange_.head.target);
   if (exchange_.id.empty()) exchange_.id = NextRequestId();
   exchange_.client = client_;
+  exchange_.peer = peer_;
   if (!header_handled_) {
     exchange_.route = Route::kInvalid;
     exchange_.start = Clock::now();
@@ -334,29 +423,38 @@ void Session::Fail(int status, const std::string& message) {
 
 // Sends FIN, then drains what the client still sends for a moment (bounded), so that a reply
 // followed by an unread body reaches the client instead of being destroyed by a reset.
+// Over TLS: a close_notify first (RFC 8446 §6.1), waiting at most kLinger for the client's.
 void Session::Shutdown() {
   closing_ = true;
-  beast::error_code ec;
-  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
-  if (ec) {
-    stream_.socket().close(ec);
+  if (is_tls() && handshake_done_) {
+    Tcp().expires_after(kLinger);
+    std::get<TlsStream>(stream_).async_shutdown([self = shared_from_this()](const beast::error_code&) {
+      beast::error_code ignored;
+      self->Tcp().socket().close(ignored);
+    });
     return;
   }
-  stream_.expires_after(kLinger);
+  beast::error_code ec;
+  Tcp().socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+  if (ec) {
+    Tcp().socket().close(ec);
+    return;
+  }
+  Tcp().expires_after(kLinger);
   Drain(0);
 }
 
 void Session::Drain(std::size_t drained) {
   buffer_.clear();
-  stream_.async_read_some(buffer_.prepare(kReadChunk),
-                          [self = shared_from_this(), drained](const beast::error_code& ec, std::size_t n) {
-                            if (ec || drained + n > kLingerBytes) {
-                              beast::error_code ignored;
-                              self->stream_.socket().close(ignored);
-                              return;
-                            }
-                            self->Drain(drained + n);
-                          });
+  Tcp().async_read_some(buffer_.prepare(kReadChunk),
+                        [self = shared_from_this(), drained](const beast::error_code& ec, std::size_t n) {
+                          if (ec || drained + n > kLingerBytes) {
+                            beast::error_code ignored;
+                            self->Tcp().socket().close(ignored);
+                            return;
+                          }
+                          self->Drain(drained + n);
+                        });
 }
 
 }  // namespace tsa::http

@@ -2,13 +2,18 @@
 // whole-request deadline, answers them in order (pipelining), closes after any reply that leaves
 // a body unread, and resumes time-stamp requests from the token log's completion. All its
 // handlers run on its io_context, which one I/O thread runs alone (so they never run
-// concurrently); the server reaches it only through Close(), Resume() and its atomics.
+// concurrently); the server reaches it only through Close(), Resume() and its atomics. On the
+// HTTPS port the same connection first detects TLS (plain HTTP gets a 400 and is closed) and
+// completes the handshake under the request deadline; everything after that is the same code
+// over an SSL stream.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -16,6 +21,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 
 #include "request_parser.h"
 #include "routes.h"
@@ -29,7 +35,9 @@ class Session : public std::enable_shared_from_this<Session> {
  public:
   enum class State { kIdle, kReading, kBusy };
 
-  Session(boost::asio::ip::tcp::socket socket, ServerCore& core);
+  // `tls` (null: plain HTTP) is the context of the HTTPS listener at accept time; the session
+  // keeps it for its whole life (a SIGHUP reload affects new connections only).
+  Session(boost::asio::ip::tcp::socket socket, ServerCore& core, std::shared_ptr<boost::asio::ssl::context> tls);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -51,6 +59,20 @@ class Session : public std::enable_shared_from_this<Session> {
   std::list<std::weak_ptr<Session>>::iterator registry_position;
 
  private:
+  using PlainStream = boost::beast::tcp_stream;
+  using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+  using Stream = std::variant<PlainStream, TlsStream>;
+  static Stream MakeStream(boost::asio::ip::tcp::socket socket, boost::asio::ssl::context* tls);
+  boost::beast::tcp_stream& Tcp() {
+    return std::visit([](auto& s) -> boost::beast::tcp_stream& { return boost::beast::get_lowest_layer(s); }, stream_);
+  }
+  bool is_tls() const { return stream_.index() == 1; }
+
+  void StartTls();
+  void OnDetect(const boost::beast::error_code& ec, bool is_tls);
+  void OnHandshake(const boost::beast::error_code& ec, std::size_t used);
+  void HandshakeFailed(service::TlsFailure reason, const boost::beast::error_code& ec);
+  void RefusePlaintext();
   void NextRequest();
   void ReadMore();
   void OnRead(const boost::beast::error_code& ec, std::size_t bytes);
@@ -67,7 +89,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void Drain(std::size_t drained);
   void SetState(State state);
 
-  boost::beast::tcp_stream stream_;
+  std::shared_ptr<boost::asio::ssl::context> tls_context_;  // before stream_, which uses it
+  Stream stream_;
   ServerCore& core_;
   boost::beast::flat_buffer buffer_;
   std::unique_ptr<RequestParser> parser_;
@@ -86,6 +109,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool closing_ = false;
   std::size_t body_bytes_ = 0;  // raw-data mode: bytes hashed so far
   std::string client_;
+  bool handshake_done_ = false;                          // TLS: the handshake completed
+  std::shared_ptr<const crypto::PeerCertificate> peer_;  // TLS: the verified client certificate
   std::atomic<State> state_{State::kIdle};
   std::atomic<bool> close_requested_{false};
   std::atomic<std::chrono::steady_clock::time_point> idle_since_;

@@ -103,8 +103,10 @@ nlohmann::json HealthReport::ToJson() const {
   if (reload_at != 0 && !reload_error.empty()) {
     warnings.push_back("the last reload (SIGHUP) failed, the previous key and certificate are still in use: " + reload_error);
   }
+  if (!tls_warning.empty()) warnings.push_back(tls_warning);
   if (!warnings.empty()) j["warnings"] = warnings;
   if (!anchor_json.empty()) j["checks"]["anchor"] = nlohmann::json::parse(anchor_json);
+  if (!tls_json.empty()) j["checks"]["tls"] = nlohmann::json::parse(tls_json);
   return j;
 }
 

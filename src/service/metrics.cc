@@ -128,6 +128,15 @@ struct Metrics::Families {
                                                                .Name("tsad_auth_failures_total")
                                                                .Help("Requests refused 401 (missing or wrong credentials)")
                                                                .Register(*registry);
+  prometheus::Family<prometheus::Counter>& connections = prometheus::BuildCounter()
+                                                             .Name("tsad_connections_total")
+                                                             .Help("Connections accepted, by transport (http, https)")
+                                                             .Register(*registry);
+  prometheus::Family<prometheus::Counter>& tls_failures =
+      prometheus::BuildCounter()
+          .Name("tsad_tls_handshake_failures_total")
+          .Help("HTTPS connections that ended before a request: failed handshake, handshake timeout, plain HTTP")
+          .Register(*registry);
   prometheus::Family<prometheus::Counter>& rate_limited = prometheus::BuildCounter()
                                                               .Name("tsad_rate_limited_total")
                                                               .Help("Requests refused 429 (over a rate limit)")
@@ -147,6 +156,12 @@ struct Metrics::Families {
   std::array<prometheus::Counter*, kFailInfoSlots> rejected_by{};
   prometheus::Counter* auth_failure = &auth_failures.Add({});
   prometheus::Counter* rate_limit = &rate_limited.Add({});
+  std::array<prometheus::Counter*, 2> connections_by{&connections.Add({{"transport", "http"}}),
+                                                     &connections.Add({{"transport", "https"}})};
+  // Indexed by TlsFailure.
+  std::array<prometheus::Counter*, 3> tls_failure_by{&tls_failures.Add({{"reason", "handshake"}}),
+                                                     &tls_failures.Add({{"reason", "timeout"}}),
+                                                     &tls_failures.Add({{"reason", "plaintext"}})};
   prometheus::Counter* commit_failure = &log_commit_failures.Add({});
 
   AtomicHistogram signing{kSigningBounds, kNanos};
@@ -210,6 +225,8 @@ void Metrics::ObserveLogCommit(std::size_t tokens, std::chrono::nanoseconds d, b
 
 void Metrics::CountAuthFailure() { f_->auth_failure->Increment(); }
 void Metrics::CountRateLimited() { f_->rate_limit->Increment(); }
+void Metrics::CountConnection(bool tls) { f_->connections_by[tls ? 1 : 0]->Increment(); }
+void Metrics::CountTlsHandshakeFailure(TlsFailure reason) { f_->tls_failure_by[static_cast<std::size_t>(reason)]->Increment(); }
 
 RouteMetrics* Metrics::ForRoute(const std::string& route) {
   std::lock_guard lock(f_->routes_mutex);

@@ -5,7 +5,7 @@
 # Usage: bash tests/interop/bouncycastle.sh <dir with tsad, tsa-certgen, tsa-verify, tsa-request>
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$@"
 
-for c in java javac; do require_client "$c" openjdk-17-jdk-headless; done
+for c in java javac keytool; do require_client "$c" openjdk-17-jdk-headless; done
 BC_JARS=()
 for j in bcprov:libbcprov-java bcutil:libbcutil-java bcpkix:libbcpkix-java; do
   jar="/usr/share/java/${j%%:*}.jar"
@@ -24,7 +24,16 @@ run_suite() {
   local kt="$1" out rc np nf
   start_tsad "$kt"
   out="$WORK/bc-$kt.out"
-  java "${J[@]}" -cp "$BC_CP:$WORK/classes" BcTsaCheck "$TSAD_URL" "$TSAD_CERTS/tsa_cert.pem" \
+  # https mode (lib.sh): trust the TLS test CA; the API key travels as Basic from the URL.
+  local tls=()
+  if [[ -n "$TSAD_TLS_CA" ]]; then
+    check "SETUP-$kt" "keytool: truststore with tsad's TLS CA" \
+      keytool -importcert -noprompt -alias tlsca -file "$TSAD_TLS_CA" -keystore "$WORK/tls-trust-$kt.p12" \
+        -storetype PKCS12 -storepass changeit || { stop_tsad; return; }
+    tls=("-Djavax.net.ssl.trustStore=$WORK/tls-trust-$kt.p12" -Djavax.net.ssl.trustStorePassword=changeit
+      -Djavax.net.ssl.trustStoreType=PKCS12)
+  fi
+  java "${J[@]}" "${tls[@]}" -cp "$BC_CP:$WORK/classes" BcTsaCheck "$TSAD_URL" "$TSAD_CERTS/tsa_cert.pem" \
     "$TSAD_CERTS/ca_cert.pem" "$kt" >"$out" 2>&1
   rc=$?
   grep -E '^(PASS|FAIL) ' "$out"   # one line per check, printed by BcTsaCheck

@@ -66,6 +66,17 @@ run_suite() {
   subj="$(java_subject "$TSAD_SUBJECT")"
   check "SETUP-$kt" "keytool: import the tsad CA into the signer keystore and the truststore" \
     import_tsad_ca "$kt" || { stop_tsad; return; }
+  # https mode (lib.sh): trust the TLS test CA; authenticate with the client certificate (Java's
+  # HTTP client does not send the URL's user:password as Basic credentials).
+  local tls=()
+  if [[ -n "$TSAD_TLS_CA" ]]; then
+    check "SETUP-$kt" "keytool: truststore with tsad's TLS CA" \
+      keytool "${J[@]}" -importcert -noprompt -alias tlsca -file "$TSAD_TLS_CA" -keystore "$WORK/tls-trust-$kt.p12" \
+        -storetype PKCS12 -storepass changeit || { stop_tsad; return; }
+    tls=("-J-Djavax.net.ssl.trustStore=$WORK/tls-trust-$kt.p12" -J-Djavax.net.ssl.trustStorePassword=changeit
+      -J-Djavax.net.ssl.trustStoreType=PKCS12 "-J-Djavax.net.ssl.keyStore=$TSAD_TLS_CLIENT_P12"
+      -J-Djavax.net.ssl.keyStorePassword=changeit -J-Djavax.net.ssl.keyStoreType=PKCS12)
+  fi
 
   for alg in SHA-256 SHA-384; do
     n=$((n + 1))
@@ -73,12 +84,16 @@ run_suite() {
     signed="$WORK/signed-$kt-$alg.jar"
     # X08/X09: sign and time-stamp; -strict makes any warning (e.g. an invalid TSA chain) an error.
     expect_ok_output "$id" "jarsigner -strict -tsa URL -tsadigestalg $alg: jar signed" '^jar signed\.' \
-      jarsigner "${J[@]}" -strict -keystore "$KS" -storepass "$SP" -tsa "$TSAD_URL" -tsadigestalg "$alg" \
+      jarsigner "${J[@]}" "${tls[@]}" -strict -keystore "$KS" -storepass "$SP" -tsa "$TSAD_URL" -tsadigestalg "$alg" \
         -signedjar "$signed" "$WORK/app.jar" signer
     if grep -Eiq 'warning|invalid|not valid|exception' "$LAST_OUT"; then
       fail "$id" "jarsigner printed warnings while signing" "$LAST_OUT"
     else
       pass "$id" "no warnings while signing (TSA chain valid at signing time)"
+    fi
+    if [[ ${#tls[@]} -gt 0 ]]; then
+      expect_output "$id" "https: tsad authenticated jarsigner by its client certificate" \
+        'client_name=interop .*outcome=granted .*cert="CN=interop client"' cat "$TSAD_LOG"
     fi
     # X10: verify with the truststore.
     id="X10-$kt-$alg"

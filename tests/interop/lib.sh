@@ -13,6 +13,9 @@
 #   finish                                                  # summary; exit 1 on any failure
 #
 # Environment: INTEROP_KEEP=1 keeps the temporary directory (its path is printed) for debugging.
+# TSA_INTEROP_TRANSPORT=https: tsad serves HTTPS (a test CA made with the openssl CLI) and requires
+# an API key (--clients); TSAD_URL is then https://interop:KEY@127.0.0.1:PORT/tsa (HTTP Basic in
+# the URL, as signing tools take it), TSAD_TLS_CA the CA to trust and CURL_TLS curl's options.
 
 set -u -o pipefail
 
@@ -228,6 +231,11 @@ TSAD_LOG=""
 TSAD_SUBJECT=""
 TSAD_KEY_TYPE=""
 CERTGEN_ARGS=()   # extra tsa-certgen arguments for the next start_tsad, e.g. (--days 3650)
+TSAD_TLS_CA=""    # https mode: the CA of tsad's TLS certificate
+TSAD_API_KEY=""   # https mode: the key of client "interop"
+# shellcheck disable=SC2034  # used by the Java scripts
+TSAD_TLS_CLIENT_P12=""  # https mode: client "interop"'s certificate and key (PKCS#12, password changeit)
+CURL_TLS=()       # https mode: (--cacert CA) for every curl call
 _tsad_n=0
 
 # _softhsm_token DIR — a SoftHSM2 token "interop" (PIN 1234) in DIR/tokens, never the machine's
@@ -241,6 +249,56 @@ _softhsm_token() {
   if ! softhsm2-util --init-token --free --label interop --pin 1234 --so-pin 5678 >"$dir/softhsm.log" 2>&1; then
     fail setup "softhsm2-util --init-token failed" "$dir/softhsm.log"
     finish
+  fi
+}
+
+# _tls_setup DIR — https mode: a CA, a server certificate for 127.0.0.1 (openssl CLI) and a clients
+# file with one client "interop" (tsa-clients) known by an API key and by a client certificate
+# (its own CA, --tls-client-ca). Sets TSAD_TLS_CA, TSAD_API_KEY, TSAD_TLS_CLIENT_P12, CURL_TLS and
+# _TLS_ARGS (the tsad flags).
+_TLS_ARGS=()
+_tls_setup() {
+  local dir="$1/tls"
+  mkdir -p "$dir"
+  if ! {
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$dir/ca.key" -out "$dir/ca.pem" \
+      -subj "/CN=tsad interop TLS CA" -days 2 -addext basicConstraints=critical,CA:TRUE &&
+      openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$dir/server.key" \
+        -out "$dir/server.csr" -subj "/CN=127.0.0.1" &&
+      printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$dir/server.ext" &&
+      openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -set_serial "$RANDOM$RANDOM" \
+        -days 1 -extfile "$dir/server.ext" -out "$dir/server.pem" && chmod 600 "$dir/server.key" &&
+      openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$dir/client-ca.key" \
+        -out "$dir/client-ca.pem" -subj "/CN=tsad interop client CA" -days 2 -addext basicConstraints=critical,CA:TRUE &&
+      openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$dir/client.key" \
+        -out "$dir/client.csr" -subj "/CN=interop client" &&
+      printf 'extendedKeyUsage=clientAuth\n' >"$dir/client.ext" &&
+      openssl x509 -req -in "$dir/client.csr" -CA "$dir/client-ca.pem" -CAkey "$dir/client-ca.key" \
+        -set_serial "$RANDOM$RANDOM" -days 1 -extfile "$dir/client.ext" -out "$dir/client.pem" &&
+      openssl pkcs12 -export -in "$dir/client.pem" -inkey "$dir/client.key" -name client -passout pass:changeit \
+        -out "$dir/client.p12"
+  } >"$dir/openssl.log" 2>&1; then
+    fail setup "making the TLS test certificates failed" "$dir/openssl.log"
+    finish
+  fi
+  # One client, two credentials: its API key (Basic in the URL) and its certificate (mutual TLS,
+  # for Java's HTTP client, which does not send the URL's user:password).
+  if ! TSAD_API_KEY="$("$TOOLS/tsa-clients" --file "$1/clients.json" add interop \
+    --cert-subject "CN=interop client" 2>"$dir/clients.log")"; then
+    fail setup "tsa-clients add interop failed" "$dir/clients.log"
+    finish
+  fi
+  TSAD_TLS_CA="$dir/ca.pem"
+  TSAD_TLS_CLIENT_P12="$dir/client.p12"
+  CURL_TLS=(--cacert "$TSAD_TLS_CA")
+  _TLS_ARGS=(--tls-cert "$dir/server.pem" --tls-key "$dir/server.key" --tls-port 0 --tls-port-file "$1/tls-port"
+    --tls-client-ca "$dir/client-ca.pem")
+  # A client whose HTTP client sends neither the URL's user:password nor a client certificate
+  # (osslsigncode: OpenSSL's HTTP client) sets INTEROP_HTTPS_OPEN=1: HTTPS without --clients.
+  if [[ "${INTEROP_HTTPS_OPEN:-0}" == 1 ]]; then
+    TSAD_API_KEY=""
+  else
+    _TLS_ARGS+=(--clients "$1/clients.json")
   fi
 }
 
@@ -276,7 +334,9 @@ start_tsad() {
   local signing=(--cert-dir "$TSAD_CERTS")
   [[ ${#key_args[@]} -gt 0 ]] && signing+=(--key "${key_args[1]};type=private")
   TSAD_SUBJECT="$(openssl x509 -in "$TSAD_CERTS/tsa_cert.pem" -noout -subject -nameopt RFC2253 | sed 's/^subject=//')"
-  "$TSAD" --host 127.0.0.1 --port 0 --port-file "$dir/port" "${signing[@]}" \
+  _TLS_ARGS=()
+  [[ "${TSA_INTEROP_TRANSPORT:-http}" == https ]] && _tls_setup "$dir"
+  "$TSAD" --host 127.0.0.1 --port 0 --port-file "$dir/port" "${signing[@]}" "${_TLS_ARGS[@]}" \
     --db "$dir/audit.db" --allow-unsynced-clock --no-anchor "$@" >"$TSAD_LOG" 2>&1 &
   TSAD_PID=$!
   local i
@@ -297,9 +357,14 @@ start_tsad() {
   fi
   TSAD_PORT="$(cat "$dir/port")"
   TSAD_URL="http://127.0.0.1:$TSAD_PORT/tsa"
+  if [[ ${#_TLS_ARGS[@]} -gt 0 ]]; then  # the TLS port file is written before the HTTP one
+    TSAD_URL="https://${TSAD_API_KEY:+interop:$TSAD_API_KEY@}127.0.0.1:$(cat "$dir/tls-port")/tsa"
+  fi
   local key_where="PEM key"
   [[ ${#key_args[@]} -gt 0 ]] && key_where="key ${key_args[1]} in a SoftHSM2 token"
-  echo "---- tsad $key_type listening on $TSAD_URL (TSA: $TSAD_SUBJECT; $key_where)"
+  local shown="$TSAD_URL"
+  [[ -n "$TSAD_API_KEY" ]] && shown="${TSAD_URL/$TSAD_API_KEY/KEY}"
+  echo "---- tsad $key_type listening on $shown (TSA: $TSAD_SUBJECT; $key_where)"
 }
 
 # stop_tsad — SIGTERM; tsad must exit 0 within 10 s. Reported as the check "STOP-<key type>".
@@ -332,7 +397,7 @@ HTTP_CODE=""
 HTTP_CTYPE=""
 post_query() {
   local q="$1" r="$2" ct="${3:-application/timestamp-query}" meta
-  meta="$(curl -sS --max-time 20 -o "$r" -w '%{http_code}\n%{content_type}' \
+  meta="$(curl -sS --max-time 20 "${CURL_TLS[@]}" -o "$r" -w '%{http_code}\n%{content_type}' \
     -H "Content-Type: $ct" --data-binary @"$q" "$TSAD_URL")" || return $?
   HTTP_CODE="$(sed -n 1p <<<"$meta")"
   HTTP_CTYPE="$(sed -n 2p <<<"$meta")"

@@ -61,7 +61,7 @@ run_suite() {
 
   # The seed's raw-data request: curl -X POST URL --data-binary "hello world" (form content type).
   id="SEED-$p"
-  if curl -sS --max-time 20 -X POST "$TSAD_URL" --data-binary "hello world" -o "$d/t.tsr" \
+  if curl -sS --max-time 20 "${CURL_TLS[@]}" -X POST "$TSAD_URL" --data-binary "hello world" -o "$d/t.tsr" \
       -w '%{http_code}\n%{content_type}\n' >"$d/t.meta" 2>&1 &&
      [[ "$(sed -n 1p "$d/t.meta")" == 200 && "$(sed -n 2p "$d/t.meta")" == application/timestamp-reply ]]; then
     pass "$id" "curl -X POST --data-binary \"hello world\": HTTP 200, application/timestamp-reply"
@@ -121,7 +121,11 @@ run_suite() {
   # tsa-request → openssl ts -verify.
   id="REQ-$p"
   check "$id" "tsa-request --url --data x --out --query-out" \
-    "$TSA_REQUEST" --url "$TSAD_URL" --data x --out "$d/a.tsr" --query-out "$d/a.tsq" --timeout 20
+    "$TSA_REQUEST" --url "$TSAD_URL" ${TSAD_TLS_CA:+--ca-file "$TSAD_TLS_CA"} --data x --out "$d/a.tsr" --query-out "$d/a.tsq" --timeout 20
+  if [[ -n "$TSAD_API_KEY" ]]; then
+    expect_output "$id" "https: the requests came with the API key in the URL (client_name=interop)" \
+      'client_name=interop .*outcome=granted' cat "$TSAD_LOG"
+  fi
   expect_ok_output "$id" "openssl ts -verify -queryfile on tsa-request's files" '^Verification: OK' \
     openssl ts -verify -queryfile "$d/a.tsq" -in "$d/a.tsr" -CAfile "$ca"
   expect_ok_output "$id" "openssl ts -verify -data <(printf x)" '^Verification: OK' \

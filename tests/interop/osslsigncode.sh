@@ -19,6 +19,10 @@ if [ "$ossl_major" -lt 2 ] || { [ "$ossl_major" -eq 2 ] && [ "$ossl_minor" -lt 7
   skip_all "osslsigncode ${ossl_major}.${ossl_minor} cannot sign PowerShell scripts (needs >= 2.7: apt-get install -t bookworm-backports osslsigncode)"
 fi
 
+# https mode (lib.sh): osslsigncode's HTTP client (OpenSSL's) sends neither the URL's
+# user:password nor a client certificate, so its HTTPS tsad runs without --clients (README "TLS").
+export INTEROP_HTTPS_OPEN=1
+
 # --- a code-signing PKI made with openssl ---------------------------------------------------------
 CS="$WORK/codesign"
 mkdir -p "$CS"
@@ -57,18 +61,21 @@ run_suite() {
   start_tsad "$kt"
   d="$WORK/$kt"
   mkdir -p "$d"
+  # https mode (lib.sh): osslsigncode must trust the test CA of tsad's TLS certificate.
+  local tls=()
+  [[ -n "$TSAD_TLS_CA" ]] && tls=(-HTTPS-CAfile "$TSAD_TLS_CA")
 
   # X11: sign + time-stamp in one go (default -h sha256).
   id="X11-$kt"
   expect_ok_output "$id" "osslsigncode sign -ts URL (PowerShell script): Succeeded" '^Succeeded' \
-    osslsigncode sign -certs "$CS/cs.pem" -key "$CS/cs.key" -ts "$TSAD_URL" -in "$WORK/hello.ps1" -out "$d/signed.ps1"
+    osslsigncode sign -certs "$CS/cs.pem" -key "$CS/cs.key" -ts "$TSAD_URL" "${tls[@]}" -in "$WORK/hello.ps1" -out "$d/signed.ps1"
   expect_output "$id" "tsad logged a granted sha256 query" 'mode=query outcome=granted .*alg=sha256' cat "$TSAD_LOG"
   verify_signed "X12-$kt" "$d/signed.ps1"
 
   # X11 with -h sha512: the imprint is SHA-512 of the signature value.
   id="X11-$kt-sha512"
   expect_ok_output "$id" "osslsigncode sign -h sha512 -ts URL: Succeeded" '^Succeeded' \
-    osslsigncode sign -h sha512 -certs "$CS/cs.pem" -key "$CS/cs.key" -ts "$TSAD_URL" \
+    osslsigncode sign -h sha512 -certs "$CS/cs.pem" -key "$CS/cs.key" -ts "$TSAD_URL" "${tls[@]}" \
       -in "$WORK/hello.ps1" -out "$d/signed512.ps1"
   expect_output "$id" "tsad logged a granted sha512 query" 'mode=query outcome=granted .*alg=sha512' cat "$TSAD_LOG"
   verify_signed "X12-$kt-sha512" "$d/signed512.ps1"
@@ -78,7 +85,7 @@ run_suite() {
   check "$id" "osslsigncode sign without -ts" \
     osslsigncode sign -certs "$CS/cs.pem" -key "$CS/cs.key" -in "$WORK/hello.ps1" -out "$d/nots.ps1"
   expect_ok_output "$id" "osslsigncode add -ts URL: Succeeded" '^Succeeded' \
-    osslsigncode add -ts "$TSAD_URL" -in "$d/nots.ps1" -out "$d/added.ps1"
+    osslsigncode add -ts "$TSAD_URL" "${tls[@]}" -in "$d/nots.ps1" -out "$d/added.ps1"
   verify_signed "X12-$kt-add" "$d/added.ps1"
 
   stop_tsad

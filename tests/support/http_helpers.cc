@@ -3,6 +3,10 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -11,6 +15,9 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+
+#include "tsa/crypto/ossl_ptr.h"
+#include "tsa/crypto/ossl_util.h"
 
 namespace tsa::test {
 namespace {
@@ -85,12 +92,56 @@ std::unique_ptr<HttpConnection> HttpConnection::Connect(int port, std::string* e
 }
 
 HttpConnection::~HttpConnection() {
+  if (ssl_ != nullptr) SSL_free(ssl_);
+  if (ssl_ctx_ != nullptr) SSL_CTX_free(ssl_ctx_);
   if (fd_ >= 0) ::close(fd_);
 }
 
+std::unique_ptr<HttpConnection> HttpConnection::ConnectTls(int port, const TlsClientOptions& options, std::string* error) {
+  auto conn = Connect(port, error);
+  if (!conn) return nullptr;
+  const auto fail = [&](const std::string& what) -> std::unique_ptr<HttpConnection> {
+    if (error) *error = what + ": " + crypto::DrainOpensslErrors();
+    return nullptr;
+  };
+  const timeval timeout{10, 0};
+  ::setsockopt(conn->fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  ::setsockopt(conn->fd_, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+  conn->ssl_ctx_ = SSL_CTX_new(TLS_client_method());
+  if (conn->ssl_ctx_ == nullptr) return fail("SSL_CTX_new");
+  if (options.min_version != 0) SSL_CTX_set_min_proto_version(conn->ssl_ctx_, options.min_version);
+  if (options.max_version != 0) SSL_CTX_set_max_proto_version(conn->ssl_ctx_, options.max_version);
+  if (SSL_CTX_load_verify_locations(conn->ssl_ctx_, options.ca_file.c_str(), nullptr) != 1) return fail("CA " + options.ca_file);
+  SSL_CTX_set_verify(conn->ssl_ctx_, SSL_VERIFY_PEER, nullptr);
+  if (!options.cert_file.empty() &&
+      (SSL_CTX_use_certificate_chain_file(conn->ssl_ctx_, options.cert_file.c_str()) != 1 ||
+       SSL_CTX_use_PrivateKey_file(conn->ssl_ctx_, options.key_file.c_str(), SSL_FILETYPE_PEM) != 1)) {
+    return fail("client certificate " + options.cert_file);
+  }
+  conn->ssl_ = SSL_new(conn->ssl_ctx_);
+  if (conn->ssl_ == nullptr) return fail("SSL_new");
+  X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(conn->ssl_), "127.0.0.1");
+  SSL_set_fd(conn->ssl_, conn->fd_);
+  if (SSL_connect(conn->ssl_) != 1) return fail("TLS handshake");
+  return conn;
+}
+
+std::string HttpConnection::PeerCertificateSha256() const {
+  X509* cert = ssl_ != nullptr ? SSL_get0_peer_certificate(ssl_) : nullptr;
+  if (cert == nullptr) return "";
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  X509_digest(cert, EVP_sha256(), md, &len);
+  return crypto::Hex(md, len);
+}
+
+std::string HttpConnection::TlsVersion() const { return ssl_ != nullptr ? SSL_get_version(ssl_) : ""; }
+
 bool HttpConnection::Send(std::string_view bytes) {
   while (!bytes.empty()) {
-    const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    const ssize_t n = ssl_ != nullptr ? SSL_write(ssl_, bytes.data(), static_cast<int>(bytes.size()))
+                                      : ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n <= 0 && ssl_ != nullptr) return false;
     if (n < 0) {
       if (errno == EINTR) continue;
       return false;
@@ -141,7 +192,7 @@ int HttpConnection::Fill(Clock::time_point deadline, std::string* error) {
       return -1;
     }
     pollfd p{fd_, POLLIN, 0};
-    const int r = ::poll(&p, 1, static_cast<int>(left));
+    const int r = ssl_ != nullptr && SSL_pending(ssl_) > 0 ? 1 : ::poll(&p, 1, static_cast<int>(left));
     if (r < 0) {
       if (errno == EINTR) continue;
       if (error) *error = std::string("poll: ") + std::strerror(errno);
@@ -149,6 +200,17 @@ int HttpConnection::Fill(Clock::time_point deadline, std::string* error) {
     }
     if (r == 0) continue;  // re-check the deadline
     char buf[16384];
+    if (ssl_ != nullptr) {
+      const int got = SSL_read(ssl_, buf, sizeof(buf));
+      if (got <= 0) {
+        const int reason = SSL_get_error(ssl_, got);
+        if (reason == SSL_ERROR_WANT_READ || reason == SSL_ERROR_WANT_WRITE) continue;
+        ERR_clear_error();
+        return 0;  // close_notify, EOF or a reset: a close, as for plain TCP
+      }
+      buffer_.append(buf, static_cast<std::size_t>(got));
+      return got;
+    }
     const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN) continue;

@@ -13,7 +13,20 @@
 #include <utility>
 #include <vector>
 
+struct ssl_st;
+struct ssl_ctx_st;
+
 namespace tsa::test {
+
+// An HTTPS connection's client side (HttpConnection::ConnectTls): the CA that must have signed
+// tsad's TLS certificate, an optional client certificate (mutual TLS) and the protocol range.
+struct TlsClientOptions {
+  std::string ca_file;
+  std::string cert_file;  // empty: no client certificate
+  std::string key_file;
+  int min_version = 0;  // TLS1_2_VERSION, ...; 0: OpenSSL's default
+  int max_version = 0;
+};
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
@@ -39,6 +52,12 @@ class HttpConnection {
  public:
   // Connects to 127.0.0.1:port; nullptr (and *error set) on failure.
   static std::unique_ptr<HttpConnection> Connect(int port, std::string* error = nullptr);
+  // The same over TLS (OpenSSL, blocking handshake bounded by a 10 s socket timeout), verifying
+  // the server's certificate for 127.0.0.1 against options.ca_file.
+  static std::unique_ptr<HttpConnection> ConnectTls(int port, const TlsClientOptions& options, std::string* error = nullptr);
+  // TLS: the SHA-256 (hex) of the certificate the server presented, and the protocol ("TLSv1.3").
+  std::string PeerCertificateSha256() const;
+  std::string TlsVersion() const;
   ~HttpConnection();
   HttpConnection(const HttpConnection&) = delete;
   HttpConnection& operator=(const HttpConnection&) = delete;
@@ -65,6 +84,8 @@ class HttpConnection {
 
  private:
   explicit HttpConnection(int fd) : fd_(fd) {}
+  ssl_ctx_st* ssl_ctx_ = nullptr;  // TLS only (owned)
+  ssl_st* ssl_ = nullptr;          // TLS only (owned)
   // Reads more bytes into buffer_ before the deadline: >0 bytes read, 0 EOF, -1 error/timeout.
   int Fill(std::chrono::steady_clock::time_point deadline, std::string* error);
   int fd_;

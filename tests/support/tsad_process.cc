@@ -132,6 +132,7 @@ std::string TsadProcess::BinaryPath() { return std::string(TSA_BIN_DIR) + "/tsad
 TsadProcess::TsadProcess(TsadOptions options) : options_(std::move(options)) {
   work_dir_ = MakeTempDir("tsad-it");
   port_file_ = work_dir_ + "/port";
+  tls_port_file_ = work_dir_ + "/tls-port";
   log_path_ = work_dir_ + "/tsad.log";
   db_path_ = options_.db_path.empty() ? work_dir_ + "/tsa.db" : options_.db_path;
   for (std::size_t i = 0; i + 1 < options_.extra_args.size(); ++i) {
@@ -150,7 +151,9 @@ TsadProcess::~TsadProcess() {
   if (work_dir_.empty()) return ::testing::AssertionFailure() << "no work directory";
   std::error_code ec;
   fs::remove(port_file_, ec);
+  fs::remove(tls_port_file_, ec);
   port_ = 0;
+  tls_port_ = 0;
   exit_status_ = -1;
 
   std::vector<std::string> argv = {BinaryPath(), "--host", "127.0.0.1", "--port", "0", "--port-file", port_file_};
@@ -164,6 +167,16 @@ TsadProcess::~TsadProcess() {
   }
   if (options_.allow_unsynced_clock) argv.push_back("--allow-unsynced-clock");
   if (options_.hermetic) argv.push_back("--no-anchor");
+  // HTTPS: an ephemeral port announced in a second port file (written before the HTTP one).
+  const bool tls = HasArg(options_.extra_args, "--tls-cert");
+  const bool http = !HasArg(options_.extra_args, "--no-http");
+  if (tls && !HasArg(options_.extra_args, "--tls-port")) {
+    for (const char* a : {"--tls-port", "0"}) argv.emplace_back(a);
+  }
+  if (tls) {
+    argv.emplace_back("--tls-port-file");
+    argv.push_back(tls_port_file_);
+  }
   argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
 
   {
@@ -177,10 +190,11 @@ TsadProcess::~TsadProcess() {
 
   const auto deadline = Clock::now() + options_.ready_timeout;
   while (Clock::now() < deadline) {
-    if (fs::exists(port_file_)) {
-      port_ = ReadPortFile(port_file_);
-      if (port_ > 0) {
-        if (!options_.probe_http) return ::testing::AssertionSuccess();
+    if (fs::exists(http ? port_file_ : tls_port_file_)) {
+      if (tls) tls_port_ = ReadPortFile(tls_port_file_);
+      port_ = http ? ReadPortFile(port_file_) : 0;
+      if (port_ > 0 || (!http && tls_port_ > 0)) {
+        if (!options_.probe_http || !http) return ::testing::AssertionSuccess();
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
         const HttpResponse probe = HttpRequest(port_, "GET", "/health", {}, {}, std::max(left, std::chrono::milliseconds(1)));
         if (probe.status > 0) return ::testing::AssertionSuccess();
@@ -219,6 +233,7 @@ bool TsadProcess::running() {
 
 std::string TsadProcess::url() const { return base_url() + "/tsa"; }
 std::string TsadProcess::base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+std::string TsadProcess::https_base_url() const { return "https://127.0.0.1:" + std::to_string(tls_port_); }
 std::string TsadProcess::log() const { return ReadAll(log_path_); }
 
 int TsadProcess::Reap(std::chrono::milliseconds timeout) {

@@ -1,6 +1,6 @@
 // A real tsad process for integration tests: fork/exec of TSA_BIN_DIR "/tsad" on 127.0.0.1 with
-// --port 0 and --port-file in a fresh temporary directory; stdout and stderr go to a log file there.
-// Start() waits on the port file (the readiness probe: tsad writes it once it listens), never on a
+// --port 0 and --port-file (and, given --tls-cert, --tls-port 0 and --tls-port-file) in a fresh temporary directory; stdout and
+// stderr go to a log file there. Start() waits on the port file (the readiness probe: tsad writes it once it listens), never on a
 // fixed sleep.
 #pragma once
 
@@ -41,9 +41,11 @@ class TsadProcess {
 
   bool running();
   pid_t pid() const { return pid_; }
-  int port() const { return port_; }
-  std::string url() const;       // "http://127.0.0.1:PORT/tsa"
-  std::string base_url() const;  // "http://127.0.0.1:PORT"
+  int port() const { return port_; }          // 0 under --no-http
+  int tls_port() const { return tls_port_; }  // with --tls-cert in extra_args (--tls-port 0 unless given)
+  std::string url() const;                    // "http://127.0.0.1:PORT/tsa"
+  std::string base_url() const;               // "http://127.0.0.1:PORT"
+  std::string https_base_url() const;         // "https://127.0.0.1:TLS_PORT"
   const std::string& work_dir() const { return work_dir_; }
   const std::string& db_path() const { return db_path_; }
   std::string log() const;  // stdout + stderr so far
@@ -76,9 +78,11 @@ class TsadProcess {
   std::string work_dir_;
   std::string db_path_;
   std::string port_file_;
+  std::string tls_port_file_;
   std::string log_path_;
   pid_t pid_ = -1;
   int port_ = 0;
+  int tls_port_ = 0;
   int exit_status_ = -1;
 };
 

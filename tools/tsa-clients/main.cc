@@ -57,10 +57,17 @@ int Run(int argc, char** argv) {
   std::string name;
   std::vector<std::string> policies;
   std::string rate;
+  std::vector<std::string> cert_subjects;
+  std::vector<std::string> cert_spkis;
   auto* add = app.add_subcommand("add", "Create a client and print its first API key (shown only once)");
   add->add_option("name", name, "Client name (letters, digits, - _ . @)")->required();
   add->add_option("--policy", policies, "A policy OID this client may request (repeat; default: any)");
   add->add_option("--rate", rate, "Its own rate limit, RATE[/s|/min][:BURST]");
+  add->add_option("--cert-subject", cert_subjects,
+                  "Subject (RFC 2253, as `openssl x509 -subject -nameopt RFC2253` prints it) of a client certificate "
+                  "that authenticates it over mutual TLS (repeat)");
+  add->add_option("--cert-spki-sha256", cert_spkis,
+                  "Lower-case hex SHA-256 of a client certificate's SubjectPublicKeyInfo (mutual TLS; repeat)");
   auto* add_key = app.add_subcommand("add-key", "Give a client another API key (printed once)");
   add_key->add_option("name", name)->required();
   auto* remove = app.add_subcommand("remove", "Remove a client and all its keys");
@@ -94,6 +101,8 @@ int Run(int argc, char** argv) {
       c.name = name;
       c.policies = policies;
       c.rate = rate;
+      c.cert_subjects = cert_subjects;
+      c.cert_spki_sha256 = cert_spkis;
       clients->push_back(c);
       existing = &clients->back();
     }

@@ -6,6 +6,7 @@
 
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <variant>
 
 #include "common/tool_cli.h"
@@ -22,7 +23,7 @@ using tsa::tool::Fail;
 
 struct Flags {
   std::string url = "http://127.0.0.1:5000/tsa", data, file, digest_hex, hash = "sha256", policy, out = "timestamp.tsr",
-              query_out;
+              query_out, ca_file;
   bool no_cert_req = false, no_nonce = false, json = false;
   int timeout = 30;
 };
@@ -34,7 +35,10 @@ std::string HashNames() {
 }
 
 void DefineFlags(CLI::App& app, Flags& f) {
-  app.add_option("--url", f.url, "The TSA's http:// or https:// URL")->capture_default_str();
+  app.add_option("--url", f.url, "The TSA's http:// or https:// URL (user:key@ in it: HTTP Basic credentials)")
+      ->capture_default_str();
+  app.add_option("--ca-file", f.ca_file,
+                 "PEM CA certificates that an https:// TSA's certificate must chain to (default: the system's)");
   auto* g = app.add_option_group("input", "What to time-stamp (exactly one)");
   g->add_option("--data", f.data, "Text to time-stamp (hashed here)");
   g->add_option("--file", f.file, "File to time-stamp (hashed here, never sent)");
@@ -108,10 +112,12 @@ int Run(int argc, char** argv) {
 
   tsa::http::ClientOptions options;
   options.timeout_s = f.timeout;
+  options.ca_bundle = f.ca_file;
   auto reply = tsa::http::Post(f.url, *request, "application/timestamp-query", options);
   if (!reply) return Fail(kTool, tsa::tool::kExitFailed, reply.error().message);
   if (reply->status != 200)
-    return Fail(kTool, tsa::tool::kExitFailed, "HTTP " + std::to_string(reply->status) + " from " + f.url);
+    return Fail(kTool, tsa::tool::kExitFailed,
+                "HTTP " + std::to_string(reply->status) + " from " + std::regex_replace(f.url, std::regex("://[^@/]*@"), "://"));
   auto info = tsa::crypto::DescribeResponse(reply->body);
   if (!info) return Fail(kTool, tsa::tool::kExitFailed, "the reply is not a TimeStampResp: " + info.error().message);
 

@@ -31,6 +31,15 @@ struct Config {
   std::string clients_file;                 // --clients: POST /tsa needs credentials (empty: open)
   std::string rate_limit;                   // --rate-limit RATE[/s|/min][:BURST] per identity (empty: none)
   std::string global_rate_limit;            // --global-rate-limit for the whole daemon (empty: none)
+  bool serve_http = true;                   // false (--no-http): HTTPS only
+
+  // TLS (README "TLS"): HTTPS on tls_port when tls_cert and tls_key are given
+  std::string tls_cert;       // PEM: server certificate, then intermediates
+  std::string tls_key;        // PEM file or pkcs11: URI
+  int tls_port = 5443;        // 0: any free port
+  std::string tls_port_file;  // written with the bound HTTPS port once listening
+  std::string tls_client_ca;  // PEM CA bundle: request client certificates (mutual TLS)
+  bool tls_require_client_cert = false;
 
   // Signing material
   std::string cert_dir = "certs";

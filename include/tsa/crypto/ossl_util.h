@@ -4,6 +4,7 @@
 #include <openssl/asn1.h>
 
 #include <cstdint>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -40,5 +41,8 @@ std::string GeneralizedTimeToRfc3339(const ASN1_GENERALIZEDTIME* t);
 
 // One-line RFC 2253 form of a name ("CN=...,O=...").
 std::string NameToString(const X509_NAME* name);
+
+// Seconds since the epoch of an ASN1_TIME (UTCTime or GeneralizedTime); 0 when unreadable.
+std::time_t AsnTimeToTimeT(const ASN1_TIME* t);
 
 }  // namespace tsa::crypto

@@ -13,6 +13,7 @@
 
 #include "tsa/core/rate_limit.h"
 #include "tsa/core/result.h"
+#include "tsa/crypto/tls_context.h"
 #include "tsa/service/audit_service.h"
 #include "tsa/service/clients.h"
 #include "tsa/service/issuer.h"
@@ -24,10 +25,19 @@ namespace tsa::http {
 // client of --clients (401 otherwise).
 enum class MetricsAccess { kLoopback, kAny, kClient };
 
+// The HTTPS listener (README "TLS"): same routes, limits and deadlines as plain HTTP; the TLS
+// handshake must finish within read_timeout_s.
+struct TlsOptions {
+  int port = 5443;  // 0: any free port (tests)
+  crypto::TlsFiles files;
+};
+
 struct HttpOptions {
   std::string host = "0.0.0.0";
-  int port = 5000;             // 0: any free port (tests)
-  std::size_t io_threads = 0;  // 0: one per core
+  int port = 5000;                // 0: any free port (tests)
+  bool serve_http = true;         // false (--no-http): HTTPS only
+  std::optional<TlsOptions> tls;  // nullopt: no HTTPS listener
+  std::size_t io_threads = 0;     // 0: one per core
   int listen_backlog = 1024;
   std::size_t max_connections = 10000;                        // at the cap the oldest idle connections are closed first
   std::size_t max_in_flight = 1024;                           // requests being signed or logged; above, reading waits
@@ -53,15 +63,24 @@ class HttpServer {
  public:
   // `audit` serves /audit/* and the anchor part of /health; anchor_interval_s judges staleness.
   // `metrics` receives the counts of every request and renders GET /metrics. `clients` (null:
-  // open) requires credentials for POST /tsa.
+  // open) requires credentials for POST /tsa. With options.tls, the TLS certificate and key are
+  // loaded here: an unreadable key or an expired certificate is an error (one line).
   static Result<std::unique_ptr<HttpServer>> Create(const HttpOptions& options, service::Issuer& issuer,
                                                     service::AuditService& audit, int anchor_interval_s,
                                                     std::shared_ptr<service::Metrics> metrics,
                                                     std::shared_ptr<service::ClientRegistry> clients = nullptr);
   ~HttpServer();
 
-  // Binds and listens (never SO_REUSEPORT: a taken port is an error); returns the port.
+  // Binds and listens (never SO_REUSEPORT: a taken port is an error); returns the port (0 when
+  // plain HTTP is off).
   Result<int> Bind();
+  // The same for the HTTPS listener; returns its port (0 when TLS is off).
+  Result<int> BindTls();
+  // SIGHUP: builds a new TLS context from the same files; new connections use it, open ones keep
+  // theirs. On failure the current one stays (and /health says so). Ok when TLS is off.
+  Status ReloadTls();
+  // The TLS certificate in use (nullopt: TLS is off), for the start-up log line.
+  std::optional<crypto::TlsCertificateInfo> TlsCertificate() const;
   // Serves on the I/O threads (the caller's among them) until Stop(); returns once in-flight
   // requests have finished (bounded by shutdown_timeout_s).
   Status Serve();

@@ -37,6 +37,8 @@ struct HealthReport {
   bool audit_log_enabled = true;    // false under --no-audit-log (reported, and warned about)
   std::string db_checkpoint_error;  // the WAL cannot be copied back: it grows until this clears
   std::string anchor_json;          // AuditService::AnchorHealth, serialised (empty: not reported)
+  std::string tls_json;             // the HTTPS listener's certificate and last reload (empty: TLS off)
+  std::string tls_warning;          // a failed TLS reload, an expiring TLS certificate (empty: none)
 };
 
 HealthReport CheckHealth(Issuer& issuer, std::time_t now, int cert_warn_days = 30);

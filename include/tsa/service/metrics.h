@@ -74,6 +74,9 @@ class RouteMetrics {
   AtomicHistogram* duration_ = nullptr;
 };
 
+// Why an HTTPS connection ended before its first request (tsad_tls_handshake_failures_total).
+enum class TlsFailure { kHandshake, kTimeout, kPlaintext };
+
 class Metrics {
  public:
   // Pre-resolves the token counters for the policies and hashes this TSA accepts.
@@ -90,6 +93,9 @@ class Metrics {
   void ObserveLogCommit(std::size_t tokens, std::chrono::nanoseconds duration, bool ok);
   void CountAuthFailure();
   void CountRateLimited();
+  // An accepted connection, by transport (tsad_connections_total{transport="http"|"https"}).
+  void CountConnection(bool tls);
+  void CountTlsHandshakeFailure(TlsFailure reason);
   // The counters of one route (resolved once at start-up; the pointer lives as long as this).
   RouteMetrics* ForRoute(const std::string& route);
 

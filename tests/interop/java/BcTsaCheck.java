@@ -92,6 +92,13 @@ public final class BcTsaCheck {
     c.setDoOutput(true);
     c.setRequestProperty("Content-Type", "application/timestamp-query");
     c.setRequestProperty("Accept", REPLY_TYPE);
+    // user:password in the URL (as signing tools take a TSA URL): HTTP Basic, which
+    // HttpURLConnection does not send by itself.
+    String userInfo = new URL(url).getUserInfo();
+    if (userInfo != null) {
+      c.setRequestProperty("Authorization", "Basic " + java.util.Base64.getEncoder().encodeToString(
+          java.net.URLDecoder.decode(userInfo, java.nio.charset.StandardCharsets.UTF_8).getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    }
     c.setFixedLengthStreamingMode(der.length);
     try (OutputStream out = c.getOutputStream()) {
       out.write(der);
