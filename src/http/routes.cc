@@ -186,6 +186,9 @@ Response Router::Health(const Exchange& ex) {
   const auto now_us =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   report.anchor_json = audit_.AnchorHealth(now_us, anchor_interval_s_).dump();
+  report.log_checkpoint_json = audit_.LogCheckpointHealth().dump();
+  report.witnesses_json = audit_.WitnessHealth().dump();
+  report.degraded = audit_.Degradations();
   return Json(report.ok ? 200 : 503, ex.head, report.ToJson());
 }
 

@@ -31,6 +31,8 @@ constexpr char kStructureOnly[] =
     "structure only: tsad's signatures were checked against the certificates its tokens carry, not against a trust root";
 constexpr char kNoAnchorCa[] = "note: no --anchor-ca: the anchors were checked against the certificates they carry only";
 
+constexpr char kNoVkey[] = "note: no --vkey: the checkpoint note's signature by the log key was not checked";
+
 int Fail(int code, const std::string& msg) { return tsa::tool::Fail(kTool, code, msg); }
 
 struct Flags {
@@ -82,7 +84,9 @@ void DefineFlags(CLI::App& app, Flags& f) {
   app.add_option("--proof", f.proof_path, "A proof bundle (tsa-audit proof) to verify instead of a database");
   app.add_option("--token", f.token_path, "The token (.tsr or .tst) the proof bundle or tlog-proof is about");
   app.add_option("--tlog-proof", f.tlog_proof_path, "A c2sp.org/tlog-proof@v1 file to verify (with --vkey and --token)");
-  app.add_option("--vkey", f.vkey, "The log's signed-note verifier key string (GET /log/vkey, tsa-certgen)");
+  app.add_option("--vkey", f.vkey,
+                 "The log's signed-note verifier key string (GET /log/vkey, tsa-certgen): checks tlog-proofs and the "
+                 "signature of every anchored checkpoint note");
   app.add_flag("--allow-unanchored", f.allow_unanchored, "Accept a proof bundle without anchors");
 }
 
@@ -124,9 +128,11 @@ int VerifyProof(const Flags& f, const Trust& trust) {
   auto bundle = nlohmann::json::parse(*bundle_text, nullptr, false);
   if (bundle.is_discarded()) return Fail(3, f.proof_path + " is not JSON");
   const auto skew_us = static_cast<std::int64_t>(f.max_skew * 1e6);
-  auto report = tsa::verify::VerifyProofBundle(bundle, *token,
-                                               {trust.tsa_certs, trust.tsa_ca, trust.anchor_ca, skew_us, f.allow_unanchored});
-  if (!report) return Fail(1, report.error().message);  // not a tsad-proof/v1 document
+  tsa::verify::ProofVerifyOptions options{trust.tsa_certs, trust.tsa_ca, trust.anchor_ca, skew_us, f.allow_unanchored, f.vkey};
+  auto report = tsa::verify::VerifyProofBundle(bundle, *token, options);
+  if (!report)
+    return Fail(report.error().kind == tsa::ErrorKind::kInvalidArgument && !f.vkey.empty() ? 3 : 1,
+                report.error().message);  // not a tsad-proof/v1 document, or a bad --vkey
   if (f.verbose) std::cout << tsa::verify::ToJson(*report).dump(2) << "\n";
   if (!report->ok) return Fail(1, "proof FAILED: " + report->errors.front());
   std::cout << (f.structure_only ? std::string("Proof structure OK (") + kStructureOnly + "): " : "Proof OK: ") << "token "
@@ -134,6 +140,7 @@ int VerifyProof(const Flags& f, const Trust& trust) {
             << " of checkpoint size " << report->tree_size << " signed at " << report->checkpoint_gen_time << ", "
             << report->anchors.size() << " anchor(s)\n";
   if (trust.anchor_ca.empty() && report->anchored) std::cout << kNoAnchorCa << "\n";
+  if (report->checkpoint_is_note && !report->note_signature_checked) std::cout << kNoVkey << "\n";
   return 0;
 }
 
@@ -179,6 +186,7 @@ int VerifyDatabase(const Flags& f, const Trust& trust) {
   if (!db) return Fail(3, db.error().message);
   const auto skew_us = static_cast<std::int64_t>(f.max_skew * 1e6);
   tsa::verify::ChainVerifyOptions options{trust.tsa_certs, trust.tsa_ca, trust.anchor_ca, skew_us, f.require_anchors};
+  options.log_vkey = f.vkey;
   tsa::store::SqliteLogStore log(**db);
   auto report = tsa::verify::VerifyChain(log, options, ::isatty(STDERR_FILENO) ? tsa::verify::ProgressFn(Bar) : nullptr);
   if (!report) {

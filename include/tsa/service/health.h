@@ -3,6 +3,7 @@
 
 #include <ctime>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -37,6 +38,10 @@ struct HealthReport {
   bool audit_log_enabled = true;    // false under --no-audit-log (reported, and warned about)
   std::string db_checkpoint_error;  // the WAL cannot be copied back: it grows until this clears
   std::string anchor_json;          // AuditService::AnchorHealth, serialised (empty: not reported)
+  std::string log_checkpoint_json;  // AuditService::LogCheckpointHealth, serialised (empty or "null": none)
+  std::string witnesses_json;       // AuditService::WitnessHealth, serialised (empty or "null": none)
+  // AuditService::Degradations: while ok, status "degraded" (HTTP 200) names each of them.
+  std::vector<std::string> degraded;
 };
 
 HealthReport CheckHealth(Issuer& issuer, std::time_t now, int cert_warn_days = 30);
