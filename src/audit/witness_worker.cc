@@ -171,6 +171,7 @@ Status WitnessWorker::Submit(State& s, const PublishedCheckpoint& cp) {
       statuses_[static_cast<std::size_t>(&s - states_.data())].conflicts += 1;
       if (*size == old_size) break;  // no progress possible: report
       old_size = *size;              // tlog-witness: retry from the size the witness has
+      s.known_size = *size;          // and start from it next time too
       continue;
     }
     return MakeError(ErrorKind::kUnavailable, "HTTP " + std::to_string(reply.status) + FirstLine(reply.body));
