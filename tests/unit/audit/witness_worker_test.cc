@@ -85,7 +85,7 @@ class WitnessWorkerTest : public ::testing::Test {
     return WitnessWorker(
         options_, *log_, [this] { return std::optional<PublishedCheckpoint>(checkpoint_); }, transport, clock_);
   }
-  std::uint64_t NowSeconds() const { return static_cast<std::uint64_t>(clock_.Read().now / 1'000'000); }
+  std::uint64_t NowSeconds() { return static_cast<std::uint64_t>(clock_.Read().now / 1'000'000); }
 
   unit_test::TempDir dir_;
   std::unique_ptr<TokenLog> log_;
