@@ -261,6 +261,16 @@ ParsedConfig ParseConfig(int argc, char** argv) {
   app.add_option("--log-origin", c.log_origin, "Origin line (and key name) of the C2SP checkpoints (default <TSA CN>/log)")
       ->envname("TSA_LOG_ORIGIN")
       ->group("Audit chain");
+  app.add_option("--witness", c.witnesses,
+                 "A tlog-witness that cosigns each checkpoint: URL=VKEY (submission prefix and the witness's verifier key; "
+                 "repeatable, comma-separated)")
+      ->envname("TSA_WITNESSES")
+      ->delimiter(',')
+      ->group("Audit chain");
+  app.add_option("--witness-timeout", c.witness_timeout_s, "Seconds per add-checkpoint request to a witness")
+      ->envname("TSA_WITNESS_TIMEOUT")
+      ->check(CLI::Range(1, 600))
+      ->group("Audit chain");
   app.add_option("--anchor-tsa", c.anchor_tsas,
                  "External TSA URL(s) that time-stamp the log's checkpoints (repeatable, comma-separated)")
       ->envname("TSA_ANCHOR_TSAS")

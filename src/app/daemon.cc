@@ -27,6 +27,7 @@
 #include "tsa/crypto/verifier.h"
 #include "tsa/http/anchor_transport.h"
 #include "tsa/http/server.h"
+#include "tsa/http/witness_transport.h"
 #include "tsa/service/audit_service.h"
 #include "tsa/service/issuer.h"
 #include "tsa/service/logging.h"
@@ -198,6 +199,12 @@ int RunDaemon(const Config& config) {
   anchor_options.timeout_s = config.anchor_timeout_s;
   anchor_options.min_backoff = std::chrono::seconds(config.anchor_retry_min_s);
   anchor_options.origin = material->subject();
+  std::vector<audit::Witness> witnesses;
+  for (const std::string& spec : config.witnesses) {
+    auto witness = audit::ParseWitnessSpec(spec);
+    if (!witness) return Fail(witness.error().message);
+    witnesses.push_back(std::move(*witness));
+  }
   anchor_options.on_attempt = [metrics](bool ok, const std::string& url, std::uint64_t tree_size, const std::string& error) {
     metrics->CountAnchorAttempt(url, ok);
     if (ok) {
@@ -215,11 +222,6 @@ int RunDaemon(const Config& config) {
       return Fail(count.error().message);
     }
   }
-  service::Issuer* issuer_ptr = issuer->get();
-  http::HttpAnchorTransport anchor_transport;
-  audit::AnchorWorker anchors(
-      anchor_options, *shared_log, [issuer_ptr](const audit::Hash& imprint) { return issuer_ptr->IssueCheckpointToken(imprint); },
-      anchor_transport);
   // C2SP checkpoints (AUDIT_CHAIN.md): without a log key tsad still issues and anchors, with a warning.
   std::unique_ptr<audit::CheckpointPublisher> publisher;
   if (config.audit_log) {
@@ -229,11 +231,36 @@ int RunDaemon(const Config& config) {
       auto started = audit::CheckpointPublisher::Start(*shared_log, std::move(*choice->signer), *clock);
       if (!started) return Fail("C2SP checkpoints: " + started.error().message);
       publisher = std::move(*started);
+      anchor_options.over_notes = true;  // anchors cover the signed note (AUDIT_CHAIN.md)
     } else {
       service::LogEvent(spdlog::level::warn, "no_log_key", {{"detail", choice->warning}});
     }
   }
-  service::AuditService audit_service(*shared_log, config.anchor_enabled ? &anchors : nullptr, publisher.get());
+  if (!witnesses.empty() && !publisher) return Fail("--witness needs a log key (--log-key): witnesses cosign signed checkpoints");
+  service::Issuer* issuer_ptr = issuer->get();
+  http::HttpAnchorTransport anchor_transport;
+  audit::AnchorWorker anchors(
+      anchor_options, *shared_log, [issuer_ptr](const audit::Hash& imprint) { return issuer_ptr->IssueCheckpointToken(imprint); },
+      anchor_transport);
+  // Witnesses (c2sp.org/tlog-witness): cosignatures on each new checkpoint, on their own thread.
+  http::HttpWitnessTransport witness_transport;
+  audit::WitnessOptions witness_options;
+  witness_options.witnesses = witnesses;
+  witness_options.timeout_s = config.witness_timeout_s;
+  witness_options.on_result = [](const std::string& witness, bool ok, std::uint64_t tree_size, const std::string& error) {
+    if (ok) {
+      service::LogEvent(spdlog::level::debug, "witness_cosigned", {{"witness", witness}, {"tree_size", tree_size}});
+    } else {
+      service::LogEvent(spdlog::level::warn, "witness_failed",
+                        {{"witness", witness}, {"tree_size", tree_size}, {"error", error}});
+    }
+  };
+  audit::CheckpointPublisher* publisher_ptr = publisher.get();
+  audit::WitnessWorker witness_worker(
+      witness_options, *shared_log, [publisher_ptr]() { return publisher_ptr ? publisher_ptr->Latest() : std::nullopt; },
+      witness_transport, *clock);
+  service::AuditService audit_service(*shared_log, config.anchor_enabled ? &anchors : nullptr, publisher.get(),
+                                      witnesses.empty() ? nullptr : &witness_worker);
 
   http::HttpOptions http_options;
   http_options.host = config.host;
@@ -311,6 +338,7 @@ int RunDaemon(const Config& config) {
        {"audit_log", config.audit_log ? "on" : "OFF (tokens are not logged)"},
        {"io_threads", config.io_threads == 0 ? std::thread::hardware_concurrency() : config.io_threads},
        {"max_connections", config.max_connections},
+       {"witnesses", witnesses.empty() ? std::string("none") : std::to_string(witnesses.size())},
        {"anchor", config.anchor_enabled ? Join(config.anchor_tsas) + " every " + std::to_string(config.anchor_interval_s) +
                                               "s (" + config.anchor_mode + ")"
                                         : "off"},
@@ -340,6 +368,7 @@ int RunDaemon(const Config& config) {
   if (config.serve_http) WritePortFile(config.port_file, *port);
 
   if (Status st = anchors.Start(); !st) return Fail("anchoring: " + st.error().message);
+  if (Status st = witness_worker.Start(); !st) return Fail("witnesses: " + st.error().message);
 
   http::HttpServer* srv = server->get();
   SignerReloader reloader(config, signer_options, **issuer);
@@ -373,7 +402,9 @@ int RunDaemon(const Config& config) {
   signal_thread.request_stop();
   signal_thread.join();
   server->reset();  // joins the workers: in-flight requests have finished
-  anchors.Stop();   // a last anchor when the head moved, bounded by its timeout
+  witness_worker.Stop();
+  if (publisher) (void)publisher->PublishOnce();  // the final head gets its note, which the last anchor covers
+  anchors.Stop();                                 // a last anchor when the head moved, bounded by its timeout
   const auto stats = shared_log->Stats();
   service::LogEvent(spdlog::level::info, "stopped", {{"tokens_logged", stats.size}, {"log_commits", stats.commits}});
   service::ShutdownLogging();

@@ -57,6 +57,9 @@ Status AnchorWorker::LoadCurrent() {
     c.checkpoint_id = cp->id;
     c.tree_size = static_cast<std::uint64_t>(cp->tree_size);
     c.token_der = std::move(cp->tsa_token);
+    c.text = cp->checkpoint;
+    auto parsed = ParseCheckpoint(c.text);
+    c.is_note = parsed && parsed->is_note();
     c.gen_time_us = cp->tsa_gen_time_us;
     TSA_ASSIGN_OR_RETURN(auto anchored, log.AnchorAttempts(c.checkpoint_id, /*ok_only=*/true));
     for (const store::AnchorAttemptRow& a : anchored) {
@@ -81,17 +84,35 @@ bool AnchorWorker::Satisfied(const Current& c) const {
   });
 }
 
-Status AnchorWorker::NewCheckpoint(const LogHead& head) {
-  Checkpoint cp{options_.origin, head.size, head.root};
+Result<std::optional<Checkpoint>> AnchorWorker::Target() {
+  if (!options_.over_notes) {
+    const LogHead head = log_.Head();
+    if (head.size == 0) return std::optional<Checkpoint>();  // nothing issued yet
+    return std::optional<Checkpoint>(Checkpoint{options_.origin, head.size, head.root, ""});
+  }
+  std::optional<store::SignedCheckpointRow> latest;
+  TSA_TRY(log_.Read([&](store::LogStore& log) -> Status {
+    TSA_ASSIGN_OR_RETURN(latest, log.LatestSignedCheckpoint());
+    return Ok();
+  }));
+  if (!latest || latest->tree_size <= 0) return std::optional<Checkpoint>();
+  TSA_ASSIGN_OR_RETURN(Checkpoint cp, ParseCheckpoint(latest->note));
+  if (!cp.is_note()) return MakeError(ErrorKind::kStorage, "the stored signed checkpoint is not a note");
+  return std::optional<Checkpoint>(std::move(cp));
+}
+
+Status AnchorWorker::NewCheckpoint(const Checkpoint& cp) {
   const std::string text = cp.Text();
   TSA_ASSIGN_OR_RETURN(CheckpointToken token, signer_(cp.Imprint()));
   Current c;
-  c.tree_size = head.size;
+  c.tree_size = cp.tree_size;
+  c.text = text;
+  c.is_note = cp.is_note();
   c.token_der = token.token_der;
   c.gen_time_us = token.gen_time_us;
   store::CheckpointRow row{0,
-                           static_cast<std::int64_t>(head.size),
-                           std::vector<std::uint8_t>(head.root.begin(), head.root.end()),
+                           static_cast<std::int64_t>(cp.tree_size),
+                           std::vector<std::uint8_t>(cp.root.begin(), cp.root.end()),
                            text,
                            token.token_der,
                            token.serial_hex,
@@ -123,8 +144,9 @@ void AnchorWorker::Record(bool ok, const std::string& error) {
 
 Status AnchorWorker::Attempt(const std::string& url, int timeout_s) {
   Current& c = *current_;
-  // The external TSA time-stamps tsad's checkpoint token: imprint = SHA-256(token DER).
-  const Hash imprint = Sha256(c.token_der.data(), c.token_der.size());
+  // The external TSA time-stamps the signed note itself, as tsad's token does, so that each
+  // anchor ties the note to external time on its own. A legacy text: tsad's token over it.
+  const Hash imprint = c.is_note ? Sha256(c.text) : Sha256(c.token_der.data(), c.token_der.size());
   crypto::RequestSpec spec;
   spec.hash = core::HashAlgorithm::kSha256;
   spec.digest.assign(imprint.begin(), imprint.end());
@@ -169,10 +191,15 @@ Status AnchorWorker::Attempt(const std::string& url, int timeout_s) {
 
 Status AnchorWorker::RunCycle(int timeout_s, std::chrono::steady_clock::time_point deadline, std::stop_token stop) {
   std::lock_guard lock(cycle_mutex_);
-  const LogHead head = log_.Head();
-  if (head.size == 0) return Ok();  // nothing issued yet
-  if (!current_ || current_->tree_size != head.size) {
-    if (Status st = NewCheckpoint(head); !st) {
+  auto target = Target();
+  if (!target) {
+    Record(false, "checkpoint: " + target.error().message);
+    return target.error();
+  }
+  if (!*target) return Ok();  // nothing issued (or signed) yet
+  const Checkpoint& cp = **target;
+  if (!current_ || current_->tree_size != cp.tree_size || current_->is_note != cp.is_note()) {
+    if (Status st = NewCheckpoint(cp); !st) {
       Record(false, "checkpoint: " + st.error().message);
       return st;
     }

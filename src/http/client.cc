@@ -13,9 +13,13 @@
 #include <thread>
 
 #include "tsa/http/anchor_transport.h"
+#include "tsa/http/witness_transport.h"
 
 namespace tsa::http {
 namespace {
+
+// A witness answers a few signature lines (tlog-witness): 64 KiB is generous.
+constexpr std::size_t kMaxWitnessReplyBytes = 64 * 1024;
 
 struct ParsedUrl {
   bool https = false;
@@ -124,7 +128,7 @@ Result<HttpReply> DoSend(const std::string& url, const std::vector<std::uint8_t>
     request.headers = {{"Accept-Encoding", "gzip, identity"}};
   } else {
     request.method = "POST";
-    request.headers = {{"Accept", "application/timestamp-reply, application/json;q=0.5"}, {"Content-Type", content_type}};
+    request.headers = {{"Accept", options.accept}, {"Content-Type", content_type}};
     request.body.assign(body.begin(), body.end());
   }
   request.path = u.path;
@@ -190,6 +194,29 @@ Result<std::vector<std::uint8_t>> HttpAnchorTransport::PostQuery(const std::stri
     return MakeError(ErrorKind::kUnavailable, "unexpected Content-Type '" + reply.content_type + "'");
   }
   return std::move(reply.body);
+}
+
+Result<audit::WitnessReply> HttpWitnessTransport::Post(const std::string& url, const std::string& body, int timeout_s) {
+  ClientOptions options;
+  options.timeout_s = timeout_s;
+  options.max_reply_bytes = kMaxWitnessReplyBytes;
+  options.accept = "text/x.tlog.size, text/plain";
+  auto hook = [this](httplib::Client* client, bool registered) {
+    std::lock_guard lock(mutex_);
+    if (registered) {
+      in_flight_.insert(client);
+    } else {
+      in_flight_.erase(client);
+    }
+  };
+  TSA_ASSIGN_OR_RETURN(HttpReply reply, DoPost(url, std::vector<std::uint8_t>(body.begin(), body.end()),
+                                               "text/plain; charset=utf-8", options, hook));
+  return audit::WitnessReply{reply.status, reply.content_type, std::string(reply.body.begin(), reply.body.end())};
+}
+
+void HttpWitnessTransport::CancelAll() {
+  std::lock_guard lock(mutex_);
+  for (void* c : in_flight_) static_cast<httplib::Client*>(c)->stop();
 }
 
 void HttpAnchorTransport::CancelAll() {

@@ -205,6 +205,9 @@ Response Router::Health(const Exchange& ex) {
   report.anchor_json = audit_.AnchorHealth(now_us, anchor_interval_s_).dump();
   if (tls_store != nullptr)
     report.tls_json = tls_store->Health(std::time(nullptr), options_.cert_warn_days, &report.tls_warning).dump();
+  report.log_checkpoint_json = audit_.LogCheckpointHealth().dump();
+  report.witnesses_json = audit_.WitnessHealth().dump();
+  report.degraded = audit_.Degradations();
   return Json(report.ok ? 200 : 503, ex.head, report.ToJson());
 }
 

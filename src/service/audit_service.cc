@@ -64,7 +64,52 @@ std::optional<std::string> AuditService::SignedCheckpoint() const {
   if (publisher_ == nullptr) return std::nullopt;
   auto latest = publisher_->Latest();
   if (!latest) return std::nullopt;
+  // tlog-witness: the cosignatures follow the log's own signature line (signed-note allows any
+  // number of signature lines; a verifier ignores the keys it does not know).
+  if (witnesses_ != nullptr) return latest->note + witnesses_->CosignatureLines(latest->tree_size);
   return latest->note;
+}
+
+nlohmann::json AuditService::LogCheckpointHealth() const {
+  if (publisher_ == nullptr) return nullptr;
+  const auto latest = publisher_->Latest();
+  const std::string error = publisher_->last_error();
+  nlohmann::json j{{"ok", error.empty()}, {"tree_size", latest ? latest->tree_size : 0}};
+  j["last_error"] = error.empty() ? nlohmann::json(nullptr) : nlohmann::json(error);
+  return j;
+}
+
+std::vector<audit::WitnessStatus> AuditService::WitnessStatuses() const {
+  if (witnesses_ == nullptr) return {};
+  return witnesses_->Statuses();
+}
+
+nlohmann::json AuditService::WitnessHealth() const {
+  if (witnesses_ == nullptr) return nullptr;
+  auto out = nlohmann::json::array();
+  for (const audit::WitnessStatus& w : witnesses_->Statuses()) {
+    nlohmann::json j{{"name", w.name},
+                     {"url", w.url},
+                     {"ok", w.consecutive_failures == 0},
+                     {"cosigned_size", w.cosigned_size},
+                     {"consecutive_failures", w.consecutive_failures}};
+    j["last_cosigned"] = w.last_cosigned_timestamp > 0 ? nlohmann::json(Rfc3339(w.last_cosigned_timestamp * 1'000'000))
+                                                       : nlohmann::json(nullptr);
+    j["last_error"] = w.last_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(w.last_error);
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+std::vector<std::string> AuditService::Degradations() const {
+  std::vector<std::string> out;
+  if (publisher_ != nullptr) {
+    if (const std::string error = publisher_->last_error(); !error.empty()) out.push_back("log checkpoint: " + error);
+  }
+  for (const audit::WitnessStatus& w : WitnessStatuses()) {
+    if (w.consecutive_failures > 0) out.push_back("witness " + w.name + " (" + w.url + "): " + w.last_error);
+  }
+  return out;
 }
 
 Result<AuditService::TileBytes> AuditService::Tile(const std::string& path) {

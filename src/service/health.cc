@@ -66,7 +66,10 @@ HealthReport CheckHealth(Issuer& issuer, std::time_t now, int cert_warn_days) {
 
 nlohmann::json HealthReport::ToJson() const {
   nlohmann::json j;
-  j["status"] = ok ? "ok" : "unhealthy";
+  // "degraded": tokens are issued and logged, but a part of the audit chain around them (a
+  // witness, the checkpoint publisher) is failing; the list says which.
+  j["status"] = !ok ? "unhealthy" : degraded.empty() ? "ok" : "degraded";
+  if (!degraded.empty()) j["degraded"] = degraded;
   j["service"] = "tsa-server";
   j["version"] = core::BuildVersion();
   j["commit"] = core::BuildCommit();
@@ -104,9 +107,14 @@ nlohmann::json HealthReport::ToJson() const {
     warnings.push_back("the last reload (SIGHUP) failed, the previous key and certificate are still in use: " + reload_error);
   }
   if (!tls_warning.empty()) warnings.push_back(tls_warning);
+  for (const std::string& d : degraded) warnings.push_back(d);
   if (!warnings.empty()) j["warnings"] = warnings;
   if (!anchor_json.empty()) j["checks"]["anchor"] = nlohmann::json::parse(anchor_json);
   if (!tls_json.empty()) j["checks"]["tls"] = nlohmann::json::parse(tls_json);
+  if (!log_checkpoint_json.empty() && log_checkpoint_json != "null") {
+    j["checks"]["log_checkpoint"] = nlohmann::json::parse(log_checkpoint_json);
+  }
+  if (!witnesses_json.empty() && witnesses_json != "null") j["checks"]["witnesses"] = nlohmann::json::parse(witnesses_json);
   return j;
 }
 

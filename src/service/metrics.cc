@@ -47,6 +47,12 @@ MetricFamily Gauge(std::string name, std::string help, std::vector<ClientMetric>
   return MetricFamily{std::move(name), std::move(help), MetricType::Gauge, std::move(values)};
 }
 
+// A counter whose values come from elsewhere (a worker's totals), as Gauge builds gauges.
+MetricFamily CounterFamily(std::string name, std::string help, std::vector<ClientMetric> values) {
+  for (ClientMetric& m : values) m.counter.value = m.gauge.value;
+  return MetricFamily{std::move(name), std::move(help), MetricType::Counter, std::move(values)};
+}
+
 MetricFamily HistogramFamily(std::string name, std::string help,
                              const std::vector<std::pair<std::string, const AtomicHistogram*>>& series,
                              const std::string& label) {
@@ -286,6 +292,24 @@ std::string Metrics::Render(Issuer& issuer, const AuditService& audit, const Ser
                              {Value(Seconds(anchor->last_success_us))}));
     families.push_back(Gauge("tsad_anchor_consecutive_failures", "Failed anchoring attempts since the last success",
                              {Value(static_cast<double>(anchor->consecutive_failures))}));
+  }
+  if (const auto witnesses = audit.WitnessStatuses(); !witnesses.empty()) {
+    std::vector<ClientMetric> last, size, failures, cosignatures;
+    for (const audit::WitnessStatus& w : witnesses) {
+      const std::vector<ClientMetric::Label> label = {{"witness", w.name}};
+      last.push_back(Value(static_cast<double>(w.last_cosigned_timestamp), label));
+      size.push_back(Value(static_cast<double>(w.cosigned_size), label));
+      failures.push_back(Value(static_cast<double>(w.failures), label));
+      cosignatures.push_back(Value(static_cast<double>(w.cosignatures), label));
+    }
+    families.push_back(Gauge("tsad_witness_last_cosigned_timestamp_seconds",
+                             "Timestamp of the latest stored cosignature of each witness (0: none)", std::move(last)));
+    families.push_back(
+        Gauge("tsad_witness_cosigned_tree_size", "Largest checkpoint size each witness cosigned", std::move(size)));
+    families.push_back(CounterFamily("tsad_witness_failures_total", "Failed add-checkpoint submissions since start, by witness",
+                                     std::move(failures)));
+    families.push_back(CounterFamily("tsad_witness_cosignatures_total", "Verified cosignatures stored since start, by witness",
+                                     std::move(cosignatures)));
   }
   families.push_back(Gauge("tsad_certificate_not_after_timestamp_seconds", "notAfter of the TSA signing certificate",
                            {Value(static_cast<double>(material.not_after()))}));

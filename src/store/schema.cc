@@ -100,6 +100,22 @@ CREATE TABLE IF NOT EXISTS log_checkpoints (
 );
 )sql";
 
+// Version 6: witness cosignatures (c2sp.org/tlog-witness, AUDIT_CHAIN.md "Witnesses"), verified
+// before they are stored, one per witness key and checkpoint size; GET /log/checkpoint appends
+// those of the latest size. (Version 5 is the append-only leaf layout of a parallel change.)
+constexpr const char* kSchemaV6 = R"sql(
+CREATE TABLE IF NOT EXISTS witness_cosignatures (
+  witness        TEXT    NOT NULL,
+  key_id         INTEGER NOT NULL,
+  tree_size      INTEGER NOT NULL,
+  timestamp      INTEGER NOT NULL,
+  line           TEXT    NOT NULL,
+  received_at_us INTEGER NOT NULL,
+  PRIMARY KEY (witness, key_id, tree_size)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS witness_cosignatures_size ON witness_cosignatures (tree_size);
+)sql";
+
 }  // namespace
 
 Status Migrate(Database& db) {
@@ -114,6 +130,7 @@ Status Migrate(Database& db) {
   if (version < 2) TSA_TRY(db.Exec(kSchemaV2));
   if (version < 3) TSA_TRY(db.Exec(kSchemaV3));
   if (version < 4) TSA_TRY(db.Exec(kSchemaV4));
+  if (version < 6) TSA_TRY(db.Exec(kSchemaV6));
   TSA_TRY(db.SetUserVersion(kSchemaVersion));
   return tx.Commit();
 }

@@ -283,6 +283,34 @@ Result<std::optional<SignedCheckpointRow>> SqliteLogStore::SignedCheckpointCover
   return FirstRow(st, ReadSignedCheckpoint);
 }
 
+Status SqliteLogStore::InsertCosignature(const CosignatureRow& r) {
+  TSA_ASSIGN_OR_RETURN(Statement st, db_.Prepare("INSERT OR REPLACE INTO witness_cosignatures (witness, key_id, tree_size, "
+                                                 "timestamp, line, received_at_us) VALUES (?, ?, ?, ?, ?, ?)"));
+  st.Bind(1, r.witness).Bind(2, r.key_id).Bind(3, r.tree_size).Bind(4, r.timestamp).Bind(5, r.line).Bind(6, r.received_at_us);
+  return st.Run();
+}
+
+Result<std::vector<CosignatureRow>> SqliteLogStore::Cosignatures(std::uint64_t tree_size) {
+  TSA_ASSIGN_OR_RETURN(Statement st, db_.Prepare("SELECT witness, key_id, tree_size, timestamp, line, received_at_us "
+                                                 "FROM witness_cosignatures WHERE tree_size = ? ORDER BY witness, key_id"));
+  st.Bind(1, static_cast<std::int64_t>(tree_size));
+  std::vector<CosignatureRow> out;
+  while (true) {
+    TSA_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    out.push_back({st.ColumnText(0), st.ColumnInt(1), st.ColumnInt(2), st.ColumnInt(3), st.ColumnText(4), st.ColumnInt(5)});
+  }
+  return out;
+}
+
+Result<std::uint64_t> SqliteLogStore::LatestCosignedSize(const std::string& witness, std::int64_t key_id) {
+  TSA_ASSIGN_OR_RETURN(Statement st, db_.Prepare("SELECT COALESCE(MAX(tree_size), 0) FROM witness_cosignatures "
+                                                 "WHERE witness = ? AND key_id = ?"));
+  st.Bind(1, witness).Bind(2, key_id);
+  TSA_ASSIGN_OR_RETURN(bool row, st.Step());
+  return static_cast<std::uint64_t>(std::max<std::int64_t>(0, row ? st.ColumnInt(0) : 0));
+}
+
 Result<std::optional<CheckpointRow>> SqliteLogStore::CoveringCheckpoint(std::uint64_t index, bool anchored) {
   const std::string sql = std::string(kCheckpointColumns) + "WHERE c.tree_size > ? " +
                           (anchored ? std::string("AND ") + kAnchored + " ORDER BY c.tree_size, c.id LIMIT 1"

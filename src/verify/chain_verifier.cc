@@ -15,6 +15,7 @@
 #include "tsa/core/utc.h"
 #include "tsa/crypto/response_inspector.h"
 #include "tsa/crypto/verifier.h"
+#include "tsa/verify/note_verifier.h"
 
 namespace tsa::verify {
 
@@ -104,7 +105,13 @@ Result<core::ResponseInfo> VerifyTsadToken(const std::vector<std::uint8_t>& der,
   return crypto::Verify(der, vo);
 }
 
-AnchorCheck CheckAnchorReply(const std::vector<std::uint8_t>& reply, const std::vector<std::uint8_t>& checkpoint_token_der,
+AnchoredBytes AnchoredImprint(const std::string& checkpoint_text, const std::vector<std::uint8_t>& checkpoint_token_der) {
+  auto parsed = ParseCheckpoint(checkpoint_text);
+  if (parsed && parsed->is_note()) return {Sha256(checkpoint_text), "the checkpoint note"};
+  return {Sha256(checkpoint_token_der.data(), checkpoint_token_der.size()), "tsad's checkpoint token"};
+}
+
+AnchorCheck CheckAnchorReply(const std::vector<std::uint8_t>& reply, const AnchoredBytes& anchored,
                              const core::TokenInfo* checkpoint_token, const std::optional<std::vector<std::uint8_t>>& nonce,
                              const std::string& anchor_ca_pem, std::int64_t max_skew_us) {
   AnchorCheck out;
@@ -129,9 +136,7 @@ AnchorCheck CheckAnchorReply(const std::vector<std::uint8_t>& reply, const std::
   vo.ca_pem = anchor_ca_pem;
   if (auto verified = crypto::Verify(reply, vo); !verified) fail("signature: " + verified.error().message);
   if (t.hash_oid != kSha256Oid) fail("the imprint uses " + t.hash_algorithm + ", not SHA-256");
-  if (t.digest_hex != HashHex(Sha256(checkpoint_token_der.data(), checkpoint_token_der.size()))) {
-    fail("the imprint is not SHA-256 of tsad's checkpoint token");
-  }
+  if (t.digest_hex != HashHex(anchored.imprint)) fail("the imprint is not SHA-256 of " + anchored.what);
   if (nonce) {
     if (!t.nonce_hex) {
       fail("the reply carries no nonce");
@@ -260,6 +265,9 @@ class ChainVerifier {
         leaf_certs_pem_(options.tsa_cert_pem) {}
 
   Result<ChainReport> Run() {
+    if (!opt_.log_vkey.empty()) {
+      TSA_ASSIGN_OR_RETURN(log_key_, ParseVerifierKey(opt_.log_vkey));
+    }
     TSA_TRY(log_.CheckIsAuditLog());
     TSA_ASSIGN_OR_RETURN(store::LogExtent extent, log_.Extent());
     total_ = extent.next_index;
@@ -332,6 +340,10 @@ class ChainVerifier {
           rep_.Cp(res.id, "root_hash column differs from the text's root " + HashHex(parsed->root));
           text_ok = false;
         }
+        if (Status signed_ok = CheckNoteSignature(*parsed); !signed_ok) {
+          rep_.Cp(res.id, signed_ok.error().message);
+          text_ok = false;
+        }
         ref.tree_size = parsed->tree_size;
         ref.root = parsed->root;
         ref.have_root = true;
@@ -359,7 +371,7 @@ class ChainVerifier {
                   "tsa_gen_time_us column " + std::to_string(time_col) + " differs from the token's genTime " + tsad->gen_time);
           res.tsad_token_ok = false;
         }
-        if (parsed && !tsad->signer_subject.empty() && tsad->signer_subject != parsed->origin) {
+        if (parsed && !parsed->is_note() && !tsad->signer_subject.empty() && tsad->signer_subject != parsed->origin) {
           rep_.Cp(res.id, "origin \"" + parsed->origin + "\" is not the token signer \"" + tsad->signer_subject + "\"",
                   Severity::kWarning);
         }
@@ -399,8 +411,8 @@ class ChainVerifier {
         if (reply.empty()) {
           a.error = "marked ok but no reply is stored";
         } else {
-          auto check = chain_detail::CheckAnchorReply(reply, token, tsad ? &*tsad : nullptr, nonce, opt_.anchor_ca_pem,
-                                                      opt_.max_skew_us);
+          auto check = chain_detail::CheckAnchorReply(reply, chain_detail::AnchoredImprint(text, token), tsad ? &*tsad : nullptr,
+                                                      nonce, opt_.anchor_ca_pem, opt_.max_skew_us);
           if (check.skew_us) a.skew_seconds = static_cast<double>(*check.skew_us) / 1e6;
           a.error = check.error;
           if (check.ok && a.ext_gen_time_us != check.token->gen_time_us) {
@@ -737,6 +749,25 @@ class ChainVerifier {
     report_.ok = report_.errors == 0;
   }
 
+  // An anchored note must be signed by the log key (when the caller gave its verifier key).
+  Status CheckNoteSignature(const audit::Checkpoint& cp) {
+    if (!cp.is_note()) return Ok();
+    if (!log_key_) {
+      if (!note_unchecked_reported_) {
+        rep_.Add(Severity::kInfo, std::nullopt, std::nullopt, std::nullopt,
+                 "checkpoint notes are anchored but their signatures were not checked (no log verifier key given)");
+        note_unchecked_reported_ = true;
+      }
+      return Ok();
+    }
+    auto opened = OpenNote(cp.note, *log_key_);
+    if (!opened) return MakeError(ErrorKind::kCrypto, "the checkpoint note: " + opened.error().message);
+    if (cp.origin != log_key_->name) {
+      return MakeError(ErrorKind::kCrypto, "the checkpoint note's origin \"" + cp.origin + "\" is not the key name");
+    }
+    return Ok();
+  }
+
   bool HasTrustRoots() const { return !opt_.tsa_cert_pem.empty() || !opt_.tsa_ca_pem.empty(); }
 
   // A checkpoint token that verified against the CA names a trusted signer: remember its
@@ -768,6 +799,8 @@ class ChainVerifier {
   std::uint64_t last_good_size_ = 0;     // largest verified checkpoint size whose root matched
   std::set<std::string> learned_;        // signer certificates (PEM) of CA-verified checkpoint tokens
   std::string leaf_certs_pem_;           // pinned + learned: for leaf tokens without a certificate
+  std::optional<VerifierKey> log_key_;   // from opt_.log_vkey
+  bool note_unchecked_reported_ = false;
 };
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "tsa/audit/checkpoint.h"
 #include "tsa/audit/signed_note.h"
 #include "tsa/core/bytes.h"
 #include "tsa/crypto/ed25519_key.h"
@@ -18,18 +19,6 @@ std::vector<std::string> SplitLines(const std::string& text) {
     lines.push_back(text.substr(start, nl - start));
   }
   return lines;  // the text after the last newline is dropped: callers require a final newline
-}
-
-bool ParseDecimal(const std::string& s, std::uint64_t& out) {
-  if (s.empty() || s.size() > 20 || (s.size() > 1 && s[0] == '0')) return false;
-  out = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    const std::uint64_t next = out * 10 + static_cast<std::uint64_t>(c - '0');
-    if (next / 10 != out) return false;
-    out = next;
-  }
-  return true;
 }
 
 }  // namespace
@@ -77,16 +66,8 @@ Result<std::string> OpenNote(const std::string& note, const VerifierKey& key) {
 }
 
 Result<CheckpointBody> ParseCheckpointBody(const std::string& body) {
-  const std::vector<std::string> lines = SplitLines(body);
-  if (lines.size() < 3 || body.back() != '\n') return Bad("a checkpoint has origin, size and hash lines");
-  CheckpointBody cp;
-  cp.origin = lines[0];
-  if (cp.origin.empty()) return Bad("empty checkpoint origin");
-  if (!ParseDecimal(lines[1], cp.tree_size)) return Bad("bad checkpoint tree size: " + lines[1]);
-  auto root = core::Base64Decode(lines[2]);
-  if (!root || root->size() != 32) return Bad("bad checkpoint root hash: " + lines[2]);
-  std::copy(root->begin(), root->end(), cp.root.begin());
-  return cp;
+  TSA_ASSIGN_OR_RETURN(audit::Checkpoint cp, audit::ParseCheckpointNoteBody(body));
+  return CheckpointBody{std::move(cp.origin), cp.tree_size, cp.root};
 }
 
 }  // namespace tsa::verify

@@ -9,6 +9,7 @@
 #include "tsa/crypto/response_inspector.h"
 #include "tsa/crypto/verifier.h"
 #include "tsa/verify/chain_verifier.h"
+#include "tsa/verify/note_verifier.h"
 
 namespace tsa::verify {
 
@@ -80,6 +81,10 @@ Result<ProofReport> VerifyProofBundle(const json& bundle, const std::vector<std:
   TSA_ASSIGN_OR_RETURN(std::string format, r.Str(bundle, "format"));
   if (format != kProofFormat)
     return MakeError(ErrorKind::kInvalidArgument, "unknown proof format \"" + format + "\" (expected " + kProofFormat + ")");
+  std::optional<VerifierKey> log_key;
+  if (!options.log_vkey.empty()) {
+    TSA_ASSIGN_OR_RETURN(log_key, ParseVerifierKey(options.log_vkey));
+  }
   ProofReport rep;
   TSA_ASSIGN_OR_RETURN(rep.leaf_index, r.U64("leaf_index"));
   TSA_ASSIGN_OR_RETURN(rep.tree_size, r.U64("tree_size"));
@@ -137,6 +142,14 @@ Result<ProofReport> VerifyProofBundle(const json& bundle, const std::vector<std:
     if (!VerifyInclusion(leaf_hash, rep.leaf_index, rep.tree_size, path, cp->root)) {
       fail("the inclusion proof does not lead from leaf " + std::to_string(rep.leaf_index) + " to the checkpoint root");
     }
+    rep.checkpoint_is_note = cp->is_note();
+    if (cp->is_note() && log_key) {
+      // The note is signed by the log key the relying party pinned (c2sp.org/signed-note).
+      auto opened = OpenNote(cp->note, *log_key);
+      if (!opened) fail("the checkpoint note: " + opened.error().message);
+      if (cp->origin != log_key->name) fail("the checkpoint note's origin \"" + cp->origin + "\" is not the key name");
+      rep.note_signature_checked = opened.has_value();
+    }
   }
 
   // tsad signed the checkpoint.
@@ -150,12 +163,13 @@ Result<ProofReport> VerifyProofBundle(const json& bundle, const std::vector<std:
   }
   if (cp_token) rep.checkpoint_gen_time = cp_token->gen_time;
 
-  // External TSAs time-stamped tsad's checkpoint token.
+  // External TSAs time-stamped the checkpoint note (or, for a legacy text, tsad's token).
   for (const ParsedAnchor& a : anchors) {
     ProofAnchorResult ar;
     ar.tsa_url = a.tsa_url;
-    auto check = chain_detail::CheckAnchorReply(a.reply, checkpoint_token, cp_token ? &*cp_token : nullptr, a.nonce,
-                                                options.anchor_ca_pem, options.max_skew_us);
+    auto check = chain_detail::CheckAnchorReply(a.reply, chain_detail::AnchoredImprint(text, checkpoint_token),
+                                                cp_token ? &*cp_token : nullptr, a.nonce, options.anchor_ca_pem,
+                                                options.max_skew_us);
     ar.error = check.error;
     if (check.token) ar.gen_time = check.token->gen_time;
     if (check.skew_us) ar.skew_seconds = static_cast<double>(*check.skew_us) / 1e6;
@@ -202,6 +216,8 @@ json ToJson(const ProofReport& r) {
          {"root_hash", r.root_hex},
          {"checkpoint_gen_time", r.checkpoint_gen_time},
          {"anchored", r.anchored},
+         {"checkpoint_is_note", r.checkpoint_is_note},
+         {"note_signature_checked", r.note_signature_checked},
          {"anchors", json::array()}};
   for (const ProofAnchorResult& a : r.anchors) {
     json aj{{"tsa_url", a.tsa_url}, {"ok", a.ok}, {"gen_time", a.gen_time}};

@@ -13,7 +13,9 @@
 #include "audit_helpers.h"
 #include "support/fake_tsa.h"
 #include "tsa/audit/checkpoint.h"
+#include "tsa/audit/signed_note.h"
 #include "tsa/core/bytes.h"
+#include "tsa/crypto/ed25519_key.h"
 #include "tsa/crypto/verifier.h"
 
 namespace tsa::test {
@@ -35,6 +37,8 @@ std::string Joined(const std::vector<std::string>& v) {
   return out;
 }
 
+constexpr char kLogOrigin[] = "anchor.test/log";
+
 std::string HexSha256(const std::vector<std::uint8_t>& data) { return audit::HashHex(audit::Sha256(data.data(), data.size())); }
 
 // Shared by the whole suite: the external TSAs (two trusted ones with their own CAs, and a
@@ -50,6 +54,14 @@ class AuditAnchorTest : public ::testing::Test {
         return;
       }
     }
+    // The tsad under test has a log key, as tsa-certgen makes one: its anchors cover the signed
+    // C2SP checkpoint note (AUDIT_CHAIN.md). LegacyTextCheckpoints... covers a log without one.
+    auto log_key = crypto::Ed25519Key::Generate();
+    if (!log_key || !WriteText(main_pki_.dir + "/log_key.pem", *log_key->PrivatePem())) {
+      error_ = "cannot write the log key";
+      return;
+    }
+    log_vkey_ = audit::VerifierKeyString(kLogOrigin, log_key->public_key());
     both_ca_ = dir_->Sub("both_ca.pem");
     WriteText(both_ca_, ReadTextFile(ext_pki_.ca_cert()) + ReadTextFile(ext2_pki_.ca_cert()));
     for (auto [proc, pki] : {std::pair{&ext_, &ext_pki_}, {&ext2_, &ext2_pki_}, {&forger_, &forger_pki_}}) {
@@ -87,7 +99,9 @@ class AuditAnchorTest : public ::testing::Test {
       args.push_back("--anchor-tsa");
       args.push_back(u);
     }
-    for (const char* a : {"--anchor-interval", "1", "--anchor-retry-min", "1", "--anchor-ca"}) args.push_back(a);
+    for (const char* a : {"--log-origin", kLogOrigin, "--anchor-interval", "1", "--anchor-retry-min", "1", "--anchor-ca"}) {
+      args.push_back(a);
+    }
     args.push_back(anchor_ca.empty() ? ext_pki_.ca_cert() : anchor_ca);
     args.insert(args.end(), more.begin(), more.end());
     return args;
@@ -97,6 +111,7 @@ class AuditAnchorTest : public ::testing::Test {
   static inline std::string error_;
   static inline Pki main_pki_, ext_pki_, ext2_pki_, forger_pki_;
   static inline std::string both_ca_;
+  static inline std::string log_vkey_;  // of main_pki_'s log key
   static inline TsadProcess* ext_ = nullptr;
   static inline TsadProcess* ext2_ = nullptr;
   static inline TsadProcess* forger_ = nullptr;
@@ -115,9 +130,13 @@ TEST_F(AuditAnchorTest, CheckpointIsAnchoredAtTheExternalTsa) {
   ASSERT_GE(CheckpointAnchors(cp), 1u) << "checkpoint not anchored within 15 s: " << cp.dump(2) << "\nLog:\n" << tsad->log();
   const nlohmann::json& c = cp["checkpoint"];
 
-  // The checkpoint text is canonical and names the head.
+  // The checkpoint is the signed C2SP note of the head, byte for byte as GET /log/checkpoint
+  // serves it (no witness here, so no cosignature lines).
   auto parsed = audit::ParseCheckpoint(c["checkpoint"].get<std::string>());
   ASSERT_TRUE(parsed) << parsed.error().message << "\n" << c["checkpoint"];
+  ASSERT_TRUE(parsed->is_note()) << c["checkpoint"];
+  const std::string served_note = HttpGet(port, "/log/checkpoint").body_text();
+  EXPECT_EQ(served_note, c["checkpoint"].get<std::string>());
   EXPECT_EQ(parsed->tree_size, 3u);
   EXPECT_EQ(audit::HashHex(parsed->root), c["root"].get<std::string>());
   EXPECT_EQ(cp["head"]["tree_size"], 3);
@@ -135,17 +154,34 @@ TEST_F(AuditAnchorTest, CheckpointIsAnchoredAtTheExternalTsa) {
   auto own_ok = crypto::Verify(cp_token, own);
   EXPECT_TRUE(own_ok) << "checkpoint token: " << own_ok.error().message;
 
-  // The anchor: a reply of the external TSA over SHA-256(checkpoint token), verified by tsa-verify
-  // against the external CA (and refused with the tsad-under-test's certificate).
+  // The anchor: a reply of the external TSA over SHA-256(the served note bytes), verified by
+  // tsa-verify against the external CA (and refused with the tsad-under-test's certificate).
   const nlohmann::json& anchor = c["anchors"][0];
   EXPECT_EQ(anchor["tsa_url"], ext_->url());
   const auto reply = B64(anchor["reply"].get<std::string>());
   ASSERT_FALSE(reply.empty());
   const std::string reply_path = dir_->Sub("anchor1.tsr");
   ASSERT_TRUE(WriteFile(reply_path, reply));
-  auto verified = RunCommand(
-      {ToolPath("tsa-verify"), reply_path, ext_pki_.tsa_cert(), "--ca", ext_pki_.ca_cert(), "--digest", HexSha256(cp_token)});
+  auto verified = RunCommand({ToolPath("tsa-verify"), reply_path, ext_pki_.tsa_cert(), "--ca", ext_pki_.ca_cert(), "--digest",
+                              audit::HashHex(audit::Sha256(served_note))});
   EXPECT_EQ(verified.exit_code, 0) << "tsa-verify refuses the stored anchor reply:\n" << verified.output;
+  EXPECT_EQ(audit::HashHex(audit::Sha256(served_note)), audit::HashHex(text_hash)) << "tsad's own token covers the same bytes";
+
+  // The proof bundle of a token ties the three together: tsa-audit-verify checks the note's
+  // signature with the log's verifier key, both tokens' imprints over it, and the inclusion.
+  const std::string bundle_path = dir_->Sub("bundle1.json"), token_path = dir_->Sub("token1.tsr");
+  ASSERT_TRUE(WriteText(bundle_path, GetJson(port, "/audit/proof?serial=" + issued[0].serial).dump()));
+  ASSERT_TRUE(WriteFile(token_path, issued[0].reply));
+  auto bundle_ok = RunCommand({ToolPath("tsa-audit-verify"), "--proof", bundle_path, "--token", token_path, "--tsa-cert",
+                               main_pki_.tsa_cert(), "--anchor-ca", ext_pki_.ca_cert(), "--vkey", log_vkey_});
+  EXPECT_EQ(bundle_ok.exit_code, 0) << bundle_ok.output;
+  EXPECT_EQ(bundle_ok.output.find("no --vkey"), std::string::npos) << bundle_ok.output;
+  auto other_key = crypto::Ed25519Key::Generate();
+  ASSERT_TRUE(other_key);
+  const std::string other_vkey = audit::VerifierKeyString(kLogOrigin, other_key->public_key());
+  auto bundle_bad = RunCommand({ToolPath("tsa-audit-verify"), "--proof", bundle_path, "--token", token_path, "--tsa-cert",
+                                main_pki_.tsa_cert(), "--anchor-ca", ext_pki_.ca_cert(), "--vkey", other_vkey});
+  EXPECT_NE(bundle_bad.exit_code, 0) << "a note signature by another key must fail:\n" << bundle_bad.output;
   auto wrong = RunCommand({ToolPath("tsa-verify"), reply_path, main_pki_.tsa_cert(), "--ca", main_pki_.ca_cert()});
   EXPECT_NE(wrong.exit_code, 0) << "the anchor reply must not verify as signed by the tsad under test:\n" << wrong.output;
 
@@ -192,6 +228,55 @@ TEST_F(AuditAnchorTest, CheckpointIsAnchoredAtTheExternalTsa) {
       << "the reply served by /audit/checkpoint is not the stored one";
 
   EXPECT_EQ(tsad->Stop(), 0) << tsad->log();
+}
+
+// Backward compatibility (AUDIT_CHAIN.md): a log whose early anchors cover legacy
+// tsad-checkpoint/v1 texts (a tsad without a log key, or one from before anchors moved to notes)
+// keeps verifying after the log key arrives and later anchors cover signed notes.
+TEST_F(AuditAnchorTest, LegacyTextCheckpointsAndLaterNotesVerifyInOneLog) {
+  Pki legacy_pki;
+  ASSERT_TRUE(MakePki(dir_->Sub("legacy"), &legacy_pki));
+  const std::string db = dir_->Sub("legacy.db");
+  {
+    auto tsad = MakeTsad(legacy_pki, AnchorArgs({ext_->url()}), db);
+    ASSERT_TRUE(tsad->Start());
+    std::vector<Issued> issued;
+    ASSERT_TRUE(IssueMany(tsad->port(), 2, &issued));
+    const nlohmann::json cp = WaitForAnchoredCheckpoint(tsad->port(), 2, 1, 15s);
+    ASSERT_GE(CheckpointAnchors(cp), 1u) << cp.dump(2) << tsad->log();
+    const std::string text = cp["checkpoint"]["checkpoint"].get<std::string>();
+    EXPECT_EQ(text.rfind("tsad-checkpoint/v1\n", 0), 0u) << text;
+    // The legacy chain: the external TSA time-stamped tsad's token over the text.
+    const auto reply = B64(cp["checkpoint"]["anchors"][0]["reply"].get<std::string>());
+    const std::string reply_path = dir_->Sub("legacy_anchor.tsr");
+    ASSERT_TRUE(WriteFile(reply_path, reply));
+    auto v = RunCommand({ToolPath("tsa-verify"), reply_path, ext_pki_.tsa_cert(), "--ca", ext_pki_.ca_cert(), "--digest",
+                         HexSha256(B64(cp["checkpoint"]["token"].get<std::string>()))});
+    EXPECT_EQ(v.exit_code, 0) << v.output;
+    ASSERT_EQ(tsad->Stop(15s), 0) << tsad->log();
+  }
+  auto log_key = crypto::Ed25519Key::Generate();
+  ASSERT_TRUE(log_key && WriteText(legacy_pki.dir + "/log_key.pem", *log_key->PrivatePem()));
+  const std::string vkey = audit::VerifierKeyString(kLogOrigin, log_key->public_key());
+  {
+    auto tsad = MakeTsad(legacy_pki, AnchorArgs({ext_->url()}), db);
+    ASSERT_TRUE(tsad->Start());
+    ASSERT_TRUE(IssueMany(tsad->port(), 3, nullptr));
+    const nlohmann::json cp = WaitForAnchoredCheckpoint(tsad->port(), 5, 1, 15s);
+    ASSERT_GE(CheckpointAnchors(cp), 1u) << cp.dump(2) << tsad->log();
+    EXPECT_TRUE(audit::ParseCheckpoint(cp["checkpoint"]["checkpoint"].get<std::string>())->is_note()) << cp.dump(2);
+    ASSERT_EQ(tsad->Stop(15s), 0) << tsad->log();
+  }
+  auto r = RunCommand({ToolPath("tsa-audit-verify"), db, "--tsa-cert", legacy_pki.tsa_cert(), "--anchor-ca", ext_pki_.ca_cert(),
+                       "--vkey", vkey, "--require-anchors"},
+                      30s);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  auto other_key = crypto::Ed25519Key::Generate();
+  ASSERT_TRUE(other_key);
+  auto bad = RunCommand({ToolPath("tsa-audit-verify"), db, "--tsa-cert", legacy_pki.tsa_cert(), "--anchor-ca", ext_pki_.ca_cert(),
+                         "--vkey", audit::VerifierKeyString(kLogOrigin, other_key->public_key())},
+                        30s);
+  EXPECT_EQ(bad.exit_code, 1) << "notes not signed by the given key must fail:\n" << bad.output;
 }
 
 // first mode: a closed port and an HTTP 500 fail, the next URL anchors; the failures are stored
@@ -267,8 +352,8 @@ TEST_F(AuditAnchorTest, AllModeAnchorsEachCheckpointAtEveryTsa) {
     ASSERT_EQ(CheckpointAnchors(cp), 2u) << "both TSAs must anchor checkpoint " << size << ": " << cp.dump(2) << "\nLog:\n"
                                          << tsad->log();
     checkpoint_ids.insert(cp["checkpoint"]["id"].get<std::int64_t>());
-    const auto cp_token = B64(cp["checkpoint"]["token"].get<std::string>());
-    const audit::Hash imprint = audit::Sha256(cp_token.data(), cp_token.size());
+    // Every anchor is over the signed note itself.
+    const audit::Hash imprint = audit::Sha256(cp["checkpoint"]["checkpoint"].get<std::string>());
     std::set<std::string> urls;
     for (const auto& a : cp["checkpoint"]["anchors"]) {
       urls.insert(a["tsa_url"].get<std::string>());

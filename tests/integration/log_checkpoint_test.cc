@@ -75,6 +75,39 @@ TEST_F(LogCheckpointTest, ServesASignedCheckpointOfTheHeadWithinASecond) {
   EXPECT_EQ(audit::HashHex(cp->root), head["root"].get<std::string>());
 }
 
+// A checkpoint that cannot be stored (here: the database already holds a note of the next size
+// with another root, as after a fork) shows in /health, still 200: tokens are issued and logged.
+TEST_F(LogCheckpointTest, APublisherFailureShowsInHealthAsDegraded) {
+  auto tsad = MakeTsad(pki_, {"--log-origin", "tsa.test/log"});
+  ASSERT_TRUE(tsad->Start());
+  const int port = tsad->port();
+  ASSERT_TRUE(IssueMany(port, 2, nullptr));
+  ASSERT_TRUE(WaitUntil([&] { return HttpGet(port, "/log/checkpoint").body_text().find("\n2\n") != std::string::npos; }, 5s));
+  {
+    auto db = OpenDb(tsad->db_path(), /*read_only=*/false);
+    ASSERT_TRUE(db) << db.error().message;
+    ASSERT_TRUE(
+        (*db)->Exec("INSERT INTO log_checkpoints (tree_size, root_hash, note, created_at_us) "
+                    "VALUES (3, zeroblob(32), 'forged', 0)"));
+  }
+  ASSERT_TRUE(IssueMany(port, 1, nullptr)) << "issuance goes on";
+  nlohmann::json health;
+  int status = 0;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        health = GetJson(port, "/health", &status);
+        return health.is_object() && health["status"] == "degraded";
+      },
+      5s, 50ms))
+      << health.dump(2);
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(health["checks"]["log_checkpoint"]["ok"], false);
+  EXPECT_NE(health["checks"]["log_checkpoint"]["last_error"].get<std::string>().find("another root"), std::string::npos)
+      << health.dump(2);
+  EXPECT_NE(health["degraded"][0].get<std::string>().find("log checkpoint"), std::string::npos) << health.dump(2);
+  EXPECT_EQ(tsad->Stop(), 0) << tsad->log();
+}
+
 TEST_F(LogCheckpointTest, CheckpointsSurviveARestartAndOneSizeHasOneRoot) {
   const std::string db = dir_.Sub("log.db");
   std::string first_note;

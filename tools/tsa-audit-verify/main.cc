@@ -36,6 +36,8 @@ constexpr char kStructureOnly[] =
     "structure only: tsad's signatures were checked against the certificates its tokens carry, not against a trust root";
 constexpr char kNoAnchorCa[] = "note: no --anchor-ca: the anchors were checked against the certificates they carry only";
 
+constexpr char kNoVkey[] = "note: no --vkey: the checkpoint note's signature by the log key was not checked";
+
 int Fail(int code, const std::string& msg) { return tsa::tool::Fail(kTool, code, msg); }
 
 struct Flags {
@@ -88,7 +90,9 @@ void DefineFlags(CLI::App& app, Flags& f) {
   app.add_option("--proof", f.proof_path, "A proof bundle (tsa-audit proof) to verify instead of a database");
   app.add_option("--token", f.token_path, "The token (.tsr or .tst) the proof bundle or tlog-proof is about");
   app.add_option("--tlog-proof", f.tlog_proof_path, "A c2sp.org/tlog-proof@v1 file to verify (with --vkey and --token)");
-  app.add_option("--vkey", f.vkey, "The log's signed-note verifier key string (GET /log/vkey, tsa-certgen), or @FILE holding it");
+  app.add_option("--vkey", f.vkey,
+                 "The log's signed-note verifier key string (GET /log/vkey, tsa-certgen), or @FILE holding it: checks "
+                 "tlog-proofs, --url monitoring and the signature of every anchored checkpoint note");
   app.add_flag("--allow-unanchored", f.allow_unanchored, "Accept a proof bundle without anchors");
   app.add_option("--url", f.url,
                  "Monitor a live log over HTTP(S) from its C2SP tiles: the log prefix (https://tsa.example/log), with --vkey");
@@ -138,9 +142,7 @@ int VerifyTlogProofFile(const Flags& f) {
   if (!token) return Fail(3, token.error().message);
   auto info = tsa::audit::GrantedTokenOf(*token);
   if (!info) return Fail(3, info.error().message);
-  auto vkey = ResolveVkey(f.vkey);
-  if (!vkey) return Fail(3, "--vkey: " + vkey.error().message);
-  auto key = tsa::verify::ParseVerifierKey(*vkey);
+  auto key = tsa::verify::ParseVerifierKey(f.vkey);
   if (!key) return Fail(3, "--vkey: " + key.error().message);
   auto result = tsa::verify::VerifyTlogProof(*text, *key, tsa::audit::LeafHash(info->token_der));
   if (!result) return Fail(1, "tlog-proof FAILED: " + result.error().message);
@@ -157,9 +159,11 @@ int VerifyProof(const Flags& f, const Trust& trust) {
   auto bundle = nlohmann::json::parse(*bundle_text, nullptr, false);
   if (bundle.is_discarded()) return Fail(3, f.proof_path + " is not JSON");
   const auto skew_us = static_cast<std::int64_t>(f.max_skew * 1e6);
-  auto report = tsa::verify::VerifyProofBundle(bundle, *token,
-                                               {trust.tsa_certs, trust.tsa_ca, trust.anchor_ca, skew_us, f.allow_unanchored});
-  if (!report) return Fail(1, report.error().message);  // not a tsad-proof/v1 document
+  tsa::verify::ProofVerifyOptions options{trust.tsa_certs, trust.tsa_ca, trust.anchor_ca, skew_us, f.allow_unanchored, f.vkey};
+  auto report = tsa::verify::VerifyProofBundle(bundle, *token, options);
+  if (!report)
+    return Fail(report.error().kind == tsa::ErrorKind::kInvalidArgument && !f.vkey.empty() ? 3 : 1,
+                report.error().message);  // not a tsad-proof/v1 document, or a bad --vkey
   if (f.verbose) std::cout << tsa::verify::ToJson(*report).dump(2) << "\n";
   if (!report->ok) return Fail(1, "proof FAILED: " + report->errors.front());
   std::cout << (f.structure_only ? std::string("Proof structure OK (") + kStructureOnly + "): " : "Proof OK: ") << "token "
@@ -167,6 +171,7 @@ int VerifyProof(const Flags& f, const Trust& trust) {
             << " of checkpoint size " << report->tree_size << " signed at " << report->checkpoint_gen_time << ", "
             << report->anchors.size() << " anchor(s)\n";
   if (trust.anchor_ca.empty() && report->anchored) std::cout << kNoAnchorCa << "\n";
+  if (report->checkpoint_is_note && !report->note_signature_checked) std::cout << kNoVkey << "\n";
   return 0;
 }
 
@@ -226,6 +231,7 @@ int VerifyDatabase(const Flags& f, const Trust& trust) {
   tsa::store::SqliteLogStore log(**db);
   const tsa::tool::LogCertificates certs = tsa::tool::CertificatesFromLog(log, trust.tsa_certs, trust.tsa_ca);
   tsa::verify::ChainVerifyOptions options{certs.pinned_pem, trust.tsa_ca, trust.anchor_ca, skew_us, f.require_anchors};
+  options.log_vkey = f.vkey;
   auto report = tsa::verify::VerifyChain(log, options, ::isatty(STDERR_FILENO) ? tsa::verify::ProgressFn(Bar) : nullptr);
   if (!report) {
     // An SQLite file whose header is intact but that SQLite cannot read is damaged, not foreign.
@@ -262,13 +268,14 @@ int Run(int argc, char** argv) {
       "rewrite or rollback); 5 (--url) the checkpoint is not signed by --vkey.");
   DefineFlags(app, f);
   if (auto code = tsa::tool::ParseCommandLine(app, argc, argv, [&f] { Validate(f); })) return *code;
+  auto vkey = ResolveVkey(f.vkey);  // every mode takes the key string or @FILE
+  if (!vkey) return Fail(3, "--vkey: " + vkey.error().message);
+  f.vkey = *vkey;
   if (!f.tlog_proof_path.empty()) return VerifyTlogProofFile(f);
   auto trust = LoadTrust(f);
   if (!trust) return Fail(3, trust.error().message);
   if (!f.url.empty()) {
-    auto vkey = ResolveVkey(f.vkey);
-    if (!vkey) return Fail(3, "--vkey: " + vkey.error().message);
-    tsa::tool::MonitorFlags m{f.url, *vkey, f.state, trust->tsa_certs, trust->tsa_ca, f.skip_history, f.verbose, f.timeout_s};
+    tsa::tool::MonitorFlags m{f.url, f.vkey, f.state, trust->tsa_certs, trust->tsa_ca, f.skip_history, f.verbose, f.timeout_s};
     return tsa::tool::RunMonitor(m, ::isatty(STDERR_FILENO) ? tsa::verify::ProgressFn(Bar) : nullptr);
   }
   return f.proof_path.empty() ? VerifyDatabase(f, *trust) : VerifyProof(f, *trust);

@@ -84,6 +84,9 @@ struct Config {
   // C2SP checkpoints (AUDIT_CHAIN.md "C2SP checkpoints and tiles")
   std::string log_key;     // Ed25519 PEM; empty: <cert_dir>/log_key.pem
   std::string log_origin;  // empty: derived from the TSA certificate's CN ("<cn>/log")
+  // c2sp.org/tlog-witness witnesses, each "URL=VKEY" (AUDIT_CHAIN.md "Witnesses")
+  std::vector<std::string> witnesses;
+  int witness_timeout_s = 10;
 
   // Logging
   std::string log_level = "info";

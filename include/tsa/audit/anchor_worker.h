@@ -1,8 +1,10 @@
 // The anchoring thread: at start-up, every interval and at shutdown, when the log head has moved,
-// it makes a checkpoint, has tsad sign its own token over SHA-256(checkpoint text), and asks
-// external TSAs to time-stamp that token (RFC 3161 request with a nonce and certReq). Replies are
-// verified before they are stored; failures are stored with their error and retried with
-// exponential backoff. It never blocks issuance. AUDIT_CHAIN.md explains what this proves.
+// it takes the latest C2SP signed checkpoint note (or, without a log key, writes the legacy
+// tsad-checkpoint/v1 text), has tsad sign its own token over SHA-256(note), and asks external
+// TSAs to time-stamp the same note bytes (RFC 3161 request with a nonce and certReq; for a legacy
+// text, tsad's token instead). Replies are verified before they are stored; failures are stored
+// with their error and retried with exponential backoff. It never blocks issuance.
+// AUDIT_CHAIN.md explains what this proves.
 #pragma once
 
 #include <chrono>
@@ -16,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "tsa/audit/checkpoint.h"
 #include "tsa/audit/merkle.h"
 #include "tsa/audit/token_log.h"
 #include "tsa/core/result.h"
@@ -51,7 +54,11 @@ struct AnchorOptions {
   int timeout_s = 30;                    // per request
   std::chrono::seconds min_backoff{30};  // first retry delay after a failure; doubles up to interval
   int shutdown_timeout_s = 5;            // per request during the shutdown anchor
-  std::string origin;                    // checkpoint origin line (the TSA subject)
+  std::string origin;                    // legacy checkpoint origin line (the TSA subject)
+  // Anchor the latest signed note stored by the checkpoint publisher (LogStore::
+  // LatestSignedCheckpoint) instead of writing a legacy tsad-checkpoint/v1 text: set when the
+  // log has a log key.
+  bool over_notes = false;
   // Called after every attempt (from the anchoring thread), for the operator's log.
   std::function<void(bool ok, const std::string& url, std::uint64_t tree_size, const std::string& error)> on_attempt;
 };
@@ -88,6 +95,8 @@ class AnchorWorker {
   struct Current {
     std::int64_t checkpoint_id = 0;
     std::uint64_t tree_size = 0;
+    std::string text;  // the anchored checkpoint (checkpoint.h)
+    bool is_note = false;
     std::vector<std::uint8_t> token_der;
     std::int64_t gen_time_us = 0;
     std::vector<std::string> anchored_urls;  // ok replies for this checkpoint
@@ -97,7 +106,10 @@ class AnchorWorker {
   Status GuardedCycle(int timeout_s, std::chrono::steady_clock::time_point deadline, std::stop_token stop);
   Status LoadCurrent();
   bool Satisfied(const Current& c) const;
-  Status NewCheckpoint(const LogHead& head);
+  // What should be anchored now: the latest signed note, or the legacy text of the head; nullopt
+  // when there is nothing yet.
+  Result<std::optional<Checkpoint>> Target();
+  Status NewCheckpoint(const Checkpoint& cp);
   Status Attempt(const std::string& url, int timeout_s);
   void Record(bool ok, const std::string& error);
 

@@ -26,7 +26,8 @@ struct ClientOptions {
   // Largest reply body accepted. A larger Content-Length is refused before the body is read; a
   // body without one (chunked, or up to the close) is cut off as soon as it passes the cap.
   std::size_t max_reply_bytes = kDefaultMaxReplyBytes;
-  std::string ca_bundle;  // PEM file for HTTPS; empty: the system store
+  std::string ca_bundle;                                                       // PEM file for HTTPS; empty: the system store
+  std::string accept = "application/timestamp-reply, application/json;q=0.5";  // the Accept header
 };
 
 struct HttpReply {

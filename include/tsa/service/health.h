@@ -3,6 +3,7 @@
 
 #include <ctime>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -39,6 +40,10 @@ struct HealthReport {
   std::string anchor_json;          // AuditService::AnchorHealth, serialised (empty: not reported)
   std::string tls_json;             // the HTTPS listener's certificate and last reload (empty: TLS off)
   std::string tls_warning;          // a failed TLS reload, an expiring TLS certificate (empty: none)
+  std::string log_checkpoint_json;  // AuditService::LogCheckpointHealth, serialised (empty or "null": none)
+  std::string witnesses_json;       // AuditService::WitnessHealth, serialised (empty or "null": none)
+  // AuditService::Degradations: while ok, status "degraded" (HTTP 200) names each of them.
+  std::vector<std::string> degraded;
 };
 
 HealthReport CheckHealth(Issuer& issuer, std::time_t now, int cert_warn_days = 30);

@@ -76,6 +76,17 @@ struct SignedCheckpointRow {
   std::int64_t created_at_us = 0;
 };
 
+// A witness cosignature (c2sp.org/tlog-cosignature) on the signed checkpoint of one tree size,
+// verified before it is stored (audit/witness_worker.h).
+struct CosignatureRow {
+  std::string witness;  // the witness's key name
+  std::int64_t key_id = 0;
+  std::int64_t tree_size = 0;
+  std::int64_t timestamp = 0;  // the cosignature's, POSIX seconds
+  std::string line;            // the signature line as served, with its final "\n"
+  std::int64_t received_at_us = 0;
+};
+
 struct AnchorAttemptRow {
   std::int64_t id = 0;  // assigned by InsertAnchorAttempt, increasing
   std::int64_t checkpoint_id = 0;
@@ -176,6 +187,14 @@ class LogStore {
   virtual Result<std::optional<SignedCheckpointRow>> LatestSignedCheckpoint() = 0;  // largest size
   // The smallest signed checkpoint with tree_size > index (one that contains leaf `index`).
   virtual Result<std::optional<SignedCheckpointRow>> SignedCheckpointCovering(std::uint64_t index) = 0;
+
+  // --- witness cosignatures ---
+  // One per witness key and tree size; a later one for the same size replaces it.
+  virtual Status InsertCosignature(const CosignatureRow& row) = 0;
+  // Of the signed checkpoint of this size, by witness name.
+  virtual Result<std::vector<CosignatureRow>> Cosignatures(std::uint64_t tree_size) = 0;
+  // The largest tree size this witness key cosigned; 0 when none.
+  virtual Result<std::uint64_t> LatestCosignedSize(const std::string& witness, std::int64_t key_id) = 0;
 
   // --- anchor attempts ---
   virtual Status InsertAnchorAttempt(const AnchorAttemptRow& row) = 0;

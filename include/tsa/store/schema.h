@@ -13,7 +13,7 @@ namespace tsa::store {
 
 // 1: the tables; 2: indexes for serial lookups and the latest genTime; 3: tsa_certificates;
 // 4: log_checkpoints (C2SP signed notes) (schema.cc).
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 6;
 
 // Creates or upgrades the schema to kSchemaVersion. Refuses a database written by a newer tsad.
 Status Migrate(Database& db);

@@ -41,6 +41,9 @@ class SqliteLogStore final : public LogStore {
   Status InsertSignedCheckpoint(const SignedCheckpointRow& row) override;
   Result<std::optional<SignedCheckpointRow>> LatestSignedCheckpoint() override;
   Result<std::optional<SignedCheckpointRow>> SignedCheckpointCovering(std::uint64_t index) override;
+  Status InsertCosignature(const CosignatureRow& row) override;
+  Result<std::vector<CosignatureRow>> Cosignatures(std::uint64_t tree_size) override;
+  Result<std::uint64_t> LatestCosignedSize(const std::string& witness, std::int64_t key_id) override;
   Result<std::uint64_t> MaxAnchoredTreeSize() override;
 
   Status InsertAnchorAttempt(const AnchorAttemptRow& row) override;

@@ -40,6 +40,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "tsa/audit/merkle.h"
 #include "tsa/core/response_info.h"
 #include "tsa/core/result.h"
 #include "tsa/store/log_store.h"
@@ -63,7 +64,11 @@ struct ChainVerifyOptions {
   std::int64_t max_skew_us = 300'000'000;  // |external - tsad genTime| bound (300 s)
   bool require_anchors = false;            // a checkpoint without a verified anchor is an error
   bool verify_leaf_signatures = true;      // only with tsa_cert_pem or tsa_ca_pem
-  std::size_t max_findings = 1000;         // further findings are counted, not listed
+  // The log's signed-note verifier key (GET /log/vkey): the signature of every anchored checkpoint
+  // note is checked with it. Empty: notes are parsed but their signatures not checked (an info
+  // finding says so).
+  std::string log_vkey{};
+  std::size_t max_findings = 1000;  // further findings are counted, not listed
 };
 
 enum class Severity { kInfo, kWarning, kError };
@@ -160,12 +165,20 @@ struct AnchorCheck {
   std::optional<std::int64_t> skew_us;   // external - tsad genTime, when both are known
 };
 
-// An external TSA's reply over tsad's checkpoint token: granted, signature valid (embedded signer,
-// chained to anchor_ca_pem if set), imprint = SHA-256(checkpoint token DER) with SHA-256, nonce ==
+// What an external TSA time-stamps for a checkpoint (checkpoint.h): the signed note itself, or,
+// for a legacy tsad-checkpoint/v1 text, tsad's checkpoint token DER.
+struct AnchoredBytes {
+  audit::Hash imprint{};
+  std::string what;  // for messages: "the checkpoint note" / "tsad's checkpoint token"
+};
+AnchoredBytes AnchoredImprint(const std::string& checkpoint_text, const std::vector<std::uint8_t>& checkpoint_token_der);
+
+// An external TSA's reply over a checkpoint: granted, signature valid (embedded signer, chained
+// to anchor_ca_pem if set), imprint = `anchored` (AnchoredImprint) with SHA-256, nonce ==
 // `nonce` (when given; a missing nonce must be missing in the token too), and, when the checkpoint
 // token is known, |skew| <= max_skew_us and the external genTime not before tsad's by more than
 // both accuracies.
-AnchorCheck CheckAnchorReply(const std::vector<std::uint8_t>& reply, const std::vector<std::uint8_t>& checkpoint_token_der,
+AnchorCheck CheckAnchorReply(const std::vector<std::uint8_t>& reply, const AnchoredBytes& anchored,
                              const core::TokenInfo* checkpoint_token, const std::optional<std::vector<std::uint8_t>>& nonce,
                              const std::string& anchor_ca_pem, std::int64_t max_skew_us);
 

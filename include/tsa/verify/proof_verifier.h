@@ -22,6 +22,9 @@ struct ProofVerifyOptions {
   std::string anchor_ca_pem;  // trust bundle for the external TSAs (optional)
   std::int64_t max_skew_us = 300'000'000;
   bool allow_unanchored = false;  // accept a bundle with no anchor (reported, not an error)
+  // The log's signed-note verifier key: a checkpoint note in the bundle must be signed by it.
+  // Empty: the note's signature is not checked (ProofReport::note_signature_checked stays false).
+  std::string log_vkey{};
 };
 
 struct ProofAnchorResult {
@@ -41,7 +44,9 @@ struct ProofReport {
   std::uint64_t tree_size = 0;
   std::string root_hex;
   std::string checkpoint_gen_time;
-  bool anchored = false;  // at least one anchor verified
+  bool anchored = false;                // at least one anchor verified
+  bool checkpoint_is_note = false;      // a C2SP signed note (false: a legacy tsad-checkpoint/v1 text)
+  bool note_signature_checked = false;  // verified with ProofVerifyOptions::log_vkey
   std::vector<ProofAnchorResult> anchors;
 };
 
@@ -49,8 +54,9 @@ nlohmann::json ToJson(const ProofReport& report);
 
 // Offline: needs only the bundle, the token (bare or TimeStampResp) and optional certificates.
 // Checks LeafHash(token) == leaf_hash, the inclusion proof up to the checkpoint root, the checkpoint
-// text, tsad's checkpoint token (imprint and signature), every anchor reply (imprint = SHA-256 of
-// the checkpoint token, nonce, signature, skew), the token's own signature, and that the token's
+// text or note (its signature with log_vkey when given), tsad's checkpoint token (imprint and
+// signature), every anchor reply (imprint = SHA-256 of the note, or of the checkpoint token for a
+// legacy text; nonce, signature, skew), the token's own signature, and that the token's
 // genTime is not after the checkpoint token's. kInvalidArgument only when the bundle is not a
 // tsad-proof/v1 document (missing or ill-typed fields); failed checks are in the report.
 Result<ProofReport> VerifyProofBundle(const nlohmann::json& bundle, const std::vector<std::uint8_t>& token_der,

@@ -4,14 +4,22 @@
 // sumdb paths without the height ("tile/8/0/x001/234" -> "tile/0/x001/234", "tile/8/data/..." ->
 // "tile/entries/...").
 //
-// Usage: tlogcheck -url http://127.0.0.1:PORT/log -vkey VKEY [-state FILE] [-flip tile|entry|checkpoint]
+// Usage: tlogcheck -url http://127.0.0.1:PORT/log -vkey VKEY [-state FILE] [-flip tile|entry|checkpoint] [-witness-vkey VKEY]
+// -witness-vkey: the checkpoint must carry a valid c2sp.org/tlog-cosignature (cosignature/v1,
+// Ed25519) by that witness; verified with crypto/ed25519 from the spec (sumdb/note knows only
+// the log's signature type).
 // -state keeps the last verified checkpoint: the next run proves consistency from it.
 // -flip changes one byte of the first response of that kind (a tamper test): the run must fail.
 // Exit 0: verified; 1: verification failed; 2: usage or transport error.
 package main
 
 import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -30,6 +38,7 @@ var (
 	vkey    = flag.String("vkey", "", "signed-note verifier key of the log")
 	state   = flag.String("state", "", "file with the last verified checkpoint (consistency)")
 	flip    = flag.String("flip", "", "tamper test: tile, entry or checkpoint")
+	witness = flag.String("witness-vkey", "", "a witness whose cosignature the checkpoint must carry")
 	flipped = false
 )
 
@@ -107,6 +116,46 @@ func parseCheckpoint(msg []byte, verifier note.Verifier) (checkpoint, error) {
 	return checkpoint{lines[0], tlog.Tree{N: size, Hash: h}}, nil
 }
 
+// checkCosignature finds the witness's signature line among the note's unverified ones (sumdb/note
+// leaves keys it does not know there) and verifies it per c2sp.org/tlog-cosignature: key ID
+// SHA-256(name || "\n" || 0x04 || key)[:4], signature over "cosignature/v1\ntime T\n" || body.
+func checkCosignature(msg []byte, verifier note.Verifier, wvkey string) error {
+	parts := strings.SplitN(wvkey, "+", 3)
+	if len(parts) != 3 {
+		return fmt.Errorf("-witness-vkey: not name+id+key")
+	}
+	typed, err := base64.StdEncoding.DecodeString(parts[2])
+	if err != nil || len(typed) != 1+ed25519.PublicKeySize || typed[0] != 0x04 {
+		return fmt.Errorf("-witness-vkey: not a cosignature/v1 Ed25519 key")
+	}
+	name, pub := parts[0], ed25519.PublicKey(typed[1:])
+	sum := sha256.Sum256(append([]byte(name+"\n\x04"), pub...))
+	if hex.EncodeToString(sum[:4]) != parts[1] {
+		return fmt.Errorf("-witness-vkey: key ID does not match")
+	}
+	n, err := note.Open(msg, note.VerifierList(verifier))
+	if err != nil {
+		return failure{err}
+	}
+	for _, sig := range n.UnverifiedSigs {
+		blob, err := base64.StdEncoding.DecodeString(sig.Base64)
+		if sig.Name != name || err != nil || len(blob) < 4 || !bytes.Equal(blob[:4], sum[:4]) {
+			continue
+		}
+		if len(blob) != 4+8+ed25519.SignatureSize {
+			return failure{fmt.Errorf("cosignature by %s: wrong length", name)}
+		}
+		ts := binary.BigEndian.Uint64(blob[4:12])
+		signed := fmt.Sprintf("cosignature/v1\ntime %d\n%s", ts, n.Text)
+		if !ed25519.Verify(pub, []byte(signed), blob[12:]) {
+			return failure{fmt.Errorf("cosignature by %s does not verify", name)}
+		}
+		fmt.Printf("cosigned by %s at %d\n", name, ts)
+		return nil
+	}
+	return failure{fmt.Errorf("no cosignature by %s", name)}
+}
+
 func checkEntries(tree tlog.Tree, hashes tlog.HashReader) error {
 	for first := int64(0); first < tree.N; first += 256 {
 		w := tree.N - first
@@ -157,6 +206,11 @@ func run() error {
 	}
 	if cp.origin != verifier.Name() {
 		return failure{fmt.Errorf("origin %q is not the key name %q", cp.origin, verifier.Name())}
+	}
+	if *witness != "" {
+		if err := checkCosignature(msg, verifier, *witness); err != nil {
+			return err
+		}
 	}
 	hashes := tlog.TileHashReader(cp.tree, tileReader{})
 	root, err := tlog.TreeHash(cp.tree.N, hashes)

@@ -5,13 +5,15 @@
 
 #include <string>
 
+#include "tsa/audit/signed_note.h"
+
 namespace tsa::audit {
 namespace {
 
 constexpr char kRoot[] = "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328";
 constexpr char kOrigin[] = "CN=tsad Unit Test TSA,O=tsad unit tests,C=XX";
 
-Checkpoint Sample() { return Checkpoint{kOrigin, 8, *HashFromHex(kRoot)}; }
+Checkpoint Sample() { return Checkpoint{kOrigin, 8, *HashFromHex(kRoot), ""}; }
 
 std::string SampleText() { return std::string("tsad-checkpoint/v1\n") + kOrigin + "\n8\n" + kRoot + "\n"; }
 
@@ -71,6 +73,25 @@ TEST(CheckpointTest, ParseRejectsAnythingNonCanonical) {
   for (const auto& text : bad) {
     EXPECT_FALSE(ParseCheckpoint(text)) << "accepted: " << text;
   }
+}
+
+// Anchors made with a log key cover the signed C2SP note (checkpoint.h): parsed from its body,
+// anchored as the exact bytes.
+TEST(CheckpointTest, ParsesASignedNoteAndAnchorsItsExactBytes) {
+  const std::string note = std::string("example.com/log\n8\nXcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=\n\n") +
+                           kNoteSignaturePrefix + "example.com/log AAAAAAAA\n";
+  auto cp = ParseCheckpoint(note);
+  ASSERT_TRUE(cp) << cp.error().message;
+  EXPECT_TRUE(cp->is_note());
+  EXPECT_EQ(cp->origin, "example.com/log");
+  EXPECT_EQ(cp->tree_size, 8u);
+  EXPECT_EQ(HashHex(cp->root), kRoot);
+  EXPECT_EQ(cp->Text(), note);
+  EXPECT_EQ(cp->Imprint(), Sha256(note));
+  EXPECT_FALSE(ParseCheckpoint("example.com/log\n8\nXcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=\n"));  // unsigned
+  EXPECT_FALSE(ParseCheckpoint("example.com/log\n8\nXcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=\n\nnot a signature\n"));
+  EXPECT_FALSE(ParseCheckpoint("example.com/log\n08\nXcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=\n\n" +
+                               std::string(kNoteSignaturePrefix) + "x AAAA\n"));
 }
 
 }  // namespace

@@ -390,7 +390,8 @@ TEST_F(ProofBundleTest, ExportCarriesCheckpointsAnchorsAndConsistency) {
   EXPECT_TRUE(VerifyConsistency(6, 9, cp6.root, cp9.root, proof));
   // The anchor reply is over the exported checkpoint token.
   const Bytes token = *Base64Decode(a["checkpoint_token"].get<std::string>());
-  auto check = chain_detail::CheckAnchorReply(*Base64Decode(a["anchors"][0]["reply"].get<std::string>()), token, nullptr,
+  auto check = chain_detail::CheckAnchorReply(*Base64Decode(a["anchors"][0]["reply"].get<std::string>()),
+                                              chain_detail::AnchoredImprint(a["checkpoint"].get<std::string>(), token), nullptr,
                                               core::ParseHex(a["anchors"][0]["nonce"].get<std::string>()),
                                               unit_test::OtherPki().ca_cert_pem, 300'000'000);
   EXPECT_TRUE(check.ok) << check.error;

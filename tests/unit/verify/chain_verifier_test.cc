@@ -116,7 +116,7 @@ class LogBuilder {
   std::int64_t AddCheckpoint(TokenLog& log, std::uint64_t size, std::int64_t t) {
     const LogHead head = log.Head();
     EXPECT_EQ(head.size, size);
-    const Checkpoint cp{origin_, size, head.root};
+    const Checkpoint cp{origin_, size, head.root, ""};
     const std::string text = cp.Text();
     const Bytes token = TokenDer(Sign(*tsad_, RequestOver(cp.Imprint()), cp_space_, ++cp_counter_, t));
     checkpoint_tokens.push_back(token);
@@ -539,7 +539,7 @@ TEST_F(ChainVerifierTest, ModifiedCheckpointTextAndRoot) {
 
 TEST_F(ChainVerifierTest, CheckpointBeyondTheLog) {
   Sql sql(path_);
-  Checkpoint cp{"O=x", 25, EmptyRoot()};
+  Checkpoint cp{"O=x", 25, EmptyRoot(), ""};
   auto st = sql.db().Prepare("UPDATE checkpoints SET tree_size = 25, checkpoint = ? WHERE id = ?");
   st->Bind(1, cp.Text()).Bind(2, Cp(2));
   ASSERT_TRUE(st->Run());

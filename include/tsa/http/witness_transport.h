@@ -1,0 +1,23 @@
+// WitnessTransport over HTTP(S) (c2sp.org/tlog-witness add-checkpoint), with cancellation for
+// shutdown. Replies are capped (a cosignature reply is a few lines) and bounded in time.
+#pragma once
+
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "tsa/audit/witness_worker.h"
+
+namespace tsa::http {
+
+class HttpWitnessTransport final : public audit::WitnessTransport {
+ public:
+  Result<audit::WitnessReply> Post(const std::string& url, const std::string& body, int timeout_s) override;
+  void CancelAll() override;
+
+ private:
+  std::mutex mutex_;
+  std::set<void*> in_flight_;  // httplib::Client* being used; guarded by mutex_
+};
+
+}  // namespace tsa::http
