@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/tool_cli.h"
+#include "tsa/audit/tile_recovery.h"
 #include "tsa/audit/proof_bundle.h"
 #include "tsa/core/bytes.h"
 #include "tsa/store/sqlite_log_store.h"
@@ -179,7 +180,9 @@ int VerifyDatabase(const Flags& f, const Trust& trust) {
   if (!db) return Fail(3, db.error().message);
   const auto skew_us = static_cast<std::int64_t>(f.max_skew * 1e6);
   tsa::verify::ChainVerifyOptions options{trust.tsa_certs, trust.tsa_ca, trust.anchor_ca, skew_us, f.require_anchors};
-  tsa::store::SqliteLogStore log(**db);
+  auto opened = tsa::audit::OpenLogForReading(**db);
+  if (!opened) return Fail(1, opened.error().message);
+  tsa::store::LogStore& log = **opened;
   auto report = tsa::verify::VerifyChain(log, options, ::isatty(STDERR_FILENO) ? tsa::verify::ProgressFn(Bar) : nullptr);
   if (!report) {
     // An SQLite file whose header is intact but that SQLite cannot read is damaged, not foreign.
