@@ -116,7 +116,6 @@ Result<store::LogLayout> TokenLog::ChooseLayout(store::Database& db, const Token
   } else {
     TSA_ASSIGN_OR_RETURN(bool rows, store::HasTokenRows(db));
     if (rows) layout = store::LogLayout::kSqlite;
-    TSA_TRY(store::SetStoredLayout(db, layout));
   }
   if (layout == store::LogLayout::kSqlite && options.layout == store::LogLayout::kTiles && options.keep_token) {
     // An existing log moves when the tiles are asked for, unless it keeps only hashes (tiles hold tokens).
@@ -131,6 +130,7 @@ Result<store::LogLayout> TokenLog::ChooseLayout(store::Database& db, const Token
                                                       " keeps its leaves as tiles, which hold every token: "
                                                       "--store-token-hashes-only needs a log in the sqlite layout");
   }
+  if (!stored) TSA_TRY(store::SetStoredLayout(db, layout));
   return layout;
 }
 
@@ -149,8 +149,8 @@ Result<std::unique_ptr<store::LogStore>> TokenLog::OpenTiles(store::Database& db
   tiles = std::move(*opened);
   unindexed = std::make_shared<store::IndexTail>();
   if (created && tiles->size() > 0) {
-    return MakeError(ErrorKind::kStorage, dir + " holds " + std::to_string(tiles->size()) + " leaves but the database " +
-                                              path + " is new: restore the database from the backup");
+    return MakeError(ErrorKind::kStorage, dir + " holds " + std::to_string(tiles->size()) + " leaves but the database " + path +
+                                              " is new: restore the database from the backup");
   }
   TSA_TRY(RecoverHashTiles(*tiles));
   auto log_store = std::make_unique<store::TiledLogStore>(db, tiles, unindexed);
@@ -265,8 +265,8 @@ TokenLog::TokenLog(Opened opened)
       store_(std::move(opened.store)),
       checkpointer_(std::move(opened.checkpointer)),
       reader_(std::move(opened.reader)),
-      reader_store_(opened.tiles ? std::unique_ptr<store::LogStore>(std::make_unique<store::TiledLogStore>(
-                                       *reader_, opened.tiles, opened.unindexed))
+      reader_store_(opened.tiles ? std::unique_ptr<store::LogStore>(
+                                       std::make_unique<store::TiledLogStore>(*reader_, opened.tiles, opened.unindexed))
                                  : std::make_unique<store::SqliteLogStore>(*reader_)),
       tiles_(std::move(opened.tiles)),
       unindexed_(std::move(opened.unindexed)),
@@ -507,7 +507,8 @@ void TokenLog::MaybeWriteIndex(bool force) {
   const std::size_t waiting = store_->UnindexedLeaves();
   if (waiting == 0) return;
   const auto now = std::chrono::steady_clock::now();
-  if (!force && waiting < options_.index_batch && now - last_index_write_ < std::chrono::milliseconds(options_.index_interval_ms)) {
+  if (!force && waiting < options_.index_batch &&
+      now - last_index_write_ < std::chrono::milliseconds(options_.index_interval_ms)) {
     return;
   }
   last_index_write_ = now;

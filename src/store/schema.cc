@@ -148,8 +148,9 @@ Result<bool> HasHashOnlyRows(Database& db) {
 }
 
 Status MoveTokenRowsToLeafIndex(Database& db) {
-  TSA_TRY(db.Exec("INSERT OR REPLACE INTO leaf_index (idx, serial, gen_time_us, leaf_hash) "
-                  "SELECT idx, serial, gen_time_us, leaf_hash FROM tokens ORDER BY idx"));
+  TSA_TRY(
+      db.Exec("INSERT OR REPLACE INTO leaf_index (idx, serial, gen_time_us, leaf_hash) "
+              "SELECT idx, serial, gen_time_us, leaf_hash FROM tokens ORDER BY idx"));
   TSA_TRY(db.Exec("DELETE FROM tokens"));
   return db.Exec("DELETE FROM merkle_nodes");
 }

@@ -651,15 +651,16 @@ class ChainVerifier {
         } else if (NormalizeHex(serial) != NormalizeHex(t.serial_hex))
           bad_leaf("serial column " + serial + " differs from the token's " + t.serial_hex);
         const bool has_time = !(row.tiles && serial.empty());
-        if (has_time &&
-            (gen_time_us < t.gen_time_us || gen_time_us >= t.gen_time_us + GenTimeResolutionUs(t.gen_time_us))) {
+        if (has_time && (gen_time_us < t.gen_time_us || gen_time_us >= t.gen_time_us + GenTimeResolutionUs(t.gen_time_us))) {
           bad_leaf("gen_time_us column " + std::to_string(gen_time_us) + " differs from the token's genTime " + t.gen_time);
         }
         if (row.tiles) {
           // No policy, hash_oid or digest columns: the token is the only copy.
-        } else if (row.hash_oid != t.hash_oid) bad_leaf("hash_oid column " + row.hash_oid + " differs from the token's " + t.hash_oid);
+        } else if (row.hash_oid != t.hash_oid)
+          bad_leaf("hash_oid column " + row.hash_oid + " differs from the token's " + t.hash_oid);
         if (!row.tiles && core::ToHex(row.digest) != t.digest_hex) bad_leaf("digest column differs from the token's imprint");
-        if (!row.tiles && row.policy != t.policy) bad_leaf("policy column " + row.policy + " differs from the token's " + t.policy);
+        if (!row.tiles && row.policy != t.policy)
+          bad_leaf("policy column " + row.policy + " differs from the token's " + t.policy);
         if (HasTrustRoots() && opt_.verify_leaf_signatures) {
           report_.leaf_signatures_checked += 1;
           const std::string& pinned = t.certificate_count == 0 ? leaf_certs_pem_ : opt_.tsa_cert_pem;

@@ -17,8 +17,8 @@
 #include <nlohmann/json.hpp>
 
 #include "common/tool_cli.h"
-#include "tsa/audit/tile_recovery.h"
 #include "tsa/audit/proof_bundle.h"
+#include "tsa/audit/tile_recovery.h"
 #include "tsa/core/bytes.h"
 #include "tsa/store/sqlite_log_store.h"
 #include "tsa/verify/chain_verifier.h"

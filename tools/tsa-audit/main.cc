@@ -15,8 +15,8 @@
 #include <variant>
 
 #include "common/tool_cli.h"
-#include "tsa/audit/tile_recovery.h"
 #include "tsa/audit/proof_bundle.h"
+#include "tsa/audit/tile_recovery.h"
 #include "tsa/audit/tlog_proof.h"
 #include "tsa/core/bytes.h"
 #include "tsa/store/sqlite_log_store.h"

@@ -40,7 +40,7 @@ struct TokenRecord {
 
 struct TokenLogOptions {
   std::string path;
-  bool keep_token = true;        // false: store only SHA-256(token) and the leaf hash
+  bool keep_token = true;  // false: store only SHA-256(token) and the leaf hash
   // Where a NEW log keeps its leaves (store::LogLayout, AUDIT_CHAIN.md "On-disk layout"); an
   // existing log keeps the layout recorded in its database. kTiles needs keep_token.
   store::LogLayout layout = store::LogLayout::kSqlite;
