@@ -116,6 +116,25 @@ TEST(TileFilesTest, ATornTailEntryIsCutOffAtTheNextOpen) {
   EXPECT_EQ((*entries)[1], Entry(10)) << "appends continue right after the last whole entry";
 }
 
+TEST(TileFilesTest, AFullTailLeftByACrashBeforeItsRenameBecomesABundleAtOpen) {
+  unit_test::TempDir dir;
+  const std::string path = dir.Sub("t");
+  unit_test::fs::create_directories(path + "/tile");
+  {
+    std::ofstream tail(path + "/entries.tail", std::ios::binary);
+    for (std::uint64_t i = 0; i < 256; ++i) {
+      const Bytes e = Entry(i);
+      tail.put(static_cast<char>(e.size() >> 8)).put(static_cast<char>(e.size()));
+      tail.write(reinterpret_cast<const char*>(e.data()), static_cast<std::streamsize>(e.size()));
+    }
+  }
+  auto tiles = TileFiles::Open(path, false, true);
+  ASSERT_TRUE(tiles) << tiles.error().ToString();
+  EXPECT_EQ((*tiles)->size(), 256u);
+  EXPECT_TRUE(unit_test::fs::exists(path + "/tile/entries/000"));
+  EXPECT_EQ(unit_test::fs::file_size(path + "/entries.tail"), 0u);
+}
+
 TEST(TileFilesTest, RollbackLeavesTheTailAsCommitted) {
   unit_test::TempDir dir;
   auto tiles = TileFiles::Open(dir.Sub("t"), true, true);
