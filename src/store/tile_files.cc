@@ -55,18 +55,26 @@ Result<std::optional<std::vector<std::uint8_t>>> ReadWholeFile(const std::string
     if (errno == ENOENT) return std::optional<std::vector<std::uint8_t>>();
     return IoError("cannot open", path);
   }
-  std::vector<std::uint8_t> out;
-  std::uint8_t buf[65536];
-  while (true) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
+  // Sized once from fstat (a full tile is immutable; the tail only grows, and a read that finds
+  // it longer stops at the size seen: the committed length is checked by the caller).
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    ::close(fd);
+    return IoError("cannot stat", path);
+  }
+  std::vector<std::uint8_t> out(static_cast<std::size_t>(st.st_size));
+  std::size_t got = 0;
+  while (got < out.size()) {
+    const ssize_t n = ::pread(fd, out.data() + got, out.size() - got, static_cast<off_t>(got));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       ::close(fd);
       return IoError("cannot read", path);
     }
     if (n == 0) break;
-    out.insert(out.end(), buf, buf + n);
+    got += static_cast<std::size_t>(n);
   }
+  out.resize(got);
   ::close(fd);
   return std::optional<std::vector<std::uint8_t>>(std::move(out));
 }
@@ -89,6 +97,13 @@ std::vector<std::uint8_t> EntryAt(const std::vector<std::uint8_t>& bundle, std::
   const std::uint64_t len = (std::uint64_t{bundle[offset]} << 8) | bundle[offset + 1];
   return {bundle.begin() + static_cast<std::ptrdiff_t>(offset + 2),
           bundle.begin() + static_cast<std::ptrdiff_t>(offset + 2 + len)};
+}
+
+// After a failure that left the files ahead of memory (see TileFiles::Commit) the tail is closed:
+// every later commit fails until a restart reconciles the files.
+Error Stopped(const std::string& dir) {
+  return MakeError(ErrorKind::kStorage, "an earlier write to " + dir +
+                                            " failed after a new bundle was started; nothing more is written (restart tsad)");
 }
 
 }  // namespace
@@ -209,6 +224,7 @@ void TileFiles::Rollback() {
 }
 
 Status TileFiles::CheckIdentity() {
+  if (writable_ && tail_fd_ < 0) return Stopped(dir_);
   struct stat d {
   }, t{};
   const bool dir_ok = ::stat(dir_.c_str(), &d) == 0 && static_cast<std::uint64_t>(d.st_dev) == identity_.dir_dev &&
@@ -278,6 +294,7 @@ Status TileFiles::FlushFullHashTiles() {
 
 Status TileFiles::Commit() {
   if (pending_sizes_.empty() && pending_hashes_.empty()) return Ok();
+  if (tail_fd_ < 0) return Stopped(dir_);
   std::uint64_t bundles = 0, length = 0, in_tail = 0;
   {
     std::lock_guard lock(mutex_);
@@ -289,12 +306,17 @@ Status TileFiles::Commit() {
   std::size_t byte = 0;
   bool rotated = false;
   Status st = Ok();
-  for (std::size_t i = 0; i < pending_sizes_.size() && st; ++i) {
-    new_offsets.push_back(length);
-    st = WriteAll(tail_fd_, pending_bytes_.data() + byte, pending_sizes_[i], length, TailPath());
-    byte += pending_sizes_[i];
-    length += pending_sizes_[i];
-    if (st && ++in_tail == kTileEntries) {
+  // The entries up to the end of the current bundle go in one pwrite; a full tail is renamed.
+  for (std::size_t i = 0; i < pending_sizes_.size() && st;) {
+    const std::size_t first_byte = byte;
+    const std::uint64_t at = length;
+    for (; i < pending_sizes_.size() && in_tail < kTileEntries; ++i, ++in_tail) {
+      new_offsets.push_back(length);
+      byte += pending_sizes_[i];
+      length += pending_sizes_[i];
+    }
+    st = WriteAll(tail_fd_, pending_bytes_.data() + first_byte, byte - first_byte, at, TailPath());
+    if (st && in_tail == kTileEntries) {
       if (::fdatasync(tail_fd_) != 0) st = IoError("cannot fdatasync", TailPath());
       if (st) st = RotateTail(bundles);
       if (st) {
@@ -313,8 +335,10 @@ Status TileFiles::Commit() {
   if (st) st = FlushFullHashTiles();
   if (!st) {
     pending_hashes_ = std::move(hashes);
-    if (rotated) {
+    if (rotated || tail_fd_ < 0) {
       // Bundles were renamed: the files are ahead of memory. Stop; the restart reconciles them.
+      if (tail_fd_ >= 0) ::close(tail_fd_);
+      tail_fd_ = -1;
       return MakeError(ErrorKind::kStorage, st.error().message + " (after a new bundle was started: restart tsad)");
     }
     Rollback();
