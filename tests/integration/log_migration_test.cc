@@ -75,6 +75,12 @@ TEST_F(LogMigrationTest, ThePreviousReleasesLogMovesToTilesAndKeepsItsProofs) {
   }
   std::vector<Issued> issued;
   ASSERT_TRUE(IssueMany(port, 5, &issued));
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return HttpGet(port, "/log/checkpoint").body_text().find("\n" + std::to_string(kOldTokens + 5) + "\n") !=
+               std::string::npos;
+      },
+      5s, 50ms));
   const HttpResponse bundle = HttpGet(port, "/log/tile/entries/000.p/" + std::to_string(kOldTokens + 5));
   ASSERT_EQ(bundle.status, 200) << bundle.Summary();
   ASSERT_EQ(tsad->Stop(), 0) << tsad->log();

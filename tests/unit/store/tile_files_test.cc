@@ -37,7 +37,9 @@ void Append(TileFiles& tiles, std::uint64_t from, std::uint64_t to, std::uint64_
   for (std::uint64_t i = from; i < to; ++i) {
     ASSERT_TRUE(tiles.AppendEntry(Entry(i)));
     tiles.AppendTileHash(0, HashOf(i));
-    if ((i + 1 - from) % batch == 0) ASSERT_TRUE(tiles.Commit());
+    if ((i + 1 - from) % batch == 0) {
+      ASSERT_TRUE(tiles.Commit());
+    }
   }
   ASSERT_TRUE(tiles.Commit());
 }
