@@ -3,6 +3,7 @@
 #     bench/run.sh                 # full run (about 4 minutes on 2 cores)
 #     DURATION=5 bench/run.sh      # shorter runs per point
 #     BASELINE=../old/build-bench/tools/tsad bench/run.sh   # also the 64-connection points of another tsad
+#     LAYOUT_ONLY=1 bench/run.sh   # only the audit log's storage cost (layouts, disk bytes/token, tile GETs)
 # Builds tsad in release mode (preset bench), makes P-256 and RSA-3072 development certificates
 # (PEM keys, and the same key types in a SoftHSM2 token: rows softhsm-ec-p256, softhsm-rsa3072),
 # measures the in-process signing ceiling (tsa-bench-ceiling on nproc threads: OpenSSL's TS_RESP, the
@@ -89,9 +90,51 @@ make_certs() {
   chmod 600 "$certs/tsa_key.pem"
 }
 
-openssl ts -query -digest "$(printf 'bench' | sha256sum | cut -d' ' -f1)" -sha256 -cert -out "$work/q.tsq" 2>/dev/null
 
+# The audit log's storage cost (AUDIT_CHAIN.md "On-disk layout: tiles"), P-256 at 64 connections
+# in one run: the log off, in the sqlite layout and in the tiles layout. Per layout: tokens/s, the
+# log's cost against off, the bytes tsad wrote to disk per token (/proc/<pid>/io write_bytes over
+# the wrk run, divided by the tokens it granted: every thread, the WAL checkpointer's included) next
+# to the token's size, and (tiles) the median time of 200 GETs of a full hash tile and entry bundle.
+# LAYOUT_ONLY=1 bench/run.sh runs only this table.
+granted() { curl -s "http://127.0.0.1:$port/metrics" | awk '/^tsad_tokens_granted_total/ {s += $2} END {printf "%d", s}'; }
+write_bytes() { awk '/^write_bytes:/ {print $2}' "/proc/$1/io"; }
+tile_ms() {  # $1 path below /log/: median of 200 GETs, in ms
+  for _ in $(seq 200); do curl -s -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:$port/log/$1"; done |
+    sort -n | awk '{t[NR] = $1} END {printf "%.3f", 1000 * t[int((NR + 1) / 2)]}'
+}
+layout_costs() {
+  local certs="$work/certs-layout" off_rps=0 token_size
+  make_certs ec-p256 "$certs"
+  echo "| audit log | connections | tokens/s | cost vs off | disk bytes/token | token bytes | x token | full tile GET ms (hash, entries) |"
+  echo "|---|---|---|---|---|---|---|---|"
+  for layout in off sqlite tiles; do
+    local args=(--log-layout "$layout")
+    [ "$layout" = off ] && args=(--no-audit-log)
+    start_tsad "$certs" "$work/db-layout-$layout.db" "${args[@]}"
+    token_size=$(curl -s -H 'Content-Type: application/timestamp-query' --data-binary @"$work/q.tsq" "$url" | wc -c)
+    local n0 w0 n1 w1 per cost="–" tiles="–"
+    n0=$(granted)
+    w0=$(write_bytes "$tsad_pid")
+    run_wrk 64
+    n1=$(granted)
+    w1=$(write_bytes "$tsad_pid")
+    per=$(((w1 - w0) / (n1 > n0 ? n1 - n0 : 1)))
+    [ "$layout" = off ] && off_rps=$rps
+    [ "$layout" != off ] && cost="$(awk "BEGIN {printf \"%.0f%%\", 100 * (1 - $rps / $off_rps)}")"
+    [ "$layout" = tiles ] && tiles="$(tile_ms tile/0/000), $(tile_ms tile/entries/000)"
+    stop_tsad
+    echo "| $layout | 64 | $(printf %.0f "$rps") | $cost | $per | $token_size | $(awk "BEGIN {printf \"%.1f\", $per / $token_size}") | $tiles |"
+  done
+}
+
+openssl ts -query -digest "$(printf 'bench' | sha256sum | cut -d' ' -f1)" -sha256 -cert -out "$work/q.tsq" 2>/dev/null
 echo "tsad loopback benchmark: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, ${DURATION}s per point, wrk on the same machine"
+echo
+if [ -n "${LAYOUT_ONLY:-}" ]; then
+  layout_costs
+  exit 0
+fi
 echo
 echo "| key | audit log | connections | tokens/s | % of ceiling | p50 ms | p99 ms | non-200 | socket errors | RSS idle MB | RSS peak MB |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|"
@@ -165,3 +208,5 @@ stop_tsad
 echo "| ec-p256 | on, +1000 idle connections | 256 | $(printf %.0f "$rps") | – | $p50 | $p99 | $non200 | $errs | $((idle_rss / 1024)) | $((peak_rss / 1024)) |"
 echo
 echo "1000 idle connections: RSS $((rss_before / 1024)) -> $((rss_idle / 1024)) MB (+$(((rss_idle - rss_before) / 1024)) MB), threads $threads_before -> $threads_idle"
+echo
+layout_costs

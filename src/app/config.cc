@@ -232,6 +232,13 @@ ParsedConfig ParseConfig(int argc, char** argv) {
             "Append every granted token to the audit log (turning it off gives up the audit chain: benchmarks only)")
       ->envname("TSA_AUDIT_LOG")
       ->group("Storage");
+  app.add_option("--log-layout", c.log_layout,
+                 "Where the audit log keeps its leaves: tiles (C2SP entry bundles and hash tiles in <db>.tiles/, "
+                 "SQLite for the rest; an existing sqlite log is moved at start-up) or sqlite (every token a row; "
+                 "a tiles log stays tiles) (AUDIT_CHAIN.md)")
+      ->check(CLI::IsMember({"sqlite", "tiles"}))
+      ->envname("TSA_LOG_LAYOUT")
+      ->group("Storage");
   AddSwitch(app, "--store-tokens,!--store-token-hashes-only", c.store_tokens, "Keep each token in the log (else only its hash)")
       ->envname("TSA_STORE_TOKENS")
       ->group("Storage");

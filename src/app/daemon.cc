@@ -166,6 +166,7 @@ int RunDaemon(const Config& config) {
   audit::TokenLogOptions log_options;
   log_options.path = config.db_path;
   log_options.keep_token = config.store_tokens;
+  log_options.layout = config.log_layout == "tiles" ? store::LogLayout::kTiles : store::LogLayout::kSqlite;
   log_options.synchronous_full = config.synchronous_full;
   log_options.gather_us = config.log_gather_us;
   log_options.writer_nice = config.log_writer_nice;

@@ -52,6 +52,11 @@ Result<std::vector<std::uint8_t>> ReadTile(store::LogStore& store, const TileId&
   if (available < first || available - first < tile.width) {
     return MakeError(ErrorKind::kNotFound, "tile beyond the latest checkpoint (tree size " + std::to_string(tree_size) + ")");
   }
+  // A full tile of the tiles layout is served as the file holds it (what a static server would).
+  if (!tile.partial()) {
+    TSA_ASSIGN_OR_RETURN(auto file, store.FullTile(tile.entries, tile.level, tile.index));
+    if (file) return std::move(*file);
+  }
   return tile.entries ? EntryBundle(store, tile, first) : HashTile(store, tile, first);
 }
 

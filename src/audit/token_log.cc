@@ -8,6 +8,8 @@
 #include <chrono>
 #include <cstring>
 
+#include "tsa/audit/log_migration.h"
+#include "tsa/audit/tile_recovery.h"
 #include "tsa/core/thread_name.h"
 #include "tsa/store/log_queries.h"
 #include "tsa/store/schema.h"
@@ -60,11 +62,30 @@ struct TokenLog::Pending {
 
 NodeReader TokenLog::Nodes(store::LogStore& store) {
   return [&store](int level, std::uint64_t index) -> Result<Hash> {
-    TSA_ASSIGN_OR_RETURN(auto hash, store.Node(level, index));
-    if (!hash) {
+    const auto missing = [&] {
       return MakeError(ErrorKind::kNotFound,
                        "merkle node level " + std::to_string(level) + " index " + std::to_string(index) + " missing");
+    };
+    if (store.Derives(level)) {
+      // The tiles keep every 8th level: fold the 2^r nodes of the kept level below (one tile read).
+      const int r = level % 8;
+      if (index > (UINT64_MAX >> r)) return missing();
+      TSA_ASSIGN_OR_RETURN(auto rows, store.NodeRange(level - r, index << r, std::uint64_t{1} << r));
+      if (rows.size() != (std::size_t{1} << r)) return missing();
+      std::vector<Hash> hashes;
+      for (const auto& row : rows) {
+        TSA_ASSIGN_OR_RETURN(Hash h, HashFromBytes(row.hash));
+        hashes.push_back(h);
+      }
+      while (hashes.size() > 1) {
+        std::vector<Hash> up;
+        for (std::size_t i = 0; i + 1 < hashes.size(); i += 2) up.push_back(NodeHash(hashes[i], hashes[i + 1]));
+        hashes = std::move(up);
+      }
+      return hashes.front();
     }
+    TSA_ASSIGN_OR_RETURN(auto hash, store.Node(level, index));
+    if (!hash) return missing();
     return HashFromBytes(*hash);
   };
 }
@@ -81,7 +102,71 @@ struct TokenLog::Opened {
   MerkleFrontier frontier;
   std::int64_t last_gen_time_us = 0;
   store::LogFiles files;
+  std::shared_ptr<store::TileFiles> tiles;  // the tiles layout
+  std::shared_ptr<store::IndexTail> unindexed;
 };
+
+// The layout of an existing log is the one recorded; a log from before the record is SQLite when
+// it holds tokens; a new (empty) log takes the configured one.
+Result<store::LogLayout> TokenLog::ChooseLayout(store::Database& db, const TokenLogOptions& options) {
+  TSA_ASSIGN_OR_RETURN(auto stored, store::StoredLayout(db));
+  store::LogLayout layout = options.layout;
+  if (stored) {
+    layout = *stored;
+  } else {
+    TSA_ASSIGN_OR_RETURN(bool rows, store::HasTokenRows(db));
+    if (rows) layout = store::LogLayout::kSqlite;
+  }
+  if (layout == store::LogLayout::kSqlite && options.layout == store::LogLayout::kTiles && options.keep_token) {
+    // An existing log moves when the tiles are asked for, unless it keeps only hashes (tiles hold tokens).
+    TSA_ASSIGN_OR_RETURN(bool hash_only, store::HasHashOnlyRows(db));
+    if (!hash_only) {
+      TSA_TRY(MigrateToTiles(db));
+      layout = store::LogLayout::kTiles;
+    }
+  }
+  if (layout == store::LogLayout::kTiles && !options.keep_token) {
+    return MakeError(ErrorKind::kInvalidArgument, "the audit log " + options.path +
+                                                      " keeps its leaves as tiles, which hold every token: "
+                                                      "--store-token-hashes-only needs a log in the sqlite layout");
+  }
+  if (!stored) TSA_TRY(store::SetStoredLayout(db, layout));
+  return layout;
+}
+
+// Opens the tile directory, rebuilds what a crash may have lost (a torn entry, the last hash
+// tile, the partial tiles) and catches the serial index up with the bundles.
+Result<std::unique_ptr<store::LogStore>> TokenLog::OpenTiles(store::Database& db, const std::string& path, bool created,
+                                                             std::shared_ptr<store::TileFiles>& tiles,
+                                                             std::shared_ptr<store::IndexTail>& unindexed) {
+  const std::string dir = store::TileDirectoryFor(path);
+  auto opened = store::TileFiles::Open(dir, /*create=*/created, /*writable=*/true);
+  if (!opened && opened.error().kind == ErrorKind::kNotFound) {
+    return MakeError(ErrorKind::kStorage, "the audit log " + path + " keeps its leaves in " + dir +
+                                              ", which does not exist: restore it from the backup");
+  }
+  if (!opened) return opened.error();
+  tiles = std::move(*opened);
+  unindexed = std::make_shared<store::IndexTail>();
+  if (created && tiles->size() > 0) {
+    return MakeError(ErrorKind::kStorage, dir + " holds " + std::to_string(tiles->size()) + " leaves but the database " + path +
+                                              " is new: restore the database from the backup");
+  }
+  TSA_TRY(RecoverHashTiles(*tiles));
+  auto log_store = std::make_unique<store::TiledLogStore>(db, tiles, unindexed);
+  TSA_ASSIGN_OR_RETURN(std::uint64_t indexed, log_store->IndexedLeaves());
+  if (indexed > tiles->size()) {
+    return MakeError(ErrorKind::kStorage, "the audit log " + path + " indexed " + std::to_string(indexed) + " leaves but " + dir +
+                                              " holds only " + std::to_string(tiles->size()) + ": run tsa-audit-verify");
+  }
+  TSA_ASSIGN_OR_RETURN(auto rows, IndexRowsFromEntries(*tiles, indexed));
+  if (!rows.empty()) {
+    TSA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(db));
+    TSA_TRY(log_store->InsertIndexRows(rows));
+    TSA_TRY(tx.Commit());
+  }
+  return std::unique_ptr<store::LogStore>(std::move(log_store));
+}
 
 // The stored tree must still give the root that tsad signed in its latest checkpoint: RFC 9162
 // §2.1.1 MTH of the first tree_size leaves, recomputed from O(log n) stored perfect subtrees. A
@@ -125,7 +210,15 @@ Result<std::unique_ptr<TokenLog>> TokenLog::Open(const TokenLogOptions& options)
   if (options.checkpoint_frames > 0) {
     TSA_ASSIGN_OR_RETURN(checkpointer, WalCheckpointer::Open(options.path, options.synchronous_full, options.checkpoint_frames));
   }
-  std::unique_ptr<store::LogStore> log_store = std::make_unique<store::SqliteLogStore>(*db);
+  TSA_ASSIGN_OR_RETURN(store::LogLayout layout, ChooseLayout(*db, options));
+  std::shared_ptr<store::TileFiles> tiles;
+  std::shared_ptr<store::IndexTail> unindexed;
+  std::unique_ptr<store::LogStore> log_store;
+  if (layout == store::LogLayout::kTiles) {
+    TSA_ASSIGN_OR_RETURN(log_store, OpenTiles(*db, options.path, created, tiles, unindexed));
+  } else {
+    log_store = std::make_unique<store::SqliteLogStore>(*db);
+  }
   TSA_ASSIGN_OR_RETURN(store::LogExtent extent, log_store->Extent());
   const std::uint64_t size = extent.next_index;
   if (extent.rows != size) {
@@ -156,7 +249,9 @@ Result<std::unique_ptr<TokenLog>> TokenLog::Open(const TokenLogOptions& options)
                 std::move(checkpointer),
                 MerkleFrontier(size, std::move(frontier)),
                 last_gen_time,
-                std::move(files)};
+                std::move(files),
+                std::move(tiles),
+                std::move(unindexed)};
   // NOLINTNEXTLINE: private constructor of a factory
   return std::unique_ptr<TokenLog>(new TokenLog(std::move(opened)));  // NOLINT
 }
@@ -170,7 +265,12 @@ TokenLog::TokenLog(Opened opened)
       store_(std::move(opened.store)),
       checkpointer_(std::move(opened.checkpointer)),
       reader_(std::move(opened.reader)),
-      reader_store_(std::make_unique<store::SqliteLogStore>(*reader_)),
+      reader_store_(opened.tiles ? std::unique_ptr<store::LogStore>(
+                                       std::make_unique<store::TiledLogStore>(*reader_, opened.tiles, opened.unindexed))
+                                 : std::make_unique<store::SqliteLogStore>(*reader_)),
+      tiles_(std::move(opened.tiles)),
+      unindexed_(std::move(opened.unindexed)),
+      last_index_write_(std::chrono::steady_clock::now()),
       frontier_(std::move(opened.frontier)),
       last_gen_time_us_(opened.last_gen_time_us) {
   stats_.size = frontier_.size();
@@ -341,6 +441,7 @@ void TokenLog::Run(std::stop_token stop) {
   std::vector<std::shared_ptr<Pending>> batch;
   try {
     RunLoop(stop, batch);
+    MaybeWriteIndex(/*force=*/true);
   } catch (const std::exception& e) {
     FailWriter(batch, std::string("the token log writer stopped: ") + e.what());
   } catch (...) {
@@ -395,7 +496,32 @@ void TokenLog::RunLoop(std::stop_token& stop, std::vector<std::shared_ptr<Pendin
     RecordOutcome(batch, st);
     for (const auto& p : batch) p->Finish();
     batch.clear();
+    MaybeWriteIndex(/*force=*/false);
   }
+}
+
+// The tiles layout's serial index, in one transaction per second (or per index_batch leaves),
+// after the replies of the batch that just committed: never on a token's critical path.
+void TokenLog::MaybeWriteIndex(bool force) {
+  if (!tiles_) return;
+  const std::size_t waiting = store_->UnindexedLeaves();
+  if (waiting == 0) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (!force && waiting < options_.index_batch &&
+      now - last_index_write_ < std::chrono::milliseconds(options_.index_interval_ms)) {
+    return;
+  }
+  last_index_write_ = now;
+  Status st = [&]() -> Status {
+    TSA_TRY(CheckFiles());
+    TSA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(*db_));
+    TSA_ASSIGN_OR_RETURN(std::size_t rows, store_->WriteIndex());
+    TSA_TRY(tx.Commit());
+    store_->IndexWritten(rows);
+    return Ok();
+  }();
+  std::lock_guard lock(mutex_);
+  stats_.index_error = st ? "" : st.error().message;
 }
 
 void TokenLog::RecordOutcome(const std::vector<std::shared_ptr<Pending>>& batch, const Status& st) {
@@ -432,6 +558,7 @@ void TokenLog::RecordOutcome(const std::vector<std::shared_ptr<Pending>>& batch,
 
 Status TokenLog::CheckFiles() {
   Status st = files_.Check();
+  if (st && tiles_) st = tiles_->CheckIdentity();
   if (!st) {
     std::lock_guard lock(mutex_);
     if (stats_.file_problem.empty()) stats_.file_problem = st.error().message;
@@ -497,28 +624,47 @@ Status TokenLog::Commit(std::vector<std::shared_ptr<Pending>>& batch) {
     TSA_TRY(batch.front()->write(*store_));
     return CommitChecked(tx);
   }
-  TSA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(db));
-  // Work on a copy of the tree: it replaces the committed one only if the transaction commits.
+  // The tiles layout writes the leaves to files (one fdatasync): a SQLite transaction only for probes.
+  const bool probes = std::any_of(batch.begin(), batch.end(), [](const auto& p) { return p->kind == Pending::Kind::kProbe; });
+  std::optional<store::Transaction> tx;
+  if (!tiles_ || probes) {
+    TSA_ASSIGN_OR_RETURN(store::Transaction begun, store::Transaction::Begin(db));
+    tx.emplace(std::move(begun));
+  }
+  // Work on a copy of the tree: it replaces the committed one only once the leaves are durable.
   MerkleFrontier tree;
   {
     std::lock_guard lock(mutex_);
     tree = frontier_;
   }
-  for (const auto& p : batch) {
-    switch (p->kind) {
-      case Pending::Kind::kToken: {
-        TSA_TRY(InsertToken(tree.size(), *p));
-        for (const auto& node : tree.Append(p->leaf)) {
-          TSA_TRY(store_->AppendNode(node.level, node.index, std::vector<std::uint8_t>(node.hash.begin(), node.hash.end())));
+  bool appended = false;
+  Status st = [&]() -> Status {
+    for (const auto& p : batch) {
+      switch (p->kind) {
+        case Pending::Kind::kToken: {
+          TSA_TRY(InsertToken(tree.size(), *p));
+          for (const auto& node : tree.Append(p->leaf)) {
+            TSA_TRY(store_->AppendNode(node.level, node.index, std::vector<std::uint8_t>(node.hash.begin(), node.hash.end())));
+          }
+          break;
         }
-        break;
+        case Pending::Kind::kProbe: TSA_TRY(WriteProbe(*p, tree.size())); break;
+        case Pending::Kind::kWrite:
+        case Pending::Kind::kClaimEpoch: return MakeError(ErrorKind::kInternal, "a solo write was batched with tokens");
       }
-      case Pending::Kind::kProbe: TSA_TRY(WriteProbe(*p, tree.size())); break;
-      case Pending::Kind::kWrite:
-      case Pending::Kind::kClaimEpoch: return MakeError(ErrorKind::kInternal, "a solo write was batched with tokens");
     }
-  }
-  TSA_TRY(CommitChecked(tx));
+    TSA_TRY(CheckFiles());
+    TSA_TRY(store_->CommitAppends());  // the tiles: durable from here, whatever the transaction does
+    appended = true;
+    if (tiles_) {
+      std::lock_guard lock(mutex_);
+      frontier_ = tree;
+    }
+    if (tx) TSA_TRY(tx->Commit());
+    return Ok();
+  }();
+  if (!appended) store_->RollbackAppends();
+  if (!st) return st;
   std::lock_guard lock(mutex_);
   frontier_ = std::move(tree);
   return Ok();

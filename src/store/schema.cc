@@ -100,9 +100,26 @@ CREATE TABLE IF NOT EXISTS log_checkpoints (
 );
 )sql";
 
+// Version 5: the tiles layout keeps the leaves in entry bundles beside the database (store/
+// tile_files.h); what lookups need is indexed here, written off the hot path in batches: serial
+// (GET /audit/proof?serial=, through the same expression as tokens_serial_digits) and genTime (the
+// clock gate's start). The leaf hash is not indexed: random keys would rewrite pages all over the
+// index at every batch, and a proof for a token file finds it by serial first (a scan remains
+// only for a token whose serial is not in the log, in the offline tsa-audit).
+constexpr const char* kSchemaV5 = R"sql(
+CREATE TABLE IF NOT EXISTS leaf_index (
+  idx         INTEGER PRIMARY KEY,
+  serial      TEXT    NOT NULL,
+  gen_time_us INTEGER NOT NULL,
+  leaf_hash   BLOB    NOT NULL
+);
+CREATE INDEX IF NOT EXISTS leaf_index_serial_digits ON leaf_index (ltrim(lower(serial), '0'));
+CREATE INDEX IF NOT EXISTS leaf_index_gen_time ON leaf_index (gen_time_us);
+)sql";
+
 // Version 6: witness cosignatures (c2sp.org/tlog-witness, AUDIT_CHAIN.md "Witnesses"), verified
 // before they are stored, one per witness key and checkpoint size; GET /log/checkpoint appends
-// those of the latest size. (Version 5 is the append-only leaf layout of a parallel change.)
+// those of the latest size.
 constexpr const char* kSchemaV6 = R"sql(
 CREATE TABLE IF NOT EXISTS witness_cosignatures (
   witness        TEXT    NOT NULL,
@@ -118,6 +135,43 @@ CREATE INDEX IF NOT EXISTS witness_cosignatures_size ON witness_cosignatures (tr
 
 }  // namespace
 
+Result<std::optional<LogLayout>> StoredLayout(Database& db) {
+  TSA_ASSIGN_OR_RETURN(Statement st, db.Prepare("SELECT value FROM meta WHERE key = 'log_layout'"));
+  TSA_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return std::optional<LogLayout>();
+  const std::string value = st.ColumnText(0);
+  if (value == "tiles") return std::optional<LogLayout>(LogLayout::kTiles);
+  if (value == "sqlite") return std::optional<LogLayout>(LogLayout::kSqlite);
+  return MakeError(ErrorKind::kStorage, "database " + db.path() + " names an unknown log layout \"" + value + "\"");
+}
+
+Status SetStoredLayout(Database& db, LogLayout layout) {
+  TSA_ASSIGN_OR_RETURN(Statement st, db.Prepare("INSERT INTO meta (key, value) VALUES ('log_layout', ?) "
+                                                "ON CONFLICT(key) DO UPDATE SET value = excluded.value"));
+  st.Bind(1, std::string(layout == LogLayout::kTiles ? "tiles" : "sqlite"));
+  return st.Run();
+}
+
+Result<bool> HasTokenRows(Database& db) {
+  TSA_ASSIGN_OR_RETURN(Statement st, db.Prepare("SELECT EXISTS (SELECT 1 FROM tokens)"));
+  TSA_ASSIGN_OR_RETURN(bool row, st.Step());
+  return row && st.ColumnInt(0) == 1;
+}
+
+Result<bool> HasHashOnlyRows(Database& db) {
+  TSA_ASSIGN_OR_RETURN(Statement st, db.Prepare("SELECT EXISTS (SELECT 1 FROM tokens WHERE token IS NULL)"));
+  TSA_ASSIGN_OR_RETURN(bool row, st.Step());
+  return row && st.ColumnInt(0) == 1;
+}
+
+Status MoveTokenRowsToLeafIndex(Database& db) {
+  TSA_TRY(
+      db.Exec("INSERT OR REPLACE INTO leaf_index (idx, serial, gen_time_us, leaf_hash) "
+              "SELECT idx, serial, gen_time_us, leaf_hash FROM tokens ORDER BY idx"));
+  TSA_TRY(db.Exec("DELETE FROM tokens"));
+  return db.Exec("DELETE FROM merkle_nodes");
+}
+
 Status Migrate(Database& db) {
   TSA_ASSIGN_OR_RETURN(int version, db.UserVersion());
   if (version > kSchemaVersion) {
@@ -130,6 +184,7 @@ Status Migrate(Database& db) {
   if (version < 2) TSA_TRY(db.Exec(kSchemaV2));
   if (version < 3) TSA_TRY(db.Exec(kSchemaV3));
   if (version < 4) TSA_TRY(db.Exec(kSchemaV4));
+  if (version < 5) TSA_TRY(db.Exec(kSchemaV5));
   if (version < 6) TSA_TRY(db.Exec(kSchemaV6));
   TSA_TRY(db.SetUserVersion(kSchemaVersion));
   return tx.Commit();

@@ -22,6 +22,7 @@
 #include "tsa-audit-verify/log_certificates.h"
 #include "tsa-audit-verify/monitor.h"
 #include "tsa/audit/proof_bundle.h"
+#include "tsa/audit/tile_recovery.h"
 #include "tsa/core/bytes.h"
 #include "tsa/http/client.h"
 #include "tsa/store/sqlite_log_store.h"
@@ -228,7 +229,9 @@ int VerifyDatabase(const Flags& f, const Trust& trust) {
   auto db = tsa::store::Database::Open(f.db_path, open);
   if (!db) return Fail(3, db.error().message);
   const auto skew_us = static_cast<std::int64_t>(f.max_skew * 1e6);
-  tsa::store::SqliteLogStore log(**db);
+  auto opened = tsa::audit::OpenLogForReading(**db);
+  if (!opened) return Fail(1, opened.error().message);
+  tsa::store::LogStore& log = **opened;
   const tsa::tool::LogCertificates certs = tsa::tool::CertificatesFromLog(log, trust.tsa_certs, trust.tsa_ca);
   tsa::verify::ChainVerifyOptions options{certs.pinned_pem, trust.tsa_ca, trust.anchor_ca, skew_us, f.require_anchors};
   options.log_vkey = f.vkey;

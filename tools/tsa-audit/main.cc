@@ -16,6 +16,7 @@
 
 #include "common/tool_cli.h"
 #include "tsa/audit/proof_bundle.h"
+#include "tsa/audit/tile_recovery.h"
 #include "tsa/audit/tlog_proof.h"
 #include "tsa/core/bytes.h"
 #include "tsa/store/sqlite_log_store.h"
@@ -76,7 +77,9 @@ int main(int argc, char** argv) try {
 
   auto opened = OpenAuditDatabase(db_path);
   if (const int* code = std::get_if<int>(&opened)) return *code;
-  tsa::store::SqliteLogStore log(*std::get<0>(opened));
+  auto log_store = tsa::audit::OpenLogForReading(*std::get<0>(opened));
+  if (!log_store) return Fail(1, log_store.error().message);
+  tsa::store::LogStore& log = **log_store;
 
   auto emit = [&](const std::string& text) {
     if (out_path.empty()) {

@@ -66,6 +66,7 @@ struct Config {
   // Storage
   std::string db_path = "data/audit_chain.db";
   bool store_tokens = true;
+  std::string log_layout = "sqlite";  // of a new log: "sqlite" or "tiles" (store::LogLayout)
   bool audit_log = true;
   bool synchronous_full = true;
   int log_gather_us = 1000;

@@ -23,6 +23,9 @@
 #include "tsa/store/database.h"
 #include "tsa/store/log_files.h"
 #include "tsa/store/log_store.h"
+#include "tsa/store/schema.h"
+#include "tsa/store/tile_files.h"
+#include "tsa/store/tiled_log_store.h"
 
 namespace tsa::audit {
 
@@ -37,7 +40,14 @@ struct TokenRecord {
 
 struct TokenLogOptions {
   std::string path;
-  bool keep_token = true;        // false: store only SHA-256(token) and the leaf hash
+  bool keep_token = true;  // false: store only SHA-256(token) and the leaf hash
+  // Where a NEW log keeps its leaves (store::LogLayout, AUDIT_CHAIN.md "On-disk layout"); an
+  // existing log keeps the layout recorded in its database. kTiles needs keep_token.
+  store::LogLayout layout = store::LogLayout::kSqlite;
+  // The tiles layout: the serial index is written when this many leaves wait for it, or after
+  // index_interval_ms (checked after each commit); lookups see the waiting ones meanwhile.
+  std::size_t index_batch = 16384;
+  int index_interval_ms = 1000;
   bool synchronous_full = true;  // fsync at every commit (power-loss durable)
   std::size_t max_batch = 512;   // records per transaction at most
   // Group commit gathering. Under load each commit has a fixed cost (partial pages, WAL frames,
@@ -91,6 +101,7 @@ struct TokenLogStats {
   std::string checkpoint_error;       // of the last WAL checkpoint (WalCheckpointer); empty when it worked
   // The outcome of TokenLogOptions::writer_nice: empty when applied (or not asked for), else why not.
   std::string writer_priority_error;
+  std::string index_error;  // of the last serial-index write (tiles layout); empty when it worked
 };
 
 class TokenLog {
@@ -159,6 +170,11 @@ class TokenLog {
   Status CommitChecked(store::Transaction& tx);
   Status CheckFiles();
   Status InsertToken(std::uint64_t index, const Pending& p);
+  void MaybeWriteIndex(bool force);
+  static Result<store::LogLayout> ChooseLayout(store::Database& db, const TokenLogOptions& options);
+  static Result<std::unique_ptr<store::LogStore>> OpenTiles(store::Database& db, const std::string& path, bool created,
+                                                            std::shared_ptr<store::TileFiles>& tiles,
+                                                            std::shared_ptr<store::IndexTail>& unindexed);
   Status WriteProbe(const Pending& p, std::uint64_t next_index);
   Status Submit(const std::shared_ptr<Pending>& pending, int timeout_ms);  // Enqueue, then wait
   Status Enqueue(const std::shared_ptr<Pending>& pending);
@@ -177,6 +193,10 @@ class TokenLog {
   std::mutex read_mutex_;
   std::unique_ptr<store::Database> reader_;        // guarded by read_mutex_
   std::unique_ptr<store::LogStore> reader_store_;  // over reader_: guarded by read_mutex_
+  // The tiles layout (null with the SQLite one): shared by the writer's store and the reader's.
+  std::shared_ptr<store::TileFiles> tiles_;
+  std::shared_ptr<store::IndexTail> unindexed_;
+  std::chrono::steady_clock::time_point last_index_write_;  // writer thread only
 
   mutable std::mutex mutex_;
   std::condition_variable_any wake_writer_;

@@ -41,6 +41,18 @@ struct TokenRow {
   std::optional<Bytes> token;  // nullopt with --store-token-hashes-only
   Bytes token_sha256;
   Bytes leaf_hash;  // RFC 9162 §2.1.1 SHA-256(0x00 || token)
+  // The tiles layout (TiledLogStore): serial and gen_time_us come from the serial index (empty
+  // serial: not indexed yet), policy, hash_oid, digest and token_sha256 are not stored (the token
+  // holds them), and leaf_hash is the level-0 hash tile's (or the index's; empty when neither has it).
+  bool tiles = false;
+};
+
+// One leaf of the serial index (table leaf_index, the tiles layout), written off the hot path.
+struct LeafIndexRow {
+  std::int64_t index = 0;
+  std::string serial;
+  std::int64_t gen_time_us = 0;
+  Bytes leaf_hash;
 };
 
 // One leaf as the proof builders need it.
@@ -211,6 +223,34 @@ class LogStore {
   virtual Result<std::uint64_t> ClaimSerialEpoch(std::uint16_t instance, std::int64_t now_us) = 0;
   // A real small write (the health probe's).
   virtual Status WriteHealthProbe(const std::string& value) = 0;
+
+  // --- the tiles layout (TiledLogStore, AUDIT_CHAIN.md "On-disk layout"); the SQLite layout keeps
+  // the defaults ---
+  // Whether the store keeps node (level, index) of a tree of `size` leaves; the others are derived
+  // from the nearest kept level below (TokenLog::Nodes) and are not verified as stored.
+  virtual bool Keeps(int level, std::uint64_t index, std::uint64_t size) const {
+    (void)level, (void)index, (void)size;
+    return true;
+  }
+  // Levels whose nodes Node() never returns: computed from level (level - level % 8).
+  virtual bool Derives(int level) const {
+    (void)level;
+    return false;
+  }
+  // Makes the leaves and nodes appended since the last call durable (the tiles: one fdatasync
+  // per batch), before the batch's SQLite transaction commits; Rollback forgets them.
+  virtual Status CommitAppends() { return Ok(); }
+  virtual void RollbackAppends() {}
+  // The serial index: WriteIndex inserts the committed leaves not yet indexed (inside the caller's
+  // transaction) and returns how many; IndexWritten(n) after the commit drops them from memory.
+  virtual Result<std::size_t> WriteIndex() { return std::size_t{0}; }
+  virtual void IndexWritten(std::size_t rows) { (void)rows; }
+  virtual std::size_t UnindexedLeaves() const { return 0; }
+  // A full tile exactly as stored (tiles layout: the file), nullopt when the store keeps none.
+  virtual Result<std::optional<Bytes>> FullTile(bool entries, int level, std::uint64_t n) {
+    (void)entries, (void)level, (void)n;
+    return std::optional<Bytes>();
+  }
 
   // --- full scans, for the offline verifier ---
   virtual Result<std::unique_ptr<Cursor<TokenRow>>> ScanTokens() = 0;         // by index

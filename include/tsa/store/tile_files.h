@@ -1,0 +1,128 @@
+// The audit log's leaves and Merkle tiles as files (the "tiles" layout, AUDIT_CHAIN.md "On-disk
+// layout"), in the C2SP tlog-tiles format and path encoding (c2sp.org/tlog-tiles) under one
+// directory next to the database, "<db>.tiles/":
+//   tile/entries/<N>  full entry bundles: 256 × (uint16 big-endian length ‖ TimeStampToken DER)
+//   tile/<L>/<N>      full hash tiles: 256 × 32-byte hashes of tree level 8·L
+//   entries.tail      the current, partial entry bundle (same format, fewer than 256 entries)
+// The directory below tile/ holds only full, immutable tiles, so it can be served statically.
+//
+// Durability: the writer appends a batch's entries to entries.tail and fdatasyncs it once (the
+// tokens are durable before any reply). When the tail reaches 256 entries it is renamed into
+// tile/entries/ and the directory is fsynced; full hash tiles are written and fdatasynced at the
+// same moment (once per 256 leaves). After a crash, a torn last entry of the tail is cut off, and
+// a hash tile missing or short for the last full bundle is rebuilt by the caller (audit/, which
+// owns the hashing: store/ computes no hashes).
+//
+// Thread safety: one writer (Append*/Commit/Rollback) and any number of readers. Full tiles are
+// immutable files; the committed size, the tail's entry offsets and the partial hash tiles are
+// guarded by a mutex and change only in Commit.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tsa/core/result.h"
+
+namespace tsa::store {
+
+inline constexpr std::uint64_t kTileEntries = 256;  // tlog-tiles: tiles of height 8
+inline constexpr std::size_t kTileHashSize = 32;
+
+using TileHash = std::array<std::uint8_t, kTileHashSize>;
+
+// "x001/x234/067" for 1234067 (c2sp.org/tlog-tiles: groups of three digits, all but the last
+// prefixed with "x").
+std::string TileIndexPath(std::uint64_t n);
+
+// "<db>.tiles": where the tiles of the database `db_path` live.
+std::string TileDirectoryFor(const std::string& db_path);
+
+class TileFiles {
+ public:
+  // Opens the directory (creating it, with tile/, when `create`). Reads the tail: a torn last
+  // entry (a crash in the middle of an append) is cut off when `writable`, ignored otherwise.
+  // kNotFound when the directory does not exist and !create.
+  static Result<std::unique_ptr<TileFiles>> Open(const std::string& dir, bool create, bool writable);
+  ~TileFiles();
+  TileFiles(const TileFiles&) = delete;
+  TileFiles& operator=(const TileFiles&) = delete;
+
+  const std::string& dir() const { return dir_; }
+  // Leaves committed (full bundles × 256 + tail entries).
+  std::uint64_t size() const;
+  // Bytes cut off the tail at Open (a torn entry), for the start-up log line.
+  std::uint64_t truncated_bytes() const { return truncated_bytes_; }
+
+  // --- the writer ---
+  // Buffers one entry (at most 65535 bytes: the tlog-tiles length is a uint16).
+  Status AppendEntry(const std::vector<std::uint8_t>& entry);
+  // Buffers a hash of tree level 8·tile_level (level 0: the leaf hashes, in entry order).
+  void AppendTileHash(int tile_level, const TileHash& hash);
+  // Writes the buffered entries to the tail and fdatasyncs it once; renames a full tail into
+  // tile/entries/ and writes full hash tiles (fdatasync, then fsync of their directories).
+  // The new size is visible to readers only after everything succeeded.
+  Status Commit();
+  // Forgets the buffered entries and hashes, and cuts the tail back to its committed length.
+  void Rollback();
+  // Whether `bytes` more bytes could be written to this file system now (writes them to a scratch
+  // file, fdatasyncs, removes it): the health probe while token commits fail.
+  Status ProbeWrite(std::size_t bytes);
+  // kStorage when the directory, tile/ or the tail was deleted or replaced under the process.
+  Status CheckIdentity();
+
+  // Used at start-up by the recovery (audit/): the partial hash tile of each level, as recomputed
+  // from the tail and the full tiles below; and writes a full hash tile that was found missing.
+  void SetPartialHashes(int tile_level, std::vector<TileHash> hashes);
+  Status WriteHashTile(int tile_level, std::uint64_t n, const std::vector<std::uint8_t>& bytes);
+
+  // --- readers ---
+  // The full tile file (nullopt when absent), as stored: 256 entries or 8192 bytes when intact.
+  Result<std::optional<std::vector<std::uint8_t>>> ReadFullBundle(std::uint64_t n) const;
+  Result<std::optional<std::vector<std::uint8_t>>> ReadFullHashTile(int tile_level, std::uint64_t n) const;
+  // The committed entries [first, first + count) of one bundle (full or the tail), each without
+  // its length prefix; kNotFound past the end, kStorage when a bundle is damaged.
+  Result<std::vector<std::vector<std::uint8_t>>> Entries(std::uint64_t first, std::uint64_t count) const;
+  // The hash at position `index` of tree level 8·tile_level, from a full tile or the partial one
+  // in memory; nullopt when not (yet) known.
+  Result<std::optional<TileHash>> Hash(int tile_level, std::uint64_t index) const;
+  // The hashes [first, first + count) of tree level 8·tile_level that are known, in order from
+  // `first` (fewer when the range runs past them or a tile is missing or short).
+  Result<std::vector<TileHash>> HashRange(int tile_level, std::uint64_t first, std::uint64_t count) const;
+  // How many hashes of tree level 8·tile_level the partial tile holds in memory.
+  std::size_t PartialHashCount(int tile_level) const;
+
+ private:
+  struct Committed;
+  TileFiles(std::string dir, bool writable);
+  Status LoadTail();
+  Status RotateTail(std::uint64_t bundle);
+  Status FlushFullHashTiles();
+  std::string TilePath(int tile_level, std::uint64_t n) const;  // level -1: entries
+  std::string TailPath() const { return dir_ + "/entries.tail"; }
+
+  const std::string dir_;
+  const bool writable_;
+  int tail_fd_ = -1;
+  std::uint64_t truncated_bytes_ = 0;
+  struct Identity {
+    std::uint64_t dir_dev = 0, dir_ino = 0, tail_ino = 0;
+  } identity_;
+
+  // Writer-only: what Commit will write.
+  std::vector<std::uint8_t> pending_bytes_;
+  std::vector<std::uint32_t> pending_sizes_;
+  std::vector<std::vector<TileHash>> pending_hashes_;  // by tile level
+
+  mutable std::mutex mutex_;
+  std::uint64_t full_bundles_ = 0;              // guarded by mutex_
+  std::vector<std::uint64_t> tail_offsets_;     // guarded by mutex_: start of each tail entry
+  std::uint64_t tail_length_ = 0;               // guarded by mutex_: committed bytes of the tail
+  std::vector<std::vector<TileHash>> partial_;  // guarded by mutex_: by tile level, < 256 each
+};
+
+}  // namespace tsa::store

@@ -1,0 +1,474 @@
+#include "tsa/store/tile_files.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+
+namespace tsa::store {
+namespace {
+
+std::string Errno() { return std::strerror(errno); }
+
+Error IoError(const std::string& what, const std::string& path) {
+  return MakeError(ErrorKind::kStorage, what + " " + path + ": " + Errno());
+}
+
+Status SyncPath(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return IoError("cannot open", path);
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) return IoError("cannot fsync", path);
+  return Ok();
+}
+
+// mkdir -p, fsyncing each directory that was created and its parent (a new tile's path survives
+// a power loss once its rename or write is synced).
+Status MakeDirectories(const std::filesystem::path& dir) {
+  if (std::filesystem::is_directory(dir)) return Ok();
+  TSA_TRY(MakeDirectories(dir.parent_path()));
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return IoError("cannot create", dir.string());
+  return SyncPath(dir.parent_path().string());
+}
+
+Status WriteAll(int fd, const std::uint8_t* data, std::size_t len, std::uint64_t offset, const std::string& path) {
+  while (len > 0) {
+    const ssize_t n = ::pwrite(fd, data, len, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return IoError("cannot write", path);
+    data += n;
+    len -= static_cast<std::size_t>(n);
+    offset += static_cast<std::uint64_t>(n);
+  }
+  return Ok();
+}
+
+Result<std::optional<std::vector<std::uint8_t>>> ReadWholeFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::optional<std::vector<std::uint8_t>>();
+    return IoError("cannot open", path);
+  }
+  // Sized once from fstat (a full tile is immutable; the tail only grows, and a read that finds
+  // it longer stops at the size seen: the committed length is checked by the caller).
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    ::close(fd);
+    return IoError("cannot stat", path);
+  }
+  std::vector<std::uint8_t> out(static_cast<std::size_t>(st.st_size));
+  std::size_t got = 0;
+  while (got < out.size()) {
+    const ssize_t n = ::pread(fd, out.data() + got, out.size() - got, static_cast<off_t>(got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      ::close(fd);
+      return IoError("cannot read", path);
+    }
+    if (n == 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  out.resize(got);
+  ::close(fd);
+  return std::optional<std::vector<std::uint8_t>>(std::move(out));
+}
+
+// Offsets of the complete entries of a bundle; `end` receives the end of the last one.
+std::vector<std::uint64_t> EntryOffsets(const std::vector<std::uint8_t>& bundle, std::uint64_t& end) {
+  std::vector<std::uint64_t> offsets;
+  std::uint64_t at = 0;
+  while (at + 2 <= bundle.size()) {
+    const std::uint64_t len = (std::uint64_t{bundle[at]} << 8) | bundle[at + 1];
+    if (len == 0 || at + 2 + len > bundle.size()) break;  // a torn entry (an empty one is never written)
+    offsets.push_back(at);
+    at += 2 + len;
+  }
+  end = at;
+  return offsets;
+}
+
+std::vector<std::uint8_t> EntryAt(const std::vector<std::uint8_t>& bundle, std::uint64_t offset) {
+  const std::uint64_t len = (std::uint64_t{bundle[offset]} << 8) | bundle[offset + 1];
+  return {bundle.begin() + static_cast<std::ptrdiff_t>(offset + 2),
+          bundle.begin() + static_cast<std::ptrdiff_t>(offset + 2 + len)};
+}
+
+// After a failure that left the files ahead of memory (see TileFiles::Commit) the tail is closed:
+// every later commit fails until a restart reconciles the files.
+Error Stopped(const std::string& dir) {
+  return MakeError(ErrorKind::kStorage, "an earlier write to " + dir +
+                                            " failed after a new bundle was started; nothing more is written (restart tsad)");
+}
+
+}  // namespace
+
+std::string TileIndexPath(std::uint64_t n) {
+  std::string out;
+  std::vector<unsigned> groups;
+  do {
+    groups.push_back(static_cast<unsigned>(n % 1000));
+    n /= 1000;
+  } while (n > 0);
+  for (std::size_t i = groups.size(); i-- > 0;) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "%s%03u", i > 0 ? "x" : "", groups[i]);
+    out += buf;
+    if (i > 0) out += '/';
+  }
+  return out;
+}
+
+std::string TileDirectoryFor(const std::string& db_path) { return db_path + ".tiles"; }
+
+TileFiles::TileFiles(std::string dir, bool writable) : dir_(std::move(dir)), writable_(writable) {}
+
+TileFiles::~TileFiles() {
+  if (tail_fd_ >= 0) ::close(tail_fd_);
+}
+
+std::string TileFiles::TilePath(int tile_level, std::uint64_t n) const {
+  return dir_ + "/tile/" + (tile_level < 0 ? std::string("entries") : std::to_string(tile_level)) + "/" + TileIndexPath(n);
+}
+
+Result<std::unique_ptr<TileFiles>> TileFiles::Open(const std::string& dir, bool create, bool writable) {
+  if (!std::filesystem::is_directory(dir)) {
+    if (!create) return MakeError(ErrorKind::kNotFound, "the tile directory " + dir + " does not exist");
+    TSA_TRY(MakeDirectories(std::filesystem::path(dir) / "tile"));
+  }
+  std::unique_ptr<TileFiles> files(new TileFiles(dir, writable));  // NOLINT: private constructor
+  TSA_TRY(files->LoadTail());
+  return files;
+}
+
+// The full bundles are counted from the last one present (bundles are only ever added in order);
+// the tail's complete entries follow.
+Status TileFiles::LoadTail() {
+  std::uint64_t lo = 0, hi = 1;
+  while (std::filesystem::exists(TilePath(-1, hi - 1))) hi *= 2;  // first absent at or below hi-1
+  while (lo < hi) {
+    const std::uint64_t mid = lo + (hi - lo) / 2;
+    if (std::filesystem::exists(TilePath(-1, mid))) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  full_bundles_ = lo;
+  TSA_ASSIGN_OR_RETURN(auto tail, ReadWholeFile(TailPath()));
+  std::vector<std::uint8_t> bytes = tail ? std::move(*tail) : std::vector<std::uint8_t>();
+  std::uint64_t end = 0;
+  tail_offsets_ = EntryOffsets(bytes, end);
+  tail_length_ = end;
+  if (tail_offsets_.size() > kTileEntries) {
+    return MakeError(ErrorKind::kStorage, TailPath() + " holds " + std::to_string(tail_offsets_.size()) +
+                                              " entries, more than a bundle: run tsa-audit-verify");
+  }
+  if (!writable_) return Ok();
+  truncated_bytes_ = bytes.size() - end;
+  tail_fd_ = ::open(TailPath().c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (tail_fd_ < 0) return IoError("cannot open", TailPath());
+  if (truncated_bytes_ > 0 && (::ftruncate(tail_fd_, static_cast<off_t>(end)) != 0 || ::fdatasync(tail_fd_) != 0)) {
+    return IoError("cannot cut the torn entry off", TailPath());
+  }
+  TSA_TRY(SyncPath(dir_));
+  if (tail_offsets_.size() == kTileEntries) {
+    // A crash between the tail's 256th entry and its rename: finish the rename now.
+    if (::fdatasync(tail_fd_) != 0) return IoError("cannot fdatasync", TailPath());
+    TSA_TRY(RotateTail(full_bundles_));
+    full_bundles_ += 1;
+    tail_offsets_.clear();
+    tail_length_ = 0;
+  }
+  struct stat d {
+  }, t{};
+  if (::stat(dir_.c_str(), &d) != 0 || ::fstat(tail_fd_, &t) != 0) return IoError("cannot stat", dir_);
+  identity_ = {static_cast<std::uint64_t>(d.st_dev), static_cast<std::uint64_t>(d.st_ino), static_cast<std::uint64_t>(t.st_ino)};
+  return Ok();
+}
+
+std::uint64_t TileFiles::size() const {
+  std::lock_guard lock(mutex_);
+  return full_bundles_ * kTileEntries + tail_offsets_.size();
+}
+
+Status TileFiles::AppendEntry(const std::vector<std::uint8_t>& entry) {
+  if (entry.empty() || entry.size() > 0xffff) {
+    return MakeError(ErrorKind::kInvalidArgument,
+                     "an entry of " + std::to_string(entry.size()) + " bytes does not fit a tlog-tiles bundle (1..65535)");
+  }
+  pending_bytes_.push_back(static_cast<std::uint8_t>(entry.size() >> 8));
+  pending_bytes_.push_back(static_cast<std::uint8_t>(entry.size()));
+  pending_bytes_.insert(pending_bytes_.end(), entry.begin(), entry.end());
+  pending_sizes_.push_back(static_cast<std::uint32_t>(entry.size() + 2));
+  return Ok();
+}
+
+void TileFiles::AppendTileHash(int tile_level, const TileHash& hash) {
+  if (pending_hashes_.size() <= static_cast<std::size_t>(tile_level))
+    pending_hashes_.resize(static_cast<std::size_t>(tile_level) + 1);
+  pending_hashes_[static_cast<std::size_t>(tile_level)].push_back(hash);
+}
+
+void TileFiles::Rollback() {
+  pending_bytes_.clear();
+  pending_sizes_.clear();
+  pending_hashes_.clear();
+  std::lock_guard lock(mutex_);
+  if (tail_fd_ >= 0) (void)::ftruncate(tail_fd_, static_cast<off_t>(tail_length_));
+}
+
+Status TileFiles::CheckIdentity() {
+  if (writable_ && tail_fd_ < 0) return Stopped(dir_);
+  struct stat d {
+  }, t{};
+  const bool dir_ok = ::stat(dir_.c_str(), &d) == 0 && static_cast<std::uint64_t>(d.st_dev) == identity_.dir_dev &&
+                      static_cast<std::uint64_t>(d.st_ino) == identity_.dir_ino;
+  const bool tail_ok = ::stat(TailPath().c_str(), &t) == 0 && static_cast<std::uint64_t>(t.st_ino) == identity_.tail_ino;
+  const bool tiles_ok = std::filesystem::is_directory(dir_ + "/tile");
+  if (dir_ok && tail_ok && tiles_ok) return Ok();
+  return MakeError(ErrorKind::kStorage, "the audit log's tile directory " + dir_ + " (or its entries.tail or tile/) was " +
+                                            "deleted or replaced while tsad ran; nothing more is written (restart tsad)");
+}
+
+// The tail is full: it becomes tile/entries/<bundle> (rename, then fsync of both directories), and
+// a new, empty tail takes its place.
+Status TileFiles::RotateTail(std::uint64_t bundle) {
+  const std::string target = TilePath(-1, bundle);
+  TSA_TRY(MakeDirectories(std::filesystem::path(target).parent_path()));
+  if (::rename(TailPath().c_str(), target.c_str()) != 0) return IoError("cannot rename the tail to", target);
+  ::close(tail_fd_);
+  tail_fd_ = ::open(TailPath().c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (tail_fd_ < 0) return IoError("cannot create", TailPath());
+  TSA_TRY(SyncPath(std::filesystem::path(target).parent_path().string()));
+  TSA_TRY(SyncPath(dir_));
+  struct stat t {};
+  if (::fstat(tail_fd_, &t) == 0) identity_.tail_ino = static_cast<std::uint64_t>(t.st_ino);
+  return Ok();
+}
+
+Status TileFiles::WriteHashTile(int tile_level, std::uint64_t n, const std::vector<std::uint8_t>& bytes) {
+  const std::string path = TilePath(tile_level, n);
+  TSA_TRY(MakeDirectories(std::filesystem::path(path).parent_path()));
+  const std::string tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return IoError("cannot create", tmp);
+  Status written = WriteAll(fd, bytes.data(), bytes.size(), 0, tmp);
+  if (written && ::fdatasync(fd) != 0) written = IoError("cannot fdatasync", tmp);
+  ::close(fd);
+  TSA_TRY(written);
+  // Written whole, then renamed: a reader (or a static web server) never sees half a tile.
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return IoError("cannot rename", tmp);
+  return SyncPath(std::filesystem::path(path).parent_path().string());
+}
+
+// Full hash tiles are immutable once written: each is written when its 256th hash arrives.
+Status TileFiles::FlushFullHashTiles() {
+  for (std::size_t level = 0; level < pending_hashes_.size(); ++level) {
+    std::vector<TileHash> combined;
+    std::uint64_t done = 0;  // full tiles of this level before the combined hashes
+    {
+      std::lock_guard lock(mutex_);
+      if (partial_.size() <= level) partial_.resize(level + 1);
+      combined = partial_[level];
+      done = ((full_bundles_ * kTileEntries + tail_offsets_.size()) >> (8 * level)) / kTileEntries;
+    }
+    combined.insert(combined.end(), pending_hashes_[level].begin(), pending_hashes_[level].end());
+    std::size_t used = 0;
+    while (combined.size() - used >= kTileEntries) {
+      std::vector<std::uint8_t> bytes;
+      bytes.reserve(kTileEntries * kTileHashSize);
+      for (std::size_t i = used; i < used + kTileEntries; ++i) bytes.insert(bytes.end(), combined[i].begin(), combined[i].end());
+      TSA_TRY(WriteHashTile(static_cast<int>(level), done++, bytes));
+      used += kTileEntries;
+    }
+    pending_hashes_[level].assign(combined.begin() + static_cast<std::ptrdiff_t>(used), combined.end());
+  }
+  return Ok();
+}
+
+Status TileFiles::Commit() {
+  if (pending_sizes_.empty() && pending_hashes_.empty()) return Ok();
+  if (tail_fd_ < 0) return Stopped(dir_);
+  std::uint64_t bundles = 0, length = 0, in_tail = 0;
+  {
+    std::lock_guard lock(mutex_);
+    bundles = full_bundles_;
+    length = tail_length_;
+    in_tail = tail_offsets_.size();
+  }
+  std::vector<std::uint64_t> new_offsets;
+  std::size_t byte = 0;
+  bool rotated = false;
+  Status st = Ok();
+  // The entries up to the end of the current bundle go in one pwrite; a full tail is renamed.
+  for (std::size_t i = 0; i < pending_sizes_.size() && st;) {
+    const std::size_t first_byte = byte;
+    const std::uint64_t at = length;
+    for (; i < pending_sizes_.size() && in_tail < kTileEntries; ++i, ++in_tail) {
+      new_offsets.push_back(length);
+      byte += pending_sizes_[i];
+      length += pending_sizes_[i];
+    }
+    st = WriteAll(tail_fd_, pending_bytes_.data() + first_byte, byte - first_byte, at, TailPath());
+    if (st && in_tail == kTileEntries) {
+      if (::fdatasync(tail_fd_) != 0) st = IoError("cannot fdatasync", TailPath());
+      if (st) st = RotateTail(bundles);
+      if (st) {
+        rotated = true;
+        bundles += 1;
+        length = 0;
+        in_tail = 0;
+        new_offsets.clear();
+      }
+    }
+  }
+  // One fdatasync per batch (the tokens are durable before any reply).
+  if (st && in_tail > 0 && ::fdatasync(tail_fd_) != 0) st = IoError("cannot fdatasync", TailPath());
+  // The hash tiles already full are written before the new size is published.
+  std::vector<std::vector<TileHash>> hashes = pending_hashes_;
+  if (st) st = FlushFullHashTiles();
+  if (!st) {
+    pending_hashes_ = std::move(hashes);
+    if (rotated || tail_fd_ < 0) {
+      // Bundles were renamed: the files are ahead of memory. Stop; the restart reconciles them.
+      if (tail_fd_ >= 0) ::close(tail_fd_);
+      tail_fd_ = -1;
+      return MakeError(ErrorKind::kStorage, st.error().message + " (after a new bundle was started: restart tsad)");
+    }
+    Rollback();
+    return st;
+  }
+  std::lock_guard lock(mutex_);
+  full_bundles_ = bundles;
+  tail_length_ = length;
+  if (rotated) tail_offsets_.clear();
+  tail_offsets_.insert(tail_offsets_.end(), new_offsets.begin(), new_offsets.end());
+  if (partial_.size() < pending_hashes_.size()) partial_.resize(pending_hashes_.size());
+  for (std::size_t level = 0; level < pending_hashes_.size(); ++level) partial_[level] = std::move(pending_hashes_[level]);
+  pending_bytes_.clear();
+  pending_sizes_.clear();
+  pending_hashes_.clear();
+  return Ok();
+}
+
+Status TileFiles::ProbeWrite(std::size_t bytes) {
+  const std::string path = dir_ + "/probe.tmp";
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return IoError("cannot create", path);
+  std::vector<std::uint8_t> zeros(std::min<std::size_t>(bytes, 1u << 20), 0);
+  Status st = Ok();
+  for (std::size_t done = 0; done < bytes && st; done += zeros.size()) {
+    st = WriteAll(fd, zeros.data(), std::min(zeros.size(), bytes - done), done, path);
+  }
+  if (st && ::fdatasync(fd) != 0) st = IoError("cannot fdatasync", path);
+  ::close(fd);
+  ::unlink(path.c_str());
+  return st;
+}
+
+void TileFiles::SetPartialHashes(int tile_level, std::vector<TileHash> hashes) {
+  std::lock_guard lock(mutex_);
+  if (partial_.size() <= static_cast<std::size_t>(tile_level)) partial_.resize(static_cast<std::size_t>(tile_level) + 1);
+  partial_[static_cast<std::size_t>(tile_level)] = std::move(hashes);
+}
+
+Result<std::optional<std::vector<std::uint8_t>>> TileFiles::ReadFullBundle(std::uint64_t n) const {
+  return ReadWholeFile(TilePath(-1, n));
+}
+
+Result<std::optional<std::vector<std::uint8_t>>> TileFiles::ReadFullHashTile(int tile_level, std::uint64_t n) const {
+  return ReadWholeFile(TilePath(tile_level, n));
+}
+
+Result<std::vector<std::vector<std::uint8_t>>> TileFiles::Entries(std::uint64_t first, std::uint64_t count) const {
+  std::uint64_t bundles = 0;
+  std::vector<std::uint64_t> tail_offsets;
+  std::uint64_t tail_length = 0;
+  {
+    std::lock_guard lock(mutex_);
+    bundles = full_bundles_;
+    tail_offsets = tail_offsets_;
+    tail_length = tail_length_;
+  }
+  const std::uint64_t size = bundles * kTileEntries + tail_offsets.size();
+  if (first > size || size - first < count)
+    return MakeError(ErrorKind::kNotFound, "no entries past leaf " + std::to_string(size));
+  std::vector<std::vector<std::uint8_t>> out;
+  while (out.size() < count) {
+    const std::uint64_t at = first + out.size();
+    const std::uint64_t bundle = at / kTileEntries;
+    std::vector<std::uint8_t> bytes;
+    std::vector<std::uint64_t> offsets;
+    if (bundle < bundles) {
+      TSA_ASSIGN_OR_RETURN(auto file, ReadFullBundle(bundle));
+      if (!file) return MakeError(ErrorKind::kStorage, "the entry bundle " + TilePath(-1, bundle) + " is missing");
+      bytes = std::move(*file);
+      std::uint64_t end = 0;
+      offsets = EntryOffsets(bytes, end);
+      if (offsets.size() != kTileEntries || end != bytes.size()) {
+        return MakeError(ErrorKind::kStorage, "the entry bundle " + TilePath(-1, bundle) + " is damaged (" +
+                                                  std::to_string(offsets.size()) + " entries, " + std::to_string(bytes.size()) +
+                                                  " bytes)");
+      }
+    } else {
+      TSA_ASSIGN_OR_RETURN(auto file, ReadWholeFile(TailPath()));
+      if (!file || file->size() < tail_length) return MakeError(ErrorKind::kStorage, TailPath() + " is shorter than committed");
+      bytes = std::move(*file);
+      offsets = tail_offsets;
+    }
+    for (std::uint64_t i = at % kTileEntries; i < offsets.size() && out.size() < count; ++i)
+      out.push_back(EntryAt(bytes, offsets[i]));
+  }
+  return out;
+}
+
+Result<std::optional<TileHash>> TileFiles::Hash(int tile_level, std::uint64_t index) const {
+  TSA_ASSIGN_OR_RETURN(auto hashes, HashRange(tile_level, index, 1));
+  if (hashes.empty()) return std::optional<TileHash>();
+  return std::optional<TileHash>(hashes.front());
+}
+
+Result<std::vector<TileHash>> TileFiles::HashRange(int tile_level, std::uint64_t first, std::uint64_t count) const {
+  std::vector<TileHash> out;
+  if (tile_level < 0 || tile_level > 7) return out;
+  while (out.size() < count) {
+    const std::uint64_t at = first + out.size();
+    const std::uint64_t tile = at / kTileEntries;
+    std::uint64_t full = 0;
+    {
+      std::lock_guard lock(mutex_);
+      const std::uint64_t known = (full_bundles_ * kTileEntries + tail_offsets_.size()) >> (8 * tile_level);
+      full = known / kTileEntries;
+      if (tile >= full) {
+        const auto level = static_cast<std::size_t>(tile_level);
+        if (tile > full || level >= partial_.size()) return out;
+        for (std::uint64_t pos = at - full * kTileEntries; pos < partial_[level].size() && out.size() < count; ++pos) {
+          out.push_back(partial_[level][pos]);
+        }
+        return out;
+      }
+    }
+    TSA_ASSIGN_OR_RETURN(auto bytes, ReadFullHashTile(tile_level, tile));
+    if (!bytes || bytes->size() != kTileEntries * kTileHashSize) return out;
+    for (std::uint64_t i = at % kTileEntries; i < kTileEntries && out.size() < count; ++i) {
+      TileHash h{};
+      std::copy_n(bytes->begin() + static_cast<std::ptrdiff_t>(i * kTileHashSize), kTileHashSize, h.begin());
+      out.push_back(h);
+    }
+  }
+  return out;
+}
+
+std::size_t TileFiles::PartialHashCount(int tile_level) const {
+  std::lock_guard lock(mutex_);
+  const auto level = static_cast<std::size_t>(tile_level);
+  return level < partial_.size() ? partial_[level].size() : 0;
+}
+
+}  // namespace tsa::store
