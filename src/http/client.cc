@@ -209,7 +209,7 @@ Result<audit::WitnessReply> HttpWitnessTransport::Post(const std::string& url, c
       in_flight_.erase(client);
     }
   };
-  TSA_ASSIGN_OR_RETURN(HttpReply reply, DoPost(url, std::vector<std::uint8_t>(body.begin(), body.end()),
+  TSA_ASSIGN_OR_RETURN(HttpReply reply, DoSend(url, std::vector<std::uint8_t>(body.begin(), body.end()),
                                                "text/plain; charset=utf-8", options, hook));
   return audit::WitnessReply{reply.status, reply.content_type, std::string(reply.body.begin(), reply.body.end())};
 }

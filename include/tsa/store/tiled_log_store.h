@@ -69,6 +69,12 @@ class TiledLogStore final : public LogStore {
     return sql_.SignedCheckpointCovering(index);
   }
 
+  Status InsertCosignature(const CosignatureRow& row) override { return sql_.InsertCosignature(row); }
+  Result<std::vector<CosignatureRow>> Cosignatures(std::uint64_t tree_size) override { return sql_.Cosignatures(tree_size); }
+  Result<std::uint64_t> LatestCosignedSize(const std::string& witness, std::int64_t key_id) override {
+    return sql_.LatestCosignedSize(witness, key_id);
+  }
+
   Status InsertAnchorAttempt(const AnchorAttemptRow& row) override { return sql_.InsertAnchorAttempt(row); }
   Result<std::vector<AnchorAttemptRow>> AnchorAttempts(std::int64_t checkpoint_id, bool ok_only) override {
     return sql_.AnchorAttempts(checkpoint_id, ok_only);
