@@ -105,7 +105,7 @@ Result<HttpReply> DoPost(const std::string& url, const std::vector<std::uint8_t>
   client.set_write_timeout(options.timeout_s, 0);
   if (u.https) {
     client.enable_server_certificate_verification(true);
-    if (!options.ca_bundle.empty()) client.set_ca_cert_path(options.ca_bundle.c_str());
+    if (!options.ca_bundle.empty()) client.set_ca_cert_path(options.ca_bundle);
   }
   CappedBody reply_body(options.max_reply_bytes);
   httplib::Request request;
