@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 
@@ -42,13 +43,10 @@ std::string DefaultLogOrigin(const std::string& subject) {
 }
 
 bool IsValidKeyName(const std::string& name) {
-  if (name.empty()) return false;
-  for (unsigned char c : name) {
-    // ASCII space and controls, "+"; the note is UTF-8, so bytes >= 0x80 pass (Unicode spaces in
-    // a name are the operator's choice of origin, which tsad derives from a hostname).
-    if (c <= 0x20 || c == 0x7f || c == '+') return false;
-  }
-  return true;
+  // No ASCII space or control, no "+"; the note is UTF-8, so bytes >= 0x80 pass (Unicode spaces in
+  // a name are the operator's choice of origin, which tsad derives from a hostname).
+  return !name.empty() &&
+         std::all_of(name.begin(), name.end(), [](unsigned char c) { return c > 0x20 && c != 0x7f && c != '+'; });
 }
 
 std::uint32_t NoteKeyId(const std::string& name, const std::vector<std::uint8_t>& ed25519_public_key) {

@@ -25,7 +25,7 @@ std::string EncodeIndex(std::uint64_t n) {
   out = group;
   for (n /= 1000; n > 0; n /= 1000) {
     std::snprintf(group, sizeof(group), "x%03u/", static_cast<unsigned>(n % 1000));
-    out = group + out;
+    out.insert(0, group);
   }
   return out;
 }

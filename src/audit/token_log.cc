@@ -412,7 +412,7 @@ void TokenLog::RaiseWriterPriority() {
   if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), options_.writer_nice) != 0) {
     const int err = errno;
     std::lock_guard lock(mutex_);
-    stats_.writer_priority_error = "setpriority(" + std::to_string(options_.writer_nice) + "): " + std::strerror(err) +
+    stats_.writer_priority_error = "setpriority(" + std::to_string(options_.writer_nice) + "): " + ErrnoText(err) +
                                    (err == EPERM || err == EACCES ? " (needs CAP_SYS_NICE, or RLIMIT_NICE of at least " +
                                                                         std::to_string(20 - options_.writer_nice) + ")"
                                                                   : "");

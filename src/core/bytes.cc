@@ -1,7 +1,6 @@
 #include "tsa/core/bytes.h"
 
 #include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <iterator>
 
@@ -46,19 +45,19 @@ std::string ToHex(const std::vector<std::uint8_t>& bytes) {
 
 Result<std::vector<std::uint8_t>> ReadFileBytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return MakeError(ErrorKind::kNotFound, "cannot read " + path + ": " + std::strerror(errno));
+  if (!in) return MakeError(ErrorKind::kNotFound, "cannot read " + path + ": " + ErrnoText(errno));
   return std::vector<std::uint8_t>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 Result<std::string> ReadFileText(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return MakeError(ErrorKind::kNotFound, "cannot read " + path + ": " + std::strerror(errno));
+  if (!in) return MakeError(ErrorKind::kNotFound, "cannot read " + path + ": " + ErrnoText(errno));
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 Status WriteFileBytes(const std::string& path, const std::vector<std::uint8_t>& data) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) return MakeError(ErrorKind::kIo, "cannot write " + path + ": " + std::strerror(errno));
+  if (!out) return MakeError(ErrorKind::kIo, "cannot write " + path + ": " + ErrnoText(errno));
   out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
   if (!out) return MakeError(ErrorKind::kIo, "cannot write " + path);
   return Ok();

@@ -48,11 +48,11 @@ Bytes DerUnsignedInteger(std::span<const std::uint8_t> magnitude) {
 
 Bytes EncodeRejection(const Rejection& rejection) {
   constexpr std::uint8_t kInteger = 0x02, kBitString = 0x03, kUtf8String = 0x0c, kSequence = 0x30;
-  const int bit = static_cast<int>(rejection.fail_info);
+  const auto bit = static_cast<std::size_t>(rejection.fail_info);
   // Named-bit BIT STRING: octets up to the one holding the set bit; unused bits after it.
-  Bytes bits(static_cast<std::size_t>(bit / 8 + 2), 0);
+  Bytes bits(bit / 8 + 2, 0);
   bits[0] = static_cast<std::uint8_t>(7 - bit % 8);
-  bits[static_cast<std::size_t>(bit / 8 + 1)] = static_cast<std::uint8_t>(0x80 >> (bit % 8));
+  bits[bit / 8 + 1] = static_cast<std::uint8_t>(0x80U >> (bit % 8));
 
   Bytes status_info = DerTlv(kInteger, {2});  // rejection(2)
   if (!rejection.status_string.empty()) {

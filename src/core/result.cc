@@ -1,5 +1,7 @@
 #include "tsa/core/result.h"
 
+#include <system_error>
+
 namespace tsa {
 
 const char* ErrorKindName(ErrorKind kind) {
@@ -15,6 +17,8 @@ const char* ErrorKindName(ErrorKind kind) {
   }
   return "unknown";
 }
+
+std::string ErrnoText(int err) { return std::generic_category().message(err); }
 
 std::string Error::ToString() const { return std::string(ErrorKindName(kind)) + ": " + message; }
 

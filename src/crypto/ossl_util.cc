@@ -59,7 +59,7 @@ std::string IntegerDecimal(const ASN1_INTEGER* value) {
 
 std::string GeneralizedTimeToRfc3339(const ASN1_GENERALIZEDTIME* t) {
   if (t == nullptr) return {};
-  const std::string s(reinterpret_cast<const char*>(ASN1_STRING_get0_data(t)), static_cast<std::size_t>(ASN1_STRING_length(t)));
+  std::string s(reinterpret_cast<const char*>(ASN1_STRING_get0_data(t)), static_cast<std::size_t>(ASN1_STRING_length(t)));
   if (s.size() < 15) return s;
   std::string out = s.substr(0, 4) + "-" + s.substr(4, 2) + "-" + s.substr(6, 2) + "T" + s.substr(8, 2) + ":" + s.substr(10, 2) +
                     ":" + s.substr(12, 2);

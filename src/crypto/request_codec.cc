@@ -77,7 +77,7 @@ Result<std::vector<std::uint8_t>> EncodeRequest(const RequestSpec& spec) {
   if (!X509_ALGOR_set0(algor.get(), oid.get(), spec.hash_parameters_null ? V_ASN1_NULL : V_ASN1_UNDEF, nullptr)) {
     return MakeError(ErrorKind::kCrypto, "setting the hash algorithm: " + DrainOpensslErrors());
   }
-  oid.release();  // owned by algor now
+  static_cast<void>(oid.release());  // owned by algor now
   if (!TS_MSG_IMPRINT_set_algo(imprint.get(), algor.get()) ||
       !TS_MSG_IMPRINT_set_msg(imprint.get(), const_cast<unsigned char*>(spec.digest.data()),
                               static_cast<int>(spec.digest.size())) ||

@@ -172,6 +172,7 @@ Result<std::shared_ptr<const SignerMaterial>> SignerMaterial::Load(const SignerF
     const SecretText chain_file(std::move(chain_text));
     TSA_ASSIGN_OR_RETURN(auto chain, ParseCertificates(chain_file.text(), files.chain_path));
     std::vector<X509*> chain_certs;
+    chain_certs.reserve(chain.size());
     for (const auto& c : chain) chain_certs.push_back(c.get());
     TSA_ASSIGN_OR_RETURN(m->chain_pem_, CertificatesToPem(chain_certs));
     UniquePtr<X509_STORE> store(X509_STORE_new());

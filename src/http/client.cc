@@ -114,7 +114,7 @@ Result<HttpReply> DoSend(const std::string& url, const std::vector<std::uint8_t>
   client.set_write_timeout(options.timeout_s, 0);
   if (u.https) {
     client.enable_server_certificate_verification(true);
-    if (!options.ca_bundle.empty()) client.set_ca_cert_path(options.ca_bundle.c_str());
+    if (!options.ca_bundle.empty()) client.set_ca_cert_path(options.ca_bundle);
   }
   if (u.userinfo) {
     const auto colon = u.userinfo->find(':');

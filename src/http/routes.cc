@@ -53,7 +53,7 @@ const char* RouteName(Route route) {
   switch (route) {
     case Route::kTimeStamp: return "tsa";
     case Route::kHealth: return "health";
-    case Route::kCertificate: return "certs";
+    case Route::kCertificate:  // the certificate and the chain are one metrics route
     case Route::kChain: return "certs";
     case Route::kAuditCheckpoint: return "audit_checkpoint";
     case Route::kAuditProof: return "audit_proof";

@@ -29,7 +29,7 @@ Result<std::unique_ptr<Issuer>> Issuer::Create(Config config, std::shared_ptr<cr
 
 Issuer::Issuer(Config config, std::shared_ptr<crypto::TokenSigner> signer, std::shared_ptr<core::ClockSource> clock,
                std::shared_ptr<audit::TokenLog> log)
-    : config_(config),
+    : config_(std::move(config)),
       signer_(std::move(signer)),
       clock_(std::move(clock)),
       log_(std::move(log)),
@@ -96,7 +96,7 @@ void Issuer::IssueAsync(std::span<const std::uint8_t> der_request, std::function
     return;
   }
   // The log's completion resumes the request; no thread waits for the commit.
-  log_->AppendAsync(std::move(*s.record), [outcome = std::move(s.outcome), done = std::move(done)](Status st) mutable {
+  log_->AppendAsync(std::move(*s.record), [outcome = std::move(s.outcome), done = std::move(done)](const Status& st) mutable {
     done(st ? std::move(outcome) : LogFailed(outcome, st));
   });
 }

@@ -4,6 +4,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <nlohmann/json.hpp>
 
@@ -12,11 +13,8 @@ namespace {
 std::atomic<LogFormat> g_format{LogFormat::kText};
 
 bool NeedsQuotes(const std::string& v) {
-  if (v.empty()) return true;
-  for (unsigned char c : v) {
-    if (c <= ' ' || c == '"' || c == '=' || c == '\\' || c >= 0x7f) return true;
-  }
-  return false;
+  return v.empty() || std::any_of(v.begin(), v.end(),
+                                  [](unsigned char c) { return c <= ' ' || c == '"' || c == '=' || c == '\\' || c >= 0x7f; });
 }
 }  // namespace
 

@@ -12,7 +12,7 @@
 namespace tsa::store {
 namespace {
 
-std::string Errno(int err) { return std::strerror(err); }
+std::string Errno(int err) { return ErrnoText(err); }
 
 Status CheckOne(const std::string& path, const FileId& expected, const char* what) {
   auto now = IdentifyFile(path);

@@ -156,7 +156,7 @@ Status SqliteLogStore::AppendNode(int level, std::uint64_t index, const Bytes& h
 // Inserted in a savepoint, then rolled back: never a leaf.
 Status SqliteLogStore::TryAppendToken(const TokenRow& row) {
   TSA_TRY(db_.Exec("SAVEPOINT probe_token"));
-  const Status inserted = AppendToken(row);
+  Status inserted = AppendToken(row);
   TSA_TRY(db_.Exec("ROLLBACK TO probe_token"));
   TSA_TRY(db_.Exec("RELEASE probe_token"));
   return inserted;

@@ -32,6 +32,9 @@ struct Error {
 
 inline Error MakeError(ErrorKind kind, std::string message) { return Error{kind, std::move(message)}; }
 
+// strerror(err)'s text for messages, safe from any thread (std::strerror's buffer is not).
+std::string ErrnoText(int err);
+
 template <typename T>
 class [[nodiscard]] Result {
  public:

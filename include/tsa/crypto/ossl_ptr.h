@@ -19,11 +19,13 @@ namespace tsa::crypto {
 template <typename T>
 struct OsslDeleter;
 
+// NOLINTBEGIN(bugprone-macro-parentheses): Type is a type name, "(Type)* p" would not compile
 #define TSA_OSSL_DELETER(Type, free_fn)                     \
   template <>                                               \
   struct OsslDeleter<Type> {                                \
     void operator()(Type* p) const noexcept { free_fn(p); } \
   };
+// NOLINTEND(bugprone-macro-parentheses)
 
 TSA_OSSL_DELETER(BIO, BIO_free_all)
 TSA_OSSL_DELETER(BIGNUM, BN_free)

@@ -24,7 +24,7 @@ struct SignerFiles {
   std::string chain_path;  // optional: issuers of cert_path (intermediates and/or root)
   // Accept a key file that other users may read or write (mode & 077 != 0); refused otherwise.
   bool allow_readable_key = false;
-  std::string pkcs11_module = "";  // PKCS#11 module for a pkcs11: key (empty: kDefaultPkcs11Module)
+  std::string pkcs11_module{};  // PKCS#11 module for a pkcs11: key (empty: kDefaultPkcs11Module)
 };
 
 // The files of a certificate directory as tsa-certgen writes them: tsa_key.pem, tsa_cert.pem and,
