@@ -59,4 +59,13 @@ done
 expect_output D06 "the local file keeps its development defaults" 'TSA_ALLOW_UNSYNCED_CLOCK: .?true' cat "$WORK/local.yml"
 expect_output D06 "the audit file turns anchoring on" 'TSA_ANCHOR: .?true' cat "$WORK/audit.yml"
 expect_output D06 "an unset variable renders empty (tsad's default)" 'TSA_IO_THREADS: .?.?$' cat "$WORK/audit.yml"
+# Every variable tsad reads (its --help names them) is documented in .env.example, so an option
+# added later cannot be forgotten there and in docker-compose.env.yml.
+"$TSAD" --help | grep -oE 'Env:TSA_[A-Z0-9_]+' | sed 's/^Env://' | sort -u >"$WORK/tsad.vars"
+grep -oE '^#? ?TSA_[A-Z0-9_]+=' "$REPO_ROOT/.env.example" | sed -E 's/^#? ?//; s/=$//' | sort -u >"$WORK/documented"
+if comm -23 "$WORK/tsad.vars" "$WORK/documented" >"$WORK/undocumented" && [[ ! -s "$WORK/undocumented" ]]; then
+  pass D07 "every TSA_* variable of tsad --help ($(wc -l <"$WORK/tsad.vars")) is in .env.example"
+else
+  fail D07 "tsad reads TSA_* variables .env.example does not list" "$WORK/undocumented"
+fi
 finish
