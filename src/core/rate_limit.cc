@@ -75,6 +75,18 @@ int RateLimiter::Acquire(std::string_view identity, const RateSpec& spec, std::i
   return std::max(1, static_cast<int>(std::ceil((1 - b.tokens) / spec.per_second)));
 }
 
+int RateLimiter::Peek(std::string_view identity, const RateSpec& spec, std::int64_t now_ns) const {
+  const Shard& shard = shards_[std::hash<std::string_view>{}(identity) % kShards];
+  std::lock_guard lock(shard.mutex);
+  const auto it = shard.buckets.find(std::string(identity));
+  if (it == shard.buckets.end()) return 0;  // a new identity starts with a full bucket
+  const Bucket& b = it->second;
+  const double elapsed_s = static_cast<double>(std::max<std::int64_t>(0, now_ns - b.last_ns)) / 1e9;
+  const double tokens = std::min(spec.burst, b.tokens + elapsed_s * spec.per_second);
+  if (tokens >= 1) return 0;
+  return std::max(1, static_cast<int>(std::ceil((1 - tokens) / spec.per_second)));
+}
+
 std::size_t RateLimiter::size() const {
   std::size_t n = 0;
   for (const auto& s : shards_) {

@@ -49,9 +49,10 @@ Status ApplyProtocolPolicy(SSL_CTX* ctx) {
       ctx, SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF);
   // Idle keep-alive connections give their read/write buffers back (tens of KiB each).
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+  std::string groups = kGroups;  // mutable: the SSL_CTX_set1_groups_list macro casts to char*
   if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 || SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1 ||
       SSL_CTX_set_cipher_list(ctx, kTls12Ciphers) != 1 || SSL_CTX_set_ciphersuites(ctx, kTls13Suites) != 1 ||
-      SSL_CTX_set1_groups_list(ctx, kGroups) != 1 ||
+      SSL_CTX_set1_groups_list(ctx, groups.data()) != 1 ||
       SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof(kSessionContext) - 1) != 1) {
     return MakeError(ErrorKind::kCrypto, "cannot configure TLS: " + DrainOpensslErrors());
   }

@@ -19,7 +19,7 @@ namespace tsa::http {
 namespace {
 
 // A witness answers a few signature lines (tlog-witness): 64 KiB is generous.
-constexpr std::size_t kMaxWitnessReplyBytes = 64 * 1024;
+constexpr std::size_t kMaxWitnessReplyBytes = std::size_t{64} * 1024;
 
 struct ParsedUrl {
   bool https = false;

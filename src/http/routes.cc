@@ -110,24 +110,45 @@ Route Router::Classify(const RequestHead& head, const Target& target) const {
 // A verified client certificate that a client lists authenticates it; a listed but disabled one
 // is refused outright. Otherwise the Authorization header decides (a certificate that no client
 // lists is no credential, but the API key may still be sent over the same connection).
-service::AuthResult Router::Identify(const service::ClientSet& clients, const Exchange& ex) const {
+service::AuthResult Router::Identify(const service::ClientSet& clients, const Exchange& ex, bool allow_slow_hash) const {
   if (ex.peer) {
     service::AuthResult by_cert = clients.AuthenticateCertificate(ex.peer->subject, ex.peer->spki_sha256);
     // A listed certificate claims its client's name (an unknown one claims its subject).
     const bool listed = by_cert.client != nullptr || by_cert.claimed != ex.peer->subject;
     if (listed || ex.head.authorization.empty()) return by_cert;
   }
-  return clients.Authenticate(ex.head.authorization);
+  return clients.Authenticate(ex.head.authorization, allow_slow_hash);
 }
 
-std::optional<Response> Router::Authenticate(Exchange& ex) const {
+// Wrong secrets for known key ids (each cost an argon2id hash) per remote address: 10, then one
+// more every 5 s. Past that, a key that is not
+// in the verified cache is refused with 429 before its argon2id hash (~30 ms of an I/O thread)
+// is computed, so guessing keys cannot take the I/O threads; a client whose key was verified
+// before still gets in from the same address.
+constexpr core::RateSpec kAuthFailuresPerAddress{0.2, 10};
+
+std::optional<Response> Router::Authenticate(Exchange& ex) {
   if (!clients_) return std::nullopt;
   ex.client_set = clients_->Current();
-  const service::AuthResult auth = Identify(*ex.client_set, ex);
+  const std::int64_t now_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  const bool allow_slow_hash = auth_failures_.Peek(ex.client, kAuthFailuresPerAddress, now_ns) == 0;
+  const service::AuthResult auth = Identify(*ex.client_set, ex, allow_slow_hash);
   if (auth.client != nullptr) {
     ex.client_entry = auth.client;
     return std::nullopt;
   }
+  if (auth.throttled) {
+    const int wait = auth_failures_.Peek(ex.client, kAuthFailuresPerAddress, now_ns);
+    metrics_->CountAuthFailure();
+    metrics_->CountRateLimited();
+    service::LogEvent(spdlog::level::warn, "auth_throttled", {{"id", ex.id}, {"client", ex.client}, {"claimed", auth.claimed}});
+    Response res = TransportError(429, "too many failed authentication attempts: retry after " + std::to_string(wait) + " s",
+                                  ex.head);
+    res.set(bhttp::field::retry_after, std::to_string(std::max(1, wait)));
+    return res;
+  }
+  if (auth.wrong_after_hash) auth_failures_.Acquire(ex.client, kAuthFailuresPerAddress, now_ns);
   return Unauthorized(ex, auth);
 }
 
@@ -279,8 +300,12 @@ Response Router::Metrics(const Exchange& ex) {
     return TransportError(403, "/metrics is served to loopback clients only (see --metrics-from)", ex.head);
   }
   if (options_.metrics_from == MetricsAccess::kClient) {
-    const service::AuthResult auth = clients_ ? Identify(*clients_->Current(), ex)
+    const std::int64_t now_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    const bool allow_slow_hash = auth_failures_.Peek(ex.client, kAuthFailuresPerAddress, now_ns) == 0;
+    const service::AuthResult auth = clients_ ? Identify(*clients_->Current(), ex, allow_slow_hash)
                                               : service::AuthResult{nullptr, "", "no --clients"};
+    if (auth.wrong_after_hash) auth_failures_.Acquire(ex.client, kAuthFailuresPerAddress, now_ns);
     if (auth.client == nullptr) return Unauthorized(ex, auth);
   }
   const service::ServerGauges gauges = server_gauges ? server_gauges() : service::ServerGauges{};

@@ -75,7 +75,7 @@ class Router {
   // POST /tsa under --clients: checks the credentials (a verified client certificate that a client
   // lists, else the Authorization header) and fills exchange.client_*; a 401 reply
   // (counted and logged with the address and the claimed name) when they are missing or wrong.
-  std::optional<Response> Authenticate(Exchange& exchange) const;
+  std::optional<Response> Authenticate(Exchange& exchange);
   // POST /tsa under --rate-limit / --global-rate-limit / a client's rate: a 429 with Retry-After
   // (whole seconds) when over; nothing is signed or logged in the audit log then.
   std::optional<Response> RateLimit(const Exchange& exchange);
@@ -107,7 +107,7 @@ class Router {
   Response Metrics(const Exchange& exchange);
   Response Unauthorized(const Exchange& exchange, const service::AuthResult& auth) const;
   // The client a request authenticates as, by certificate or by Authorization header.
-  service::AuthResult Identify(const service::ClientSet& clients, const Exchange& exchange) const;
+  service::AuthResult Identify(const service::ClientSet& clients, const Exchange& exchange, bool allow_slow_hash) const;
   Response LogCheckpoint(const Exchange& exchange);
   Response LogVerifierKey(const Exchange& exchange);
   Response LogTile(const Exchange& exchange);
@@ -120,6 +120,7 @@ class Router {
   std::shared_ptr<service::ClientRegistry> clients_;  // null: no authentication
   core::RateLimiter limiter_;
   core::RateLimiter global_limiter_{1};
+  core::RateLimiter auth_failures_{10'000};  // per remote address (Router::Authenticate)
   std::array<service::RouteMetrics*, kRouteCount> route_metrics_{};
 };
 

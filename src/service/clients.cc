@@ -165,17 +165,17 @@ Result<std::shared_ptr<ClientSet>> ClientSet::Load(const std::string& path) {
   return FromClients(std::move(*clients));
 }
 
-AuthResult ClientSet::Authenticate(std::string_view authorization) const {
-  if (StartsWithNoCase(authorization, "Bearer ")) return CheckKey(authorization.substr(7), "");
+AuthResult ClientSet::Authenticate(std::string_view authorization, bool allow_slow_hash) const {
+  if (StartsWithNoCase(authorization, "Bearer ")) return CheckKey(authorization.substr(7), "", allow_slow_hash);
   if (StartsWithNoCase(authorization, "Basic ")) {
     const auto credentials = DecodeBasic(authorization.substr(6));
     if (!credentials) return AuthResult{nullptr, "", "malformed Basic credentials"};
-    return CheckKey(credentials->second, credentials->first);
+    return CheckKey(credentials->second, credentials->first, allow_slow_hash);
   }
   return AuthResult{nullptr, "", authorization.empty() ? "no credentials" : "unsupported Authorization scheme"};
 }
 
-AuthResult ClientSet::CheckKey(std::string_view key, std::string_view user) const {
+AuthResult ClientSet::CheckKey(std::string_view key, std::string_view user, bool allow_slow_hash) const {
   AuthResult out;
   out.claimed = std::string(user);
   // tsak_<16 hex id>_<secret>: the id selects the one stored hash to check.
@@ -207,6 +207,11 @@ AuthResult ClientSet::CheckKey(std::string_view key, std::string_view user) cons
       verified = ConstantTimeEqual(digest_view, std::string_view(reinterpret_cast<const char*>(cached->second.data()), 32));
     }
   }
+  if (!verified && !allow_slow_hash) {
+    out.failure = "too many failed attempts from this address";
+    out.throttled = true;
+    return out;
+  }
   if (!verified) {
     // argon2id_verify compares in constant time itself.
     const std::string& hash = client.keys[found->second.key].hash;
@@ -218,6 +223,7 @@ AuthResult ClientSet::CheckKey(std::string_view key, std::string_view user) cons
   }
   if (!verified) {
     out.failure = "wrong key";
+    out.wrong_after_hash = true;
     return out;
   }
   if (!client.enabled) {

@@ -13,7 +13,7 @@
 namespace tsa::store {
 namespace {
 
-std::string Errno() { return std::strerror(errno); }
+std::string Errno() { return ErrnoText(errno); }
 
 Error IoError(const std::string& what, const std::string& path) {
   return MakeError(ErrorKind::kStorage, what + " " + path + ": " + Errno());

@@ -131,8 +131,10 @@ class Run {
       const std::uint64_t index = bundle * kTileWidth + j;
       const Hash leaf = audit::LeafHash((*entries)[j]);
       if (leaf != (**level0)[j]) {
-        return Fail(MonitorStatus::kTampered,
-                    "entry " + std::to_string(index) + " (" + bundle_path + ") does not hash to its leaf hash in " + tile_path);
+        std::string what = "entry " + std::to_string(index) + " (" + bundle_path;
+        what += ") does not hash to its leaf hash in ";
+        what += tile_path;
+        return Fail(MonitorStatus::kTampered, what);
       }
       // Entries before from_ share this bundle: their tile row is proven through the frontier
       // (levels < 8), so the comparison above holds them too; an earlier run checked the rest.

@@ -209,6 +209,32 @@ TEST(RateLimit, OverTheRateIs429WithRetryAfterThenServedAfterTheWait) {
   tsad.Stop();
 }
 
+// Guessing the secret of a known key id costs tsad an argon2id hash per attempt: past 10 wrong
+// secrets from one address, keys that would need the hash get 429 unhashed, while a key verified
+// before (in the digest cache) still gets in from that address.
+TEST(RateLimit, WrongSecretsFromOneAddressAreThrottledBeforeTheSlowHash) {
+  TempDir files("tsa-clients-throttle");
+  const std::string file = files.Sub("clients.json");
+  const std::string alice = RunClientsTool(file, {"add", "alice"});
+  const std::string bob = RunClientsTool(file, {"add", "bob"});
+  SharedTsad tsad;
+  tsad.Start({"--clients", file});
+  ASSERT_TRUE(tsad.Ready());
+  ASSERT_EQ(PkiStatus(Issue(tsad.port(), {{"Authorization", "Bearer " + alice}})), 0) << "alice verified once";
+  std::string wrong = bob;
+  wrong.back() = wrong.back() == '0' ? '1' : '0';
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(Issue(tsad.port(), {{"Authorization", "Bearer " + wrong}}).status, 401) << i;
+  const auto throttled = Issue(tsad.port(), {{"Authorization", "Bearer " + wrong}});
+  ASSERT_EQ(throttled.status, 429) << throttled.Summary();
+  EXPECT_GE(std::stoi(throttled.header("Retry-After")), 1);
+  EXPECT_EQ(Issue(tsad.port(), {{"Authorization", "Bearer " + bob}}).status, 429) << "a key never verified waits too";
+  EXPECT_EQ(PkiStatus(Issue(tsad.port(), {{"Authorization", "Bearer " + alice}})), 0) << "a cached key still gets in";
+  EXPECT_TRUE(WaitForLog(tsad.tsad(), "auth_throttled"));
+  std::this_thread::sleep_for(5100ms);  // one more attempt every 5 s
+  EXPECT_EQ(PkiStatus(Issue(tsad.port(), {{"Authorization", "Bearer " + bob}})), 0) << "hashed again after the wait";
+  tsad.Stop();
+}
+
 TEST(RateLimit, ABadRateIsOneLineAndExit1) {
   TempDir dir;
   auto pki = CreateTestPki(dir.Sub("pki"), crypto::KeyType::kEcP256);

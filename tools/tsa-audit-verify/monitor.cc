@@ -58,14 +58,14 @@ std::function<Status(std::uint64_t, const std::vector<std::uint8_t>&)> EntryChec
 Status WriteState(const std::string& path, const std::string& note) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return MakeError(ErrorKind::kIo, "cannot write " + tmp + ": " + std::strerror(errno));
+  if (fd < 0) return MakeError(ErrorKind::kIo, "cannot write " + tmp + ": " + tsa::ErrnoText(errno));
   const bool written = ::write(fd, note.data(), note.size()) == static_cast<ssize_t>(note.size()) && ::fsync(fd) == 0;
   const int saved = errno;
   ::close(fd);
   std::error_code ec;
   if (!written) {
     std::filesystem::remove(tmp, ec);
-    return MakeError(ErrorKind::kIo, "cannot write " + tmp + ": " + std::strerror(saved));
+    return MakeError(ErrorKind::kIo, "cannot write " + tmp + ": " + tsa::ErrnoText(saved));
   }
   std::filesystem::rename(tmp, path, ec);
   if (ec) {

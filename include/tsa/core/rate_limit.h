@@ -34,6 +34,8 @@ class RateLimiter {
   // Takes one token from `identity`'s bucket. Returns 0 when granted, otherwise the whole seconds
   // to wait (at least 1) for the next token (HTTP Retry-After).
   int Acquire(std::string_view identity, const RateSpec& spec, std::int64_t now_ns);
+  // What Acquire would answer now, without taking a token or remembering a new identity.
+  int Peek(std::string_view identity, const RateSpec& spec, std::int64_t now_ns) const;
 
   std::size_t size() const;
 

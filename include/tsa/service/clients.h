@@ -57,6 +57,8 @@ struct AuthResult {
   const Client* client = nullptr;  // set when authenticated (valid while the ClientSet lives)
   std::string claimed;             // the name or key id the request claimed (for the failure log)
   std::string failure;             // why not, for the log ("no credentials", "wrong key", "disabled")
+  bool throttled = false;          // refused unchecked: the key needed argon2id and that was not allowed
+  bool wrong_after_hash = false;   // a known key id whose secret argon2id found wrong
 };
 
 // One loaded clients file; immutable apart from the verified-key cache. Thread-safe.
@@ -67,14 +69,16 @@ class ClientSet {
 
   // `authorization`: the Authorization header ("Bearer KEY", or "Basic base64(user:KEY)" where
   // user may be the client's name or empty).
-  AuthResult Authenticate(std::string_view authorization) const;
+  // `allow_slow_hash` false: a key not in the verified cache is refused (throttled) instead of
+  // paying argon2id, for an address that failed too often (http/routes.cc).
+  AuthResult Authenticate(std::string_view authorization, bool allow_slow_hash = true) const;
   // A mutual-TLS client certificate (its subject and SPKI hash), verified by the TLS layer.
   AuthResult AuthenticateCertificate(const std::string& subject, const std::string& spki_sha256_hex) const;
   std::size_t size() const { return clients_.size(); }
 
  private:
   explicit ClientSet(std::vector<Client> clients);
-  AuthResult CheckKey(std::string_view key, std::string_view user) const;
+  AuthResult CheckKey(std::string_view key, std::string_view user, bool allow_slow_hash) const;
 
   struct KeyRef {
     std::size_t client;

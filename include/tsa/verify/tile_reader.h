@@ -23,8 +23,8 @@ using LogFetcher = std::function<Result<std::vector<std::uint8_t>>(const std::st
 
 // Largest bodies a fetcher needs to accept: a full hash tile, and a full entry bundle of 256
 // entries of at most 65535 bytes, each behind a 2-byte length.
-inline constexpr std::size_t kMaxTileBytes = 256 * 32;
-inline constexpr std::size_t kMaxEntryBundleBytes = 256 * (2 + 65535);
+inline constexpr std::size_t kMaxTileBytes = std::size_t{256} * 32;
+inline constexpr std::size_t kMaxEntryBundleBytes = std::size_t{256} * (2 + 65535);
 
 // Not thread-safe; one per run. Errors: what the fetcher returned (unavailable), kInvalidArgument
 // for a resource of the wrong shape (a tile of the wrong length, a bundle that does not split
@@ -44,7 +44,7 @@ class TileReader {
   // partial tile of width floor(size / 256^L) mod 256. A partial tile the log no longer serves
   // (404) is read from the full one, as tlog-tiles allows; a full tile may come from any cache.
   Result<const std::vector<audit::Hash>*> Tile(int tile_level, std::uint64_t index);
-  bool HasTile(int tile_level, std::uint64_t index) const { return tiles_.count({tile_level, index}) != 0; }
+  bool HasTile(int tile_level, std::uint64_t index) const { return tiles_.contains({tile_level, index}); }
   // Drops a cached tile (the entry scan keeps memory flat on large logs).
   void Forget(int tile_level, std::uint64_t index) { tiles_.erase({tile_level, index}); }
 

@@ -32,6 +32,19 @@ TEST(RateLimiter, BurstThenRefillWithRetryAfter) {
   EXPECT_EQ(limiter.Acquire("a", spec, kSecond), 1);
 }
 
+TEST(RateLimiter, PeekAnswersLikeAcquireWithoutTakingOrRemembering) {
+  RateLimiter limiter;
+  const RateSpec spec = ParseRate("1/s:2").value();
+  EXPECT_EQ(limiter.Peek("a", spec, 0), 0);
+  EXPECT_EQ(limiter.size(), 0u) << "an unknown identity is not remembered";
+  EXPECT_EQ(limiter.Acquire("a", spec, 0), 0);
+  EXPECT_EQ(limiter.Acquire("a", spec, 0), 0);
+  EXPECT_EQ(limiter.Peek("a", spec, 0), 1);
+  EXPECT_EQ(limiter.Peek("a", spec, 0), 1) << "peeking took nothing";
+  EXPECT_EQ(limiter.Peek("a", spec, kSecond), 0);
+  EXPECT_EQ(limiter.Acquire("a", spec, kSecond), 0);
+}
+
 TEST(RateLimiter, RetryAfterIsWholeSecondsRoundedUp) {
   RateLimiter limiter;
   const RateSpec spec = ParseRate("6/min:1").value();  // one per 10 s
