@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "tsa/http/anchor_transport.h"
+#include "tsa/http/in_flight_clients.h"
 #include "tsa/http/witness_transport.h"
 
 namespace tsa::http {
@@ -104,6 +105,17 @@ std::string TransportFailure(httplib::Error err) {
 
 using ClientHook = std::function<void(httplib::Client*, bool /*registered*/)>;
 
+// Registers each client of an exchange with `clients` for its duration (CancelAll at shutdown).
+ClientHook TrackIn(InFlightClients& clients) {
+  return [&clients](httplib::Client* client, bool registered) {
+    if (registered) {
+      clients.Add(client);
+    } else {
+      clients.Remove(client);
+    }
+  };
+}
+
 // One exchange: POST with a body (content_type set) or GET (body empty, content_type empty).
 Result<HttpReply> DoSend(const std::string& url, const std::vector<std::uint8_t>& body, const std::string& content_type,
                          const ClientOptions& options, const ClientHook& hook) {
@@ -178,14 +190,7 @@ Result<std::vector<std::uint8_t>> HttpAnchorTransport::PostQuery(const std::stri
   ClientOptions options;
   options.timeout_s = timeout_s;
   options.ca_bundle = ca_bundle_path_;
-  auto hook = [this](httplib::Client* client, bool registered) {
-    std::lock_guard lock(mutex_);
-    if (registered) {
-      in_flight_.insert(client);
-    } else {
-      in_flight_.erase(client);
-    }
-  };
+  const ClientHook hook = TrackIn(in_flight_);
   TSA_ASSIGN_OR_RETURN(HttpReply reply, DoSend(url, der, "application/timestamp-query", options, hook));
   if (reply.status != 200) return MakeError(ErrorKind::kUnavailable, "HTTP " + std::to_string(reply.status));
   // RFC 3161 §3.4: the reply media type.
@@ -201,27 +206,29 @@ Result<audit::WitnessReply> HttpWitnessTransport::Post(const std::string& url, c
   options.timeout_s = timeout_s;
   options.max_reply_bytes = kMaxWitnessReplyBytes;
   options.accept = "text/x.tlog.size, text/plain";
-  auto hook = [this](httplib::Client* client, bool registered) {
-    std::lock_guard lock(mutex_);
-    if (registered) {
-      in_flight_.insert(client);
-    } else {
-      in_flight_.erase(client);
-    }
-  };
+  const ClientHook hook = TrackIn(in_flight_);
   TSA_ASSIGN_OR_RETURN(HttpReply reply, DoSend(url, std::vector<std::uint8_t>(body.begin(), body.end()),
                                                "text/plain; charset=utf-8", options, hook));
   return audit::WitnessReply{reply.status, reply.content_type, std::string(reply.body.begin(), reply.body.end())};
 }
 
-void HttpWitnessTransport::CancelAll() {
+void HttpWitnessTransport::CancelAll() { in_flight_.StopAll(); }
+
+void HttpAnchorTransport::CancelAll() { in_flight_.StopAll(); }
+
+void InFlightClients::Add(void* client) {
   std::lock_guard lock(mutex_);
-  for (void* c : in_flight_) static_cast<httplib::Client*>(c)->stop();
+  clients_.insert(client);
 }
 
-void HttpAnchorTransport::CancelAll() {
+void InFlightClients::Remove(void* client) {
   std::lock_guard lock(mutex_);
-  for (void* c : in_flight_) static_cast<httplib::Client*>(c)->stop();
+  clients_.erase(client);
+}
+
+void InFlightClients::StopAll() {
+  std::lock_guard lock(mutex_);
+  for (void* c : clients_) static_cast<httplib::Client*>(c)->stop();
 }
 
 }  // namespace tsa::http

@@ -2,11 +2,10 @@
 #pragma once
 
 #include <memory>
-#include <mutex>
-#include <set>
 #include <string>
 
 #include "tsa/audit/anchor_worker.h"
+#include "tsa/http/in_flight_clients.h"
 
 namespace tsa::http {
 
@@ -20,8 +19,7 @@ class HttpAnchorTransport final : public audit::AnchorTransport {
 
  private:
   std::string ca_bundle_path_;
-  std::mutex mutex_;
-  std::set<void*> in_flight_;  // httplib::Client* being used; guarded by mutex_
+  InFlightClients in_flight_;
 };
 
 }  // namespace tsa::http

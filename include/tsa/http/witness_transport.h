@@ -2,11 +2,10 @@
 // shutdown. Replies are capped (a cosignature reply is a few lines) and bounded in time.
 #pragma once
 
-#include <mutex>
-#include <set>
 #include <string>
 
 #include "tsa/audit/witness_worker.h"
+#include "tsa/http/in_flight_clients.h"
 
 namespace tsa::http {
 
@@ -16,8 +15,7 @@ class HttpWitnessTransport final : public audit::WitnessTransport {
   void CancelAll() override;
 
  private:
-  std::mutex mutex_;
-  std::set<void*> in_flight_;  // httplib::Client* being used; guarded by mutex_
+  InFlightClients in_flight_;
 };
 
 }  // namespace tsa::http
