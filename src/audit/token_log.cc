@@ -104,6 +104,9 @@ struct TokenLog::Opened {
   store::LogFiles files;
   std::shared_ptr<store::TileFiles> tiles;  // the tiles layout
   std::shared_ptr<store::IndexTail> unindexed;
+  std::shared_ptr<std::atomic<int>> wal_frames = std::make_shared<std::atomic<int>>(0);
+  std::shared_ptr<std::mutex> sql_write = std::make_shared<std::mutex>();
+  std::unique_ptr<IndexWriter> indexer;  // the tiles layout
 };
 
 // The layout of an existing log is the one recorded; a log from before the record is SQLite when
@@ -240,6 +243,17 @@ Result<std::unique_ptr<TokenLog>> TokenLog::Open(const TokenLogOptions& options)
   // Every connection is open, so the WAL exists: from now on both files must stay the same.
   store::LogFiles files(options.path);
   TSA_TRY(files.Record());
+  auto wal_frames = std::make_shared<std::atomic<int>>(0);
+  db->OnWalCommit([wal_frames](int frames) { wal_frames->store(frames, std::memory_order_relaxed); });
+  auto sql_write = std::make_shared<std::mutex>();
+  std::unique_ptr<IndexWriter> indexer;
+  if (tiles) {
+    IndexWriterOptions index_options{options.path, options.synchronous_full, options.index_batch,
+                                     std::chrono::milliseconds(options.index_interval_ms)};
+    TSA_ASSIGN_OR_RETURN(indexer, IndexWriter::Open(index_options, tiles, unindexed, sql_write, [wal_frames](int frames) {
+                           wal_frames->store(frames, std::memory_order_relaxed);
+                         }));
+  }
   Opened opened{options,
                 std::move(lock),
                 created,
@@ -251,7 +265,10 @@ Result<std::unique_ptr<TokenLog>> TokenLog::Open(const TokenLogOptions& options)
                 last_gen_time,
                 std::move(files),
                 std::move(tiles),
-                std::move(unindexed)};
+                std::move(unindexed),
+                std::move(wal_frames),
+                std::move(sql_write),
+                std::move(indexer)};
   // NOLINTNEXTLINE: private constructor of a factory
   return std::unique_ptr<TokenLog>(new TokenLog(std::move(opened)));  // NOLINT
 }
@@ -264,17 +281,18 @@ TokenLog::TokenLog(Opened opened)
       db_(std::move(opened.db)),
       store_(std::move(opened.store)),
       checkpointer_(std::move(opened.checkpointer)),
+      wal_frames_(std::move(opened.wal_frames)),
+      sql_write_(std::move(opened.sql_write)),
       reader_(std::move(opened.reader)),
       reader_store_(opened.tiles ? std::unique_ptr<store::LogStore>(
                                        std::make_unique<store::TiledLogStore>(*reader_, opened.tiles, opened.unindexed))
                                  : std::make_unique<store::SqliteLogStore>(*reader_)),
       tiles_(std::move(opened.tiles)),
       unindexed_(std::move(opened.unindexed)),
-      last_index_write_(std::chrono::steady_clock::now()),
+      indexer_(std::move(opened.indexer)),
       frontier_(std::move(opened.frontier)),
       last_gen_time_us_(opened.last_gen_time_us) {
   stats_.size = frontier_.size();
-  db_->OnWalCommit([this](int frames) { wal_frames_ = frames; });
   // Wait until the writer has set its priority, so Stats() reports the outcome from the start.
   // (Members, not locals: they outlive the writer thread's use of them.)
   writer_ = std::jthread([this](std::stop_token st) {
@@ -304,6 +322,7 @@ TokenLog::~TokenLog() {
   writer_.request_stop();
   wake_writer_.notify_all();
   if (writer_.joinable()) writer_.join();
+  indexer_.reset();  // indexes the last leaves, before the connections close
 }
 
 Status TokenLog::Submit(const std::shared_ptr<Pending>& pending, int timeout_ms) {
@@ -403,6 +422,7 @@ TokenLogStats TokenLog::Stats() const {
   TokenLogStats stats = stats_;
   stats.queued = queue_.size();
   if (checkpointer_) stats.checkpoint_error = checkpointer_->last_error();
+  if (indexer_) stats.index_error = indexer_->last_error();
   return stats;
 }
 
@@ -441,7 +461,6 @@ void TokenLog::Run(std::stop_token stop) {
   std::vector<std::shared_ptr<Pending>> batch;
   try {
     RunLoop(stop, batch);
-    MaybeWriteIndex(/*force=*/true);
   } catch (const std::exception& e) {
     FailWriter(batch, std::string("the token log writer stopped: ") + e.what());
   } catch (...) {
@@ -492,36 +511,12 @@ void TokenLog::RunLoop(std::stop_token& stop, std::vector<std::shared_ptr<Pendin
       for (const auto& p : batch) tokens += p->kind == Pending::Kind::kToken ? 1 : 0;
       options_.on_commit(tokens, std::chrono::steady_clock::now() - commit_start, static_cast<bool>(st));
     }
-    if (checkpointer_) checkpointer_->AfterCommit(*db_, wal_frames_);
+    if (checkpointer_) checkpointer_->AfterCommit(*db_, wal_frames_->load(std::memory_order_relaxed));
     RecordOutcome(batch, st);
     for (const auto& p : batch) p->Finish();
     batch.clear();
-    MaybeWriteIndex(/*force=*/false);
+    if (indexer_) indexer_->Added();
   }
-}
-
-// The tiles layout's serial index, in one transaction per second (or per index_batch leaves),
-// after the replies of the batch that just committed: never on a token's critical path.
-void TokenLog::MaybeWriteIndex(bool force) {
-  if (!tiles_) return;
-  const std::size_t waiting = store_->UnindexedLeaves();
-  if (waiting == 0) return;
-  const auto now = std::chrono::steady_clock::now();
-  if (!force && waiting < options_.index_batch &&
-      now - last_index_write_ < std::chrono::milliseconds(options_.index_interval_ms)) {
-    return;
-  }
-  last_index_write_ = now;
-  Status st = [&]() -> Status {
-    TSA_TRY(CheckFiles());
-    TSA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(*db_));
-    TSA_ASSIGN_OR_RETURN(std::size_t rows, store_->WriteIndex());
-    TSA_TRY(tx.Commit());
-    store_->IndexWritten(rows);
-    return Ok();
-  }();
-  std::lock_guard lock(mutex_);
-  stats_.index_error = st ? "" : st.error().message;
 }
 
 void TokenLog::RecordOutcome(const std::vector<std::shared_ptr<Pending>>& batch, const Status& st) {
@@ -616,18 +611,22 @@ Status TokenLog::Commit(std::vector<std::shared_ptr<Pending>>& batch) {
   if (batch.size() == 1 && batch.front()->kind == Pending::Kind::kClaimEpoch) {
     const auto& p = batch.front();
     TSA_TRY(CheckFiles());
+    std::lock_guard sql(*sql_write_);
     TSA_ASSIGN_OR_RETURN(p->epoch, store_->ClaimSerialEpoch(p->instance, p->now_us));
     return Ok();
   }
   if (batch.size() == 1 && batch.front()->kind == Pending::Kind::kWrite) {
+    std::lock_guard sql(*sql_write_);
     TSA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(db));
     TSA_TRY(batch.front()->write(*store_));
     return CommitChecked(tx);
   }
   // The tiles layout writes the leaves to files (one fdatasync): a SQLite transaction only for probes.
   const bool probes = std::any_of(batch.begin(), batch.end(), [](const auto& p) { return p->kind == Pending::Kind::kProbe; });
+  std::unique_lock<std::mutex> sql;  // declared before tx: released after its commit or rollback
   std::optional<store::Transaction> tx;
   if (!tiles_ || probes) {
+    sql = std::unique_lock(*sql_write_);
     TSA_ASSIGN_OR_RETURN(store::Transaction begun, store::Transaction::Begin(db));
     tx.emplace(std::move(begun));
   }

@@ -31,10 +31,11 @@ Status SyncPath(const std::string& path) {
 // mkdir -p, fsyncing each directory that was created and its parent (a new tile's path survives
 // a power loss once its rename or write is synced).
 Status MakeDirectories(const std::filesystem::path& dir) {
-  if (std::filesystem::is_directory(dir)) return Ok();
+  // An empty path is the working directory (a relative --db such as "audit.db"): it exists.
+  if (dir.empty() || std::filesystem::is_directory(dir)) return Ok();
   TSA_TRY(MakeDirectories(dir.parent_path()));
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return IoError("cannot create", dir.string());
-  return SyncPath(dir.parent_path().string());
+  return SyncPath(dir.has_parent_path() ? dir.parent_path().string() : ".");
 }
 
 Status WriteAll(int fd, const std::uint8_t* data, std::size_t len, std::uint64_t offset, const std::string& path) {

@@ -138,6 +138,11 @@ std::vector<LeafIndexRow> IndexTail::Snapshot() const {
   return rows_;
 }
 
+std::vector<LeafIndexRow> IndexTail::Front(std::size_t rows) const {
+  std::lock_guard lock(mutex_);
+  return {rows_.begin(), rows_.begin() + static_cast<std::ptrdiff_t>(std::min(rows, rows_.size()))};
+}
+
 void IndexTail::DropFront(std::size_t rows) {
   std::lock_guard lock(mutex_);
   rows_.erase(rows_.begin(), rows_.begin() + static_cast<std::ptrdiff_t>(std::min(rows, rows_.size())));
@@ -322,8 +327,8 @@ Status TiledLogStore::InsertIndexRows(const std::vector<LeafIndexRow>& rows) {
   return Ok();
 }
 
-Result<std::size_t> TiledLogStore::WriteIndex() {
-  const std::vector<LeafIndexRow> rows = unindexed_->Snapshot();
+Result<std::size_t> TiledLogStore::WriteIndex(std::size_t max_rows) {
+  const std::vector<LeafIndexRow> rows = unindexed_->Front(max_rows);
   TSA_TRY(InsertIndexRows(rows));
   return rows.size();
 }

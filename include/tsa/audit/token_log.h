@@ -4,6 +4,7 @@
 // it is durably in the log (AUDIT_CHAIN.md).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -17,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "tsa/audit/index_writer.h"
 #include "tsa/audit/merkle.h"
 #include "tsa/audit/wal_checkpointer.h"
 #include "tsa/core/result.h"
@@ -44,8 +46,8 @@ struct TokenLogOptions {
   // Where a NEW log keeps its leaves (store::LogLayout, AUDIT_CHAIN.md "On-disk layout"); an
   // existing log keeps the layout recorded in its database. kTiles needs keep_token.
   store::LogLayout layout = store::LogLayout::kSqlite;
-  // The tiles layout: the serial index is written when this many leaves wait for it, or after
-  // index_interval_ms (checked after each commit); lookups see the waiting ones meanwhile.
+  // The tiles layout: the serial index is written by its own thread (IndexWriter) when this many
+  // leaves wait for it, and every index_interval_ms; lookups see the waiting ones meanwhile.
   std::size_t index_batch = 16384;
   int index_interval_ms = 1000;
   bool synchronous_full = true;  // fsync at every commit (power-loss durable)
@@ -170,7 +172,6 @@ class TokenLog {
   Status CommitChecked(store::Transaction& tx);
   Status CheckFiles();
   Status InsertToken(std::uint64_t index, const Pending& p);
-  void MaybeWriteIndex(bool force);
   static Result<store::LogLayout> ChooseLayout(store::Database& db, const TokenLogOptions& options);
   static Result<std::unique_ptr<store::LogStore>> OpenTiles(store::Database& db, const std::string& path, bool created,
                                                             std::shared_ptr<store::TileFiles>& tiles,
@@ -189,14 +190,18 @@ class TokenLog {
   std::unique_ptr<store::Database> db_;            // used only by the writer thread after Open
   std::unique_ptr<store::LogStore> store_;         // over db_: writer thread only
   std::unique_ptr<WalCheckpointer> checkpointer_;  // null: SQLite's automatic checkpoints
-  int wal_frames_ = 0;                             // writer thread only: WAL size after the last commit
+  // The WAL's size after the last commit of the writer's or the index writer's connection (set
+  // by their commit hooks, read by the writer).
+  std::shared_ptr<std::atomic<int>> wal_frames_;
+  // Held around every SQLite transaction of the writer and of the index writer (IndexWriter).
+  std::shared_ptr<std::mutex> sql_write_;
   std::mutex read_mutex_;
   std::unique_ptr<store::Database> reader_;        // guarded by read_mutex_
   std::unique_ptr<store::LogStore> reader_store_;  // over reader_: guarded by read_mutex_
   // The tiles layout (null with the SQLite one): shared by the writer's store and the reader's.
   std::shared_ptr<store::TileFiles> tiles_;
   std::shared_ptr<store::IndexTail> unindexed_;
-  std::chrono::steady_clock::time_point last_index_write_;  // writer thread only
+  std::unique_ptr<IndexWriter> indexer_;  // the tiles layout's serial index (null with SQLite)
 
   mutable std::mutex mutex_;
   std::condition_variable_any wake_writer_;

@@ -241,9 +241,13 @@ class LogStore {
   // per batch), before the batch's SQLite transaction commits; Rollback forgets them.
   virtual Status CommitAppends() { return Ok(); }
   virtual void RollbackAppends() {}
-  // The serial index: WriteIndex inserts the committed leaves not yet indexed (inside the caller's
-  // transaction) and returns how many; IndexWritten(n) after the commit drops them from memory.
-  virtual Result<std::size_t> WriteIndex() { return std::size_t{0}; }
+  // The serial index: WriteIndex inserts up to `max_rows` of the committed leaves not yet indexed,
+  // oldest first (inside the caller's transaction) and returns how many; IndexWritten(n) after
+  // the commit drops them from memory.
+  virtual Result<std::size_t> WriteIndex(std::size_t max_rows) {
+    (void)max_rows;
+    return std::size_t{0};
+  }
   virtual void IndexWritten(std::size_t rows) { (void)rows; }
   virtual std::size_t UnindexedLeaves() const { return 0; }
   // A full tile exactly as stored (tiles layout: the file), nullopt when the store keeps none.

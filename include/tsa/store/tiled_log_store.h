@@ -22,6 +22,7 @@ class IndexTail {
  public:
   void Add(std::vector<LeafIndexRow> rows);
   std::vector<LeafIndexRow> Snapshot() const;
+  std::vector<LeafIndexRow> Front(std::size_t rows) const;  // the oldest `rows` (fewer when fewer wait)
   void DropFront(std::size_t rows);
   std::size_t size() const;
   std::optional<LeafIndexRow> FindSerial(const std::string& key) const;  // key: SerialIndexKey
@@ -93,7 +94,7 @@ class TiledLogStore final : public LogStore {
   bool Derives(int level) const override { return level % 8 != 0; }
   Status CommitAppends() override;
   void RollbackAppends() override;
-  Result<std::size_t> WriteIndex() override;
+  Result<std::size_t> WriteIndex(std::size_t max_rows) override;
   void IndexWritten(std::size_t rows) override { unindexed_->DropFront(rows); }
   std::size_t UnindexedLeaves() const override { return unindexed_->size(); }
   Result<std::optional<Bytes>> FullTile(bool entries, int level, std::uint64_t n) override;

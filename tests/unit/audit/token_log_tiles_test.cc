@@ -1,17 +1,21 @@
 // Tests for the tiles layout of src/audit/token_log.cc (AUDIT_CHAIN.md "On-disk layout: tiles"):
 // appends give the RFC 9162 root over entry bundles and hash tiles, a lookup by serial works
 // before the index is written, a reopen continues the same tree, a lost hash tile is rebuilt at
-// start-up, and --store-token-hashes-only is refused for this layout.
+// start-up, --store-token-hashes-only is refused for this layout, and the serial index is written
+// by its own thread (IndexWriter): tokens commit while it cannot write, and closing indexes all.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "../unit_test_helpers.h"
 #include "tsa/audit/merkle.h"
 #include "tsa/audit/tiles.h"
 #include "tsa/audit/token_log.h"
+#include "tsa/store/database.h"
 
 namespace tsa::audit {
 namespace {
@@ -30,9 +34,12 @@ TokenRecord Record(std::uint64_t i) {
   return r;
 }
 
-std::unique_ptr<TokenLog> OpenTiles(const std::string& path, bool keep_token = true) {
+std::unique_ptr<TokenLog> OpenTiles(const std::string& path, bool keep_token = true, std::size_t index_batch = 16384,
+                                    int index_interval_ms = 1000) {
   TokenLogOptions options;
   options.path = path;
+  options.index_batch = index_batch;
+  options.index_interval_ms = index_interval_ms;
   options.layout = store::LogLayout::kTiles;
   options.keep_token = keep_token;
   options.synchronous_full = false;
@@ -45,6 +52,15 @@ Hash RootOf(std::uint64_t n) {
   MerkleFrontier tree;
   for (std::uint64_t i = 0; i < n; ++i) tree.Append(LeafHash(Record(i).token_der));
   return tree.Root();
+}
+
+std::int64_t IndexRows(const std::string& db_path) {
+  auto db = store::Database::Open(db_path, store::OpenOptions{});
+  EXPECT_TRUE(db);
+  if (!db) return -1;
+  auto st = (*db)->Prepare("SELECT COUNT(*) FROM leaf_index");
+  EXPECT_TRUE(st && *st->Step());
+  return st ? st->ColumnInt(0) : -1;
 }
 
 Bytes ReadAll(const std::string& path) {
@@ -109,6 +125,46 @@ TEST(TokenLogTilesTest, HashesOnlyIsRefusedForTiles) {
   auto log = TokenLog::Open(options);
   ASSERT_FALSE(log);
   EXPECT_NE(log.error().message.find("--store-token-hashes-only"), std::string::npos) << log.error().message;
+}
+
+// The index used to be written on the log writer: a second's rows (~40 ms at full load) held every
+// token behind them, and a held SQLite lock held the tokens too. Now only the index waits.
+TEST(TokenLogTilesTest, TokensCommitWhileTheIndexCannotBeWritten) {
+  unit_test::TempDir dir;
+  const std::string db = dir.Sub("tsa.db");
+  auto log = OpenTiles(db, true, /*index_batch=*/4, /*index_interval_ms=*/50);
+  ASSERT_NE(log, nullptr);
+  auto other = store::Database::Open(db, store::OpenOptions{});
+  ASSERT_TRUE(other);
+  ASSERT_TRUE((*other)->Exec("BEGIN IMMEDIATE"));  // an operator's sqlite3 shell, a backup
+  const auto start = std::chrono::steady_clock::now();
+  for (std::uint64_t i = 0; i < 40; ++i) ASSERT_TRUE(log->Append(Record(i)));
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_LT(took, std::chrono::milliseconds(1500)) << "the tokens waited for the index";
+  ASSERT_TRUE(log->Read([](store::LogStore& store) -> Status {
+    TSA_ASSIGN_OR_RETURN(auto leaf, store.FindLeafBySerial(Record(39).serial_hex));
+    EXPECT_TRUE(leaf && leaf->index == 39) << "found among the rows not yet indexed";
+    return Ok();
+  }));
+  ASSERT_TRUE((*other)->Exec("COMMIT"));
+  other->reset();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (IndexRows(db) < 40 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(IndexRows(db), 40) << "the index catches up once the lock is released";
+  EXPECT_EQ(log->Stats().index_error, "");
+}
+
+TEST(TokenLogTilesTest, ClosingTheLogIndexesEveryLeaf) {
+  unit_test::TempDir dir;
+  const std::string db = dir.Sub("tsa.db");
+  {
+    auto log = OpenTiles(db, true, /*index_batch=*/100000, /*index_interval_ms=*/600000);
+    ASSERT_NE(log, nullptr);
+    for (std::uint64_t i = 0; i < 300; ++i) ASSERT_TRUE(log->Append(Record(i)));
+    EXPECT_EQ(IndexRows(db), 0) << "neither the batch nor the interval was reached";
+  }
+  EXPECT_EQ(IndexRows(db), 300);
 }
 
 }  // namespace

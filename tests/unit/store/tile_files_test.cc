@@ -71,6 +71,19 @@ TEST(TileFilesTest, EntriesCrossABundleAndReadBackInOrder) {
   EXPECT_FALSE((*tiles)->Entries(290, 20)) << "past the end";
 }
 
+// `tsad --db audit.db`: the tile directory's parent is the empty path (once a stack overflow).
+TEST(TileFilesTest, ARelativeDirectoryInTheWorkingDirectoryIsCreated) {
+  unit_test::TempDir dir;
+  const auto previous = unit_test::fs::current_path();
+  unit_test::fs::current_path(dir.path());
+  auto tiles = TileFiles::Open("audit.db.tiles", true, true);
+  const bool opened = static_cast<bool>(tiles);
+  if (opened) Append(**tiles, 0, 260);
+  unit_test::fs::current_path(previous);
+  ASSERT_TRUE(opened) << tiles.error().ToString();
+  EXPECT_TRUE(unit_test::fs::exists(dir.Sub("audit.db.tiles/tile/entries/000")));
+}
+
 TEST(TileFilesTest, AFullHashTileIsWrittenOnceAndThePartialOneStaysInMemory) {
   unit_test::TempDir dir;
   auto tiles = TileFiles::Open(dir.Sub("t"), true, true);
