@@ -287,7 +287,14 @@ TEST_F(WitnessTest, TsaAuditVerifyRequiresTheWitnessCosignature) {
   if (!ToolExists("tsa-audit-verify")) GTEST_SKIP() << "tools not built";
   GoWitness witness(dir_, log_vkey_, "ok");
   ASSERT_TRUE(witness.ready()) << witness.requests();
-  auto tsad = StartTsad(witness.url(), witness.vkey());
+  Pki ext_pki;  // an external TSA anchors the checkpoints, for the proof bundle
+  ASSERT_TRUE(MakePki(dir_.Sub("ext"), &ext_pki));
+  ::testing::AssertionResult ext_started = ::testing::AssertionFailure();
+  auto ext = StartExternal(ext_pki, &ext_started);
+  ASSERT_TRUE(ext_started);
+  auto tsad = MakeTsad(pki_, {"--log-origin", kOrigin, "--witness", witness.url() + "=" + witness.vkey(), "--anchor-tsa",
+                              ext->url(), "--anchor-interval", "1", "--anchor-retry-min", "1", "--anchor-ca", ext_pki.ca_cert()});
+  ASSERT_TRUE(tsad->Start());
   const int port = tsad->port();
   std::vector<Issued> issued;
   ASSERT_TRUE(IssueMany(port, 5, &issued));
@@ -324,6 +331,28 @@ TEST_F(WitnessTest, TsaAuditVerifyRequiresTheWitnessCosignature) {
   EXPECT_EQ(proof_ok.exit_code, 0) << proof_ok.output;
   EXPECT_NE(proof_ok.output.find(std::string("cosigned by ") + kWitnessName), std::string::npos) << proof_ok.output;
   EXPECT_EQ(run(offline, {other}).exit_code, 6);
+
+  // The proof bundle of the last token: its (first anchored) checkpoint is of size 5, and the
+  // bundle carries the cosignatures stored for it.
+  nlohmann::json bundle;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        bundle = GetJson(port, "/audit/proof?serial=" + issued[4].serial);
+        return bundle.is_object() && bundle.value("tree_size", 0) == 5;
+      },
+      15s, 100ms))
+      << bundle.dump() << "\nLog:\n"
+      << tsad->log();
+  EXPECT_EQ(bundle["cosignatures"].size(), 1u) << bundle.dump();
+  ASSERT_TRUE(WriteText(dir_.Sub("bundle.json"), bundle.dump()));
+  ASSERT_TRUE(WriteFile(dir_.Sub("t4.tsr"), issued[4].reply));
+  const std::vector<std::string> bundled = {
+      "--proof",       dir_.Sub("bundle.json"), "--token",         dir_.Sub("t4.tsr"), "--tsa-cert",
+      pki_.tsa_cert(), "--anchor-ca",           ext_pki.ca_cert(), "--vkey",           log_vkey_};
+  auto bundle_ok = run(bundled, {witness.vkey()});
+  EXPECT_EQ(bundle_ok.exit_code, 0) << bundle_ok.output;
+  EXPECT_NE(bundle_ok.output.find(std::string("cosigned by ") + kWitnessName), std::string::npos) << bundle_ok.output;
+  EXPECT_EQ(run(bundled, {other}).exit_code, 6);
 
   // The database, once tsad stopped: the largest cosigned checkpoint, against the stored tree.
   ASSERT_EQ(tsad->Stop(), 0) << tsad->log();
