@@ -11,6 +11,7 @@
 
 #include "tsa/audit/signed_note.h"
 #include "tsa/core/bytes.h"
+#include "tsa/core/response_info.h"
 #include "tsa/crypto/ed25519_key.h"
 
 namespace tsa::verify {

@@ -12,6 +12,7 @@
 #include "tsa/audit/signed_note.h"
 #include "tsa/audit/token_log.h"
 #include "tsa/core/bytes.h"
+#include "tsa/core/response_info.h"
 #include "tsa/crypto/ed25519_key.h"
 
 namespace tsa::verify {
@@ -57,7 +58,7 @@ class WitnessedCheckpointTest : public ::testing::Test {
     const auto sig = (signer ? signer : witness_.get())->Sign(audit::CosignedMessage(ts, body));
     const std::string line = audit::CosignatureLine(kWitness, policy_.keys[0].key_id, ts, *sig);
     ASSERT_TRUE(log_->Write([&](store::LogStore& s) -> Status {
-      TSA_TRY(s.InsertSignedCheckpoint({static_cast<std::int64_t>(size), Bytes(root.begin(), root.end()), note, 1}));
+      TSA_TRY(s.InsertSignedCheckpoint({static_cast<std::int64_t>(size), store::Bytes(root.begin(), root.end()), note, 1}));
       if (cosign) {
         TSA_TRY(s.InsertCosignature({kWitness, static_cast<std::int64_t>(policy_.keys[0].key_id), static_cast<std::int64_t>(size),
                                      static_cast<std::int64_t>(ts), line, 1}));
