@@ -99,6 +99,12 @@ Result<json> BuildForLeaf(store::LogStore& log, const LeafRow& leaf, const Proof
                                      {"nonce", core::ToHex(a.nonce.value_or(std::vector<std::uint8_t>()))},
                                      {"reply", core::Base64(a.reply)}});
   }
+  // c2sp.org/tlog-cosignature: what witnesses signed over this checkpoint's body, so that a relying
+  // party can require them (tsa-audit-verify --witness-vkey); not part of "checkpoint", whose bytes
+  // the anchors time-stamped.
+  bundle["cosignatures"] = json::array();
+  TSA_ASSIGN_OR_RETURN(auto cosignatures, log.Cosignatures(static_cast<std::uint64_t>(parsed->tree_size)));
+  for (const store::CosignatureRow& c : cosignatures) bundle["cosignatures"].push_back(c.line);
   if (leaf.token) bundle["token"] = core::Base64(*leaf.token);
   return bundle;
 }

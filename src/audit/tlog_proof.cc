@@ -18,7 +18,12 @@ Result<std::string> BuildTlogProof(store::LogStore& log, const std::string& seri
   TSA_ASSIGN_OR_RETURN(auto path, InclusionProof(TokenLog::Nodes(log), index, static_cast<std::uint64_t>(cp->tree_size)));
   std::string out = std::string(kTlogProofHeader) + "\nindex " + std::to_string(index) + "\n";
   for (const Hash& h : path) out += core::Base64(std::vector<std::uint8_t>(h.begin(), h.end())) + "\n";
-  return out + "\n" + cp->note;
+  out += "\n" + cp->note;
+  // The witnesses' cosignatures follow the log's signature, as at GET /log/checkpoint, so that a
+  // relying party can require them offline (c2sp.org/tlog-proof carries the checkpoint as served).
+  TSA_ASSIGN_OR_RETURN(auto cosignatures, log.Cosignatures(static_cast<std::uint64_t>(cp->tree_size)));
+  for (const store::CosignatureRow& c : cosignatures) out += c.line;
+  return out;
 }
 
 }  // namespace tsa::audit

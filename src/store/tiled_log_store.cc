@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "tsa/store/log_queries.h"
+#include "tsa/store/stray_tiles.h"
 
 namespace tsa::store {
 namespace {
@@ -370,10 +371,9 @@ Result<std::vector<DuplicateSerial>> TiledLogStore::DuplicateSerials(std::size_t
   return out;
 }
 
-// Tiles beyond the size cannot be told from the future ones without listing the directory; the
-// tree size is the bundles' own count, so there is no stored node outside it.
-Result<std::vector<NodePosition>> TiledLogStore::StrayNodes(std::uint64_t /*size*/, std::size_t /*limit*/) {
-  return std::vector<NodePosition>();
+// The tree size is the bundles' own count; full tiles beyond it are found by listing tile/.
+Result<std::vector<NodePosition>> TiledLogStore::StrayNodes(std::uint64_t size, std::size_t limit) {
+  return StrayTiles(tiles_->dir(), size, limit);
 }
 
 }  // namespace tsa::store

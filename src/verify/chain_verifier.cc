@@ -747,8 +747,10 @@ class ChainVerifier {
       const std::uint64_t first = (level < 0 || level > 62 || idx < 0)
                                       ? position_
                                       : std::max(static_cast<std::uint64_t>(idx) << level, position_);
-      rep_.Leaf(first, "merkle node (level " + std::to_string(level) + ", idx " + std::to_string(idx) +
-                           ") lies outside the tree of " + std::to_string(position_) + " leaves");
+      const std::string what = node.path.empty()
+                                   ? "merkle node (level " + std::to_string(level) + ", idx " + std::to_string(idx) + ")"
+                                   : "tile file " + node.path;
+      rep_.Leaf(first, what + " lies outside the tree of " + std::to_string(position_) + " leaves");
     }
     return Ok();
   }

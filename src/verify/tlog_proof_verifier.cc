@@ -44,7 +44,8 @@ Result<TlogProofResult> VerifyTlogProof(const std::string& proof, const Verifier
     std::copy(bytes->begin(), bytes->end(), h.begin());
     path.push_back(h);
   }
-  TSA_ASSIGN_OR_RETURN(std::string body, OpenNote(proof.substr(at), key));
+  result.note = proof.substr(at);
+  TSA_ASSIGN_OR_RETURN(std::string body, OpenNote(result.note, key));
   TSA_ASSIGN_OR_RETURN(result.checkpoint, ParseCheckpointBody(body));
   if (result.checkpoint.origin != key.name) return Bad("checkpoint origin " + result.checkpoint.origin + " is not " + key.name);
   if (!audit::VerifyInclusion(leaf_hash, result.index, result.checkpoint.tree_size, path, result.checkpoint.root)) {

@@ -158,6 +158,27 @@ inline nlohmann::json GetJson(int port, const std::string& target, int* status =
   return j.is_discarded() ? nlohmann::json(nullptr) : j;
 }
 
+inline int HealthStatus(int port, nlohmann::json* body = nullptr) {
+  int status = 0;
+  nlohmann::json j = GetJson(port, "/health", &status);
+  if (body) *body = j;
+  return status;
+}
+
+// A token request that must be refused with systemFailure (PKIStatus rejection, failInfo bit 25).
+inline ::testing::AssertionResult RefusedWithSystemFailure(int port) {
+  const RequestBuilder req = RequestBuilder::Default();
+  HttpResponse r = HttpRequest(port, "POST", "/tsa", {{"Content-Type", "application/timestamp-query"}}, req.Encode(),
+                               std::chrono::milliseconds(20000));
+  if (r.status != 200) return ::testing::AssertionFailure() << "HTTP " << r.Summary();
+  auto info = crypto::DescribeResponse(r.body);
+  if (!info) return ::testing::AssertionFailure() << info.error().message;
+  if (info->granted()) return ::testing::AssertionFailure() << "granted serial " << info->token->serial_hex;
+  if (info->status_string.find("System failure") == std::string::npos)
+    return ::testing::AssertionFailure() << "refused, but not as systemFailure: " << info->status_string;
+  return ::testing::AssertionSuccess();
+}
+
 // GET /audit/checkpoint: {"head": {...}, "checkpoint": {... "anchors": [...]} | null}
 inline nlohmann::json Checkpoint(int port) { return GetJson(port, "/audit/checkpoint"); }
 

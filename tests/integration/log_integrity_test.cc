@@ -35,27 +35,6 @@ void ExpectRefusal(const TsadProcess::StartupFailure& r, const std::string& keyw
   EXPECT_LT(human[0].size(), 400u) << human[0];
 }
 
-int HealthStatus(int port, nlohmann::json* body = nullptr) {
-  int status = 0;
-  nlohmann::json j = GetJson(port, "/health", &status);
-  if (body) *body = j;
-  return status;
-}
-
-// A token request that must be refused with systemFailure (PKIStatus rejection, failInfo bit 25).
-::testing::AssertionResult RefusedWithSystemFailure(int port) {
-  const RequestBuilder req = RequestBuilder::Default();
-  HttpResponse r = HttpRequest(port, "POST", "/tsa", {{"Content-Type", "application/timestamp-query"}}, req.Encode(),
-                               std::chrono::milliseconds(20000));
-  if (r.status != 200) return ::testing::AssertionFailure() << "HTTP " << r.Summary();
-  auto info = crypto::DescribeResponse(r.body);
-  if (!info) return ::testing::AssertionFailure() << info.error().message;
-  if (info->granted()) return ::testing::AssertionFailure() << "granted serial " << info->token->serial_hex;
-  if (info->status_string.find("System failure") == std::string::npos)
-    return ::testing::AssertionFailure() << "refused, but not as systemFailure: " << info->status_string;
-  return ::testing::AssertionSuccess();
-}
-
 class LogIntegrity : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(MakePki(dir_.Sub("pki"), &pki_)); }

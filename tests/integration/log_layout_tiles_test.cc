@@ -2,7 +2,8 @@
 // tokens land in C2SP entry bundles under <db>.tiles/ exactly as sent, the served full tiles are
 // those files, a proof by serial works right after issuance, tsa-audit-verify checks the layout
 // and notices a flipped byte in a bundle or a hash tile, a torn tail entry left by a crash is cut
-// off at the next start, and a missing tile directory stops tsad from starting.
+// off at the next start, a missing tile directory stops tsad from starting, and one replaced
+// under a running tsad stops issuance.
 #include <gtest/gtest.h>
 
 #include "audit_helpers.h"
@@ -108,6 +109,19 @@ TEST_F(LogLayoutTilesTest, AFlippedByteInABundleOrAHashTileFailsTheVerifier) {
     ASSERT_TRUE(WriteFile(tiles_ + file, original));
   }
   EXPECT_EQ(Verify().exit_code, 0);
+  // Full tiles beyond the tree size (a rollback, another log's files) are reported like the SQLite
+  // layout's stray nodes.
+  for (const std::string stray : {"/tile/entries/005", "/tile/0/x001/000"}) {
+    std::filesystem::create_directories(std::filesystem::path(tiles_ + stray).parent_path());
+    std::filesystem::copy_file(tiles_ + "/tile/" + (stray.find("entries") != std::string::npos ? "entries" : "0") + "/000",
+                               tiles_ + stray);
+    const CommandResult bad = Verify();
+    EXPECT_EQ(bad.exit_code, 1) << stray << ": " << bad.output;
+    EXPECT_NE(bad.output.find("tile file " + stray.substr(1) + " lies outside the tree of 258 leaves"), std::string::npos)
+        << bad.output;
+    std::filesystem::remove(tiles_ + stray);
+  }
+  EXPECT_EQ(Verify().exit_code, 0);
 }
 
 // Go's sumdb/tlog (tests/go/tlogcheck) over the files as tsad serves them: the log verifies, and a
@@ -176,6 +190,35 @@ TEST_F(LogLayoutTilesTest, AMissingTileDirectoryIsRefusedAtStart) {
   EXPECT_FALSE(failure.started);
   EXPECT_NE(failure.stderr_text.find("does not exist"), std::string::npos) << failure.stderr_text;
   EXPECT_FALSE(std::filesystem::exists(tiles_)) << "never recreated empty";
+}
+
+// The tile directory replaced under a running tsad (moved away, a copy put in its place): no
+// token goes into files the log does not hold; tsad refuses with systemFailure and /health says
+// why; restarted on the original directory, the log has exactly the tokens granted and verifies.
+TEST_F(LogLayoutTilesTest, AReplacedTileDirectoryRefusesTokensAndTheOriginalVerifies) {
+  auto tsad = Start();
+  const int port = tsad->port();
+  std::vector<Issued> issued;
+  ASSERT_TRUE(IssueMany(port, 5, &issued));
+  ASSERT_EQ(HealthStatus(port), 200);
+  std::filesystem::rename(tiles_, tiles_ + ".orig");
+  std::filesystem::copy(tiles_ + ".orig", tiles_, std::filesystem::copy_options::recursive);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(RefusedWithSystemFailure(port)) << "request " << i;
+  nlohmann::json health;
+  EXPECT_EQ(HealthStatus(port, &health), 503) << health.dump();
+  EXPECT_NE(health.dump().find("tile directory"), std::string::npos) << health.dump();
+  tsad->Stop();
+
+  std::filesystem::remove_all(tiles_);
+  std::filesystem::rename(tiles_ + ".orig", tiles_);
+  auto again = Start();
+  ASSERT_TRUE(IssueMany(again->port(), 2, &issued));
+  ASSERT_TRUE(WaitUntil([&] { return HttpGet(again->port(), "/log/checkpoint").body_text().find("\n7\n") != std::string::npos; },
+                        5s, 50ms));
+  ASSERT_EQ(again->Stop(), 0) << again->log();
+  EXPECT_EQ(Count("leaf_index"), 7) << "the 5 + 2 granted tokens, none of the refused ones";
+  const CommandResult ok = Verify();
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
 }
 
 }  // namespace

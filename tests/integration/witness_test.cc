@@ -279,5 +279,101 @@ TEST(WitnessStartTest, ABadWitnessOptionRefusesToStart) {
   EXPECT_NE(failed.stderr_text.find("type 0x04"), std::string::npos) << failed.stderr_text;
 }
 
+// A relying party requires the witness (tsa-audit-verify --witness-vkey, --witness-quorum) in the
+// three modes that see a checkpoint: --url over the tiles, the tlog-proof offline and the
+// database; an unrelated key, or a quorum the given witnesses cannot reach, fails with exit 6
+// (a quorum above the number of keys is a usage error, 2).
+TEST_F(WitnessTest, TsaAuditVerifyRequiresTheWitnessCosignature) {
+  if (!ToolExists("tsa-audit-verify")) GTEST_SKIP() << "tools not built";
+  GoWitness witness(dir_, log_vkey_, "ok");
+  ASSERT_TRUE(witness.ready()) << witness.requests();
+  Pki ext_pki;  // an external TSA anchors the checkpoints, for the proof bundle
+  ASSERT_TRUE(MakePki(dir_.Sub("ext"), &ext_pki));
+  ::testing::AssertionResult ext_started = ::testing::AssertionFailure();
+  auto ext = StartExternal(ext_pki, &ext_started);
+  ASSERT_TRUE(ext_started);
+  auto tsad = MakeTsad(pki_, {"--log-origin", kOrigin, "--witness", witness.url() + "=" + witness.vkey(), "--anchor-tsa",
+                              ext->url(), "--anchor-interval", "1", "--anchor-retry-min", "1", "--anchor-ca", ext_pki.ca_cert()});
+  ASSERT_TRUE(tsad->Start());
+  const int port = tsad->port();
+  std::vector<Issued> issued;
+  ASSERT_TRUE(IssueMany(port, 5, &issued));
+  std::string note;
+  ASSERT_TRUE(WaitCosigned(port, 5, &note)) << note << "\nwitness:\n" << witness.requests() << "\nLog:\n" << tsad->log();
+  ASSERT_TRUE(WriteText(dir_.Sub("witness.vkey"), witness.vkey() + "\n"));
+  const std::string other = OtherWitnessVkey();
+  auto run = [&](std::vector<std::string> args, const std::vector<std::string>& witnesses) {
+    args.insert(args.begin(), ToolPath("tsa-audit-verify"));
+    for (const std::string& w : witnesses) args.insert(args.end(), {"--witness-vkey", w});
+    return RunCommand(args, 60s);
+  };
+
+  const std::vector<std::string> url = {"--url", tsad->base_url() + "/log", "--vkey", log_vkey_};
+  auto good = run(url, {"@" + dir_.Sub("witness.vkey")});
+  EXPECT_EQ(good.exit_code, 0) << good.output;
+  EXPECT_NE(good.output.find(std::string("cosigned by ") + kWitnessName), std::string::npos) << good.output;
+  auto unrelated = run(url, {other});
+  EXPECT_EQ(unrelated.exit_code, 6) << unrelated.output;
+  EXPECT_NE(unrelated.output.find("is not witnessed: cosigned by 0 of the required 1"), std::string::npos) << unrelated.output;
+  auto too_many = run({url[0], url[1], url[2], url[3], "--witness-quorum", "2"}, {witness.vkey()});
+  EXPECT_EQ(too_many.exit_code, 2) << too_many.output;
+  EXPECT_EQ(run({url[0], url[1], url[2], url[3], "--witness-quorum", "2"}, {witness.vkey(), other}).exit_code, 6);
+  EXPECT_EQ(run({url[0], url[1], url[2], url[3], "--witness-quorum", "1"}, {witness.vkey(), other}).exit_code, 0);
+
+  // The tlog-proof carries the cosignature after the log's line, as /log/checkpoint serves it.
+  const std::string proof = HttpGet(port, "/audit/proof?serial=" + issued[2].serial + "&format=tlog-proof").body_text();
+  EXPECT_TRUE(HasCosignature(proof)) << proof;
+  ASSERT_TRUE(WriteText(dir_.Sub("p.tlog-proof"), proof));
+  ASSERT_TRUE(WriteFile(dir_.Sub("t2.tsr"), issued[2].reply));
+  const std::vector<std::string> offline = {"--tlog-proof", dir_.Sub("p.tlog-proof"), "--token", dir_.Sub("t2.tsr"), "--vkey",
+                                            log_vkey_};
+  auto proof_ok = run(offline, {witness.vkey()});
+  EXPECT_EQ(proof_ok.exit_code, 0) << proof_ok.output;
+  EXPECT_NE(proof_ok.output.find(std::string("cosigned by ") + kWitnessName), std::string::npos) << proof_ok.output;
+  EXPECT_EQ(run(offline, {other}).exit_code, 6);
+
+  // The proof bundle of the last token: its (first anchored) checkpoint is of size 5, and the
+  // bundle carries the cosignatures stored for it.
+  nlohmann::json bundle;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        bundle = GetJson(port, "/audit/proof?serial=" + issued[4].serial);
+        return bundle.is_object() && bundle.value("tree_size", 0) == 5;
+      },
+      15s, 100ms))
+      << bundle.dump() << "\nLog:\n"
+      << tsad->log();
+  EXPECT_EQ(bundle["cosignatures"].size(), 1u) << bundle.dump();
+  ASSERT_TRUE(WriteText(dir_.Sub("bundle.json"), bundle.dump()));
+  ASSERT_TRUE(WriteFile(dir_.Sub("t4.tsr"), issued[4].reply));
+  const std::vector<std::string> bundled = {
+      "--proof",       dir_.Sub("bundle.json"), "--token",         dir_.Sub("t4.tsr"), "--tsa-cert",
+      pki_.tsa_cert(), "--anchor-ca",           ext_pki.ca_cert(), "--vkey",           log_vkey_};
+  auto bundle_ok = run(bundled, {witness.vkey()});
+  EXPECT_EQ(bundle_ok.exit_code, 0) << bundle_ok.output;
+  EXPECT_NE(bundle_ok.output.find(std::string("cosigned by ") + kWitnessName), std::string::npos) << bundle_ok.output;
+  EXPECT_EQ(run(bundled, {other}).exit_code, 6);
+
+  // The database, once tsad stopped: the largest cosigned checkpoint, against the stored tree.
+  ASSERT_EQ(tsad->Stop(), 0) << tsad->log();
+  const std::vector<std::string> db = {tsad->db_path(), "--tsa-cert", pki_.tsa_cert(), "--vkey", log_vkey_};
+  auto db_ok = run(db, {witness.vkey()});
+  EXPECT_EQ(db_ok.exit_code, 0) << db_ok.output;
+  EXPECT_NE(db_ok.output.find("witnessed up to size 5"), std::string::npos) << db_ok.output;
+  auto db_other = run(db, {other});
+  EXPECT_EQ(db_other.exit_code, 6) << db_other.output;
+  // A forged row: the stored line re-signed by another key fails as a forgery, not as "missing".
+  {
+    auto sql = OpenDb(tsad->db_path(), /*read_only=*/false);
+    ASSERT_TRUE(sql) << sql.error().message;
+    ASSERT_TRUE(
+        (*sql)->Exec("UPDATE witness_cosignatures SET line = replace(line, substr(line, -20, 10), 'AAAAAAAAAA') "
+                     "WHERE tree_size = 5"));
+  }
+  auto forged = run(db, {witness.vkey()});
+  EXPECT_EQ(forged.exit_code, 6) << forged.output;
+  EXPECT_NE(forged.output.find("does not verify"), std::string::npos) << forged.output;
+}
+
 }  // namespace
 }  // namespace tsa::test::audit_it

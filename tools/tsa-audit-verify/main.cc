@@ -8,7 +8,8 @@
 // file that is corrupt or truncated); 2 usage; 3 an input cannot be opened or read (missing file,
 // no permission, not an SQLite file, not a tsad audit database, locked, a trust file without
 // certificates); with --url also 4 (the log is inconsistent with the state file) and 5 (the
-// checkpoint is not signed by --vkey), see monitor.h.
+// checkpoint is not signed by --vkey), see monitor.h; in every mode 6 when --witness-vkey is given
+// and the checkpoint relied on is not cosigned by the quorum of those witnesses (witnesses.h).
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
@@ -17,10 +18,12 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "common/tool_cli.h"
 #include "tsa-audit-verify/log_certificates.h"
 #include "tsa-audit-verify/monitor.h"
+#include "tsa-audit-verify/witnesses.h"
 #include "tsa/audit/proof_bundle.h"
 #include "tsa/audit/tile_recovery.h"
 #include "tsa/core/bytes.h"
@@ -29,6 +32,7 @@
 #include "tsa/verify/chain_verifier.h"
 #include "tsa/verify/proof_verifier.h"
 #include "tsa/verify/tlog_proof_verifier.h"
+#include "tsa/verify/witnessed_checkpoint.h"
 
 namespace {
 
@@ -43,7 +47,9 @@ int Fail(int code, const std::string& msg) { return tsa::tool::Fail(kTool, code,
 
 struct Flags {
   std::string db_path, export_path, anchor_ca, tsa_ca, proof_path, token_path, tlog_proof_path, vkey, url, state;
-  std::vector<std::string> tsa_certs;
+  std::vector<std::string> tsa_certs, witness_vkeys;
+  std::size_t witness_quorum = 0;  // 0: all the --witness-vkey keys
+  tsa::verify::WitnessPolicy witnesses;
   bool verbose = false, require_anchors = false, allow_unanchored = false, structure_only = false, skip_history = false;
   double max_skew = 300;
   int timeout_s = 30;
@@ -103,16 +109,21 @@ void DefineFlags(CLI::App& app, Flags& f) {
                "With --url, on a run without state: check the signature and that the tiles rebuild the root, not the "
                "entries before it (for very large logs: monitor from now on)");
   app.add_option("--timeout", f.timeout_s, "With --url: seconds for each HTTP fetch")->check(CLI::Range(1, 3600));
-}
-
-// "@FILE": the key string is the file's first line (as GET /log/vkey serves it).
-tsa::Result<std::string> ResolveVkey(const std::string& vkey) {
-  if (vkey.empty() || vkey[0] != '@') return vkey;
-  TSA_ASSIGN_OR_RETURN(std::string text, tsa::core::ReadFileText(vkey.substr(1)));
-  return text.substr(0, text.find_first_of("\r\n"));
+  auto* witness = app.add_option("--witness-vkey", f.witness_vkeys,
+                                 "A witness's cosignature/v1 verifier key string (c2sp.org/tlog-cosignature), or @FILE; "
+                                 "repeatable: the checkpoint relied on (--url: the latest; --tlog-proof/--proof: the "
+                                 "proof's; database: the largest cosigned one) must carry their valid cosignatures");
+  app.add_option("--witness-quorum", f.witness_quorum,
+                 "How many of the --witness-vkey witnesses must have cosigned (default: all of them)")
+      ->check(CLI::PositiveNumber)
+      ->needs(witness);
 }
 
 void Validate(const Flags& f) {
+  if (f.witness_quorum > f.witness_vkeys.size()) {
+    throw CLI::ValidationError("--witness-quorum " + std::to_string(f.witness_quorum) + " is more than the " +
+                               std::to_string(f.witness_vkeys.size()) + " --witness-vkey key(s) given");
+  }
   if ((!f.state.empty() || f.skip_history) && f.url.empty())
     throw CLI::ValidationError("--state and --skip-history go with --url");
   if (!f.url.empty()) {
@@ -147,9 +158,27 @@ int VerifyTlogProofFile(const Flags& f) {
   if (!key) return Fail(3, "--vkey: " + key.error().message);
   auto result = tsa::verify::VerifyTlogProof(*text, *key, tsa::audit::LeafHash(info->token_der));
   if (!result) return Fail(1, "tlog-proof FAILED: " + result.error().message);
+  tsa::verify::QuorumReport cosigned;
+  if (auto code = tsa::tool::RequireWitnessed(f.witnesses, result->note, "the tlog-proof's checkpoint", cosigned)) {
+    return *code;
+  }
   std::cout << "tlog-proof OK: token " << info->serial_hex << " is leaf " << result->index << " of " << key->name
-            << " checkpoint size " << result->checkpoint.tree_size << "\n";
+            << " checkpoint size " << result->checkpoint.tree_size << tsa::tool::CosignedSummary(f.witnesses, cosigned) << "\n";
   return 0;
+}
+
+// The bundle's checkpoint note with its "cosignatures" lines (proof_bundle.h) against the policy.
+std::optional<int> RequireBundleWitnessed(const Flags& f, const nlohmann::json& bundle, tsa::verify::QuorumReport& out) {
+  if (f.witnesses.empty()) return std::nullopt;
+  std::string note = bundle.value("checkpoint", "");
+  if (note.rfind("tsad-checkpoint/v1", 0) == 0) {
+    return Fail(tsa::tool::kExitNotWitnessed,
+                "the proof's checkpoint is not witnessed: a legacy tsad-checkpoint/v1 text, "
+                "not a signed note witnesses cosign");
+  }
+  const auto lines = bundle.value("cosignatures", nlohmann::json::array());
+  for (const auto& line : lines) note += line.is_string() ? line.get<std::string>() : std::string();
+  return tsa::tool::RequireWitnessed(f.witnesses, note, "the proof's checkpoint", out);
 }
 
 int VerifyProof(const Flags& f, const Trust& trust) {
@@ -167,10 +196,12 @@ int VerifyProof(const Flags& f, const Trust& trust) {
                 report.error().message);  // not a tsad-proof/v1 document, or a bad --vkey
   if (f.verbose) std::cout << tsa::verify::ToJson(*report).dump(2) << "\n";
   if (!report->ok) return Fail(1, "proof FAILED: " + report->errors.front());
+  tsa::verify::QuorumReport cosigned;
+  if (auto code = RequireBundleWitnessed(f, bundle, cosigned)) return *code;
   std::cout << (f.structure_only ? std::string("Proof structure OK (") + kStructureOnly + "): " : "Proof OK: ") << "token "
             << report->serial_hex << " (" << report->token_gen_time << ") is leaf " << report->leaf_index
             << " of checkpoint size " << report->tree_size << " signed at " << report->checkpoint_gen_time << ", "
-            << report->anchors.size() << " anchor(s)\n";
+            << report->anchors.size() << " anchor(s)" << tsa::tool::CosignedSummary(f.witnesses, cosigned) << "\n";
   if (trust.anchor_ca.empty() && report->anchored) std::cout << kNoAnchorCa << "\n";
   if (report->checkpoint_is_note && !report->note_signature_checked) std::cout << kNoVkey << "\n";
   return 0;
@@ -220,6 +251,22 @@ void PrintLogCertificates(const tsa::tool::LogCertificates& c, bool have_ca) {
   }
 }
 
+// After the chain verified: the largest checkpoint a quorum of --witness-vkey witnesses cosigned.
+int RequireLogWitnessed(const Flags& f, tsa::store::LogStore& log) {
+  if (f.witnesses.empty()) return 0;
+  std::optional<tsa::verify::VerifierKey> log_key;
+  if (!f.vkey.empty()) {
+    auto key = tsa::verify::ParseVerifierKey(f.vkey);
+    if (!key) return Fail(3, "--vkey: " + key.error().message);
+    log_key = *key;
+  }
+  auto witnessed = tsa::verify::LargestWitnessedCheckpoint(log, f.witnesses, log_key);
+  if (!witnessed) return Fail(tsa::tool::kExitNotWitnessed, "the log is not witnessed: " + witnessed.error().message);
+  std::cout << "witnessed up to size " << witnessed->tree_size << tsa::tool::CosignedSummary(f.witnesses, witnessed->quorum)
+            << "\n";
+  return 0;
+}
+
 int VerifyDatabase(const Flags& f, const Trust& trust) {
   if (::access(f.db_path.c_str(), R_OK) != 0) return Fail(3, "cannot read " + f.db_path);
   if (!tsa::tool::HasSqliteHeader(f.db_path)) return Fail(3, f.db_path + " is not a tsad audit database (not an SQLite file)");
@@ -258,7 +305,8 @@ int VerifyDatabase(const Flags& f, const Trust& trust) {
             << r.errors << " error(s), " << r.warnings << " warning(s)\n";
   if (r.ok && trust.anchor_ca.empty() && r.anchors_verified > 0) std::cout << kNoAnchorCa << "\n";
   PrintLogCertificates(certs, !trust.tsa_ca.empty());
-  return r.ok ? 0 : Fail(1, FirstFailure(r));
+  if (!r.ok) return Fail(1, FirstFailure(r));
+  return RequireLogWitnessed(f, log);
 }
 
 int Run(int argc, char** argv) {
@@ -268,17 +316,22 @@ int Run(int argc, char** argv) {
   app.footer(
       "Exit codes: 0 verified; 1 verification failed (tampering or damage); 2 usage; 3 an input cannot be read "
       "(with --url also the log, or the state file); 4 (--url) the log is inconsistent with the state file (a fork, "
-      "rewrite or rollback); 5 (--url) the checkpoint is not signed by --vkey.");
+      "rewrite or rollback); 5 (--url) the checkpoint is not signed by --vkey; 6 (--witness-vkey) the checkpoint relied "
+      "on is not cosigned by --witness-quorum of those witnesses, or one of their cosignatures does not verify.");
   DefineFlags(app, f);
   if (auto code = tsa::tool::ParseCommandLine(app, argc, argv, [&f] { Validate(f); })) return *code;
-  auto vkey = ResolveVkey(f.vkey);  // every mode takes the key string or @FILE
+  auto vkey = tsa::tool::ResolveVkey(f.vkey);  // every mode takes the key string or @FILE
   if (!vkey) return Fail(3, "--vkey: " + vkey.error().message);
   f.vkey = *vkey;
+  auto witnesses = tsa::tool::LoadWitnessPolicy(f.witness_vkeys, f.witness_quorum);
+  if (!witnesses) return Fail(3, "--witness-vkey: " + witnesses.error().message);
+  f.witnesses = std::move(*witnesses);
   if (!f.tlog_proof_path.empty()) return VerifyTlogProofFile(f);
   auto trust = LoadTrust(f);
   if (!trust) return Fail(3, trust.error().message);
   if (!f.url.empty()) {
-    tsa::tool::MonitorFlags m{f.url, f.vkey, f.state, trust->tsa_certs, trust->tsa_ca, f.skip_history, f.verbose, f.timeout_s};
+    tsa::tool::MonitorFlags m{f.url,          f.vkey,    f.state,     trust->tsa_certs, trust->tsa_ca,
+                              f.skip_history, f.verbose, f.timeout_s, f.witnesses};
     return tsa::tool::RunMonitor(m, ::isatty(STDERR_FILENO) ? tsa::verify::ProgressFn(Bar) : nullptr);
   }
   return f.proof_path.empty() ? VerifyDatabase(f, *trust) : VerifyProof(f, *trust);

@@ -1,5 +1,7 @@
 #include "tsa-audit-verify/monitor.h"
 
+#include "tsa-audit-verify/witnesses.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -140,10 +142,15 @@ int RunMonitor(const MonitorFlags& f, const std::function<void(std::uint64_t, st
     return Fail(kTool, ExitCodeOf(report.status),
                 "log " + std::string(verify::MonitorStatusName(report.status)) + ": " + where + report.error);
   }
+  // A checkpoint the witnesses did not cosign may be a split view: it does not become the state.
+  verify::QuorumReport cosigned;
+  const std::string what = "checkpoint size " + std::to_string(report.checkpoint.tree_size);
+  if (auto code = RequireWitnessed(f.witnesses, report.note, what, cosigned)) return *code;
   if (!f.state.empty()) {
     if (Status st = WriteState(f.state, report.note); !st) return Fail(kTool, kExitUnreadable, st.error().message);
   }
-  std::cout << Summary(f, report) << (f.state.empty() ? "" : "; state saved to " + f.state) << "\n";
+  std::cout << Summary(f, report) << CosignedSummary(f.witnesses, cosigned)
+            << (f.state.empty() ? "" : "; state saved to " + f.state) << "\n";
   return kExitOk;
 }
 

@@ -4,12 +4,15 @@
 // input cannot be read (the log cannot be fetched, the state or --vkey file is unreadable or not
 // a checkpoint of this log, the state cannot be written); 4 the log is inconsistent with the
 // state (it shrank, signed another root for the same size, or the consistency proof fails: a
-// fork or rewrite); 5 the checkpoint is not signed by --vkey (or has another origin).
+// fork or rewrite); 5 the checkpoint is not signed by --vkey (or has another origin); 6 it is not
+// cosigned by the quorum of --witness-vkey witnesses (the state is then left as it was).
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <string>
+
+#include "tsa/verify/witness_quorum.h"
 
 namespace tsa::tool {
 
@@ -21,6 +24,7 @@ struct MonitorFlags {
   bool skip_history = false;
   bool verbose = false;
   int timeout_s = 30;
+  verify::WitnessPolicy witnesses;  // empty: cosignatures are not required
 };
 
 inline constexpr int kExitInconsistent = 4;

@@ -11,6 +11,8 @@
 //     "checkpoint": "tsad-checkpoint/v1\n...", the canonical text (checkpoint.h)
 //     "checkpoint_token": "<base64 DER>",      tsad's token over SHA-256(checkpoint)
 //     "anchors": [{"tsa_url", "gen_time", "nonce": "<hex>", "reply": "<base64 DER TimeStampResp>"}],
+//     "cosignatures": ["— <witness> <base64>\n", ...],  witnesses' cosignature/v1 lines over the
+//                                              note's body (c2sp.org/tlog-cosignature); may be []
 //     "token": "<base64 DER>"                  only when the log keeps tokens
 //   }
 // The checkpoint is the FIRST one (smallest tree size) covering the leaf that has at least one ok

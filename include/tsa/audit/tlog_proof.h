@@ -1,7 +1,8 @@
 // c2sp.org/tlog-proof@v1 (https://c2sp.org/tlog-proof), the building side: one token's index, its
 // RFC 9162 inclusion path (base64, one per line) and, after a blank line, the latest signed
-// checkpoint note that contains it:
-//   c2sp.org/tlog-proof@v1\n index <N>\n <hash>\n ... \n \n <checkpoint note>
+// checkpoint note that contains it, with the witnesses' cosignature lines stored for its size
+// (c2sp.org/tlog-cosignature; none before the witnesses answered):
+//   c2sp.org/tlog-proof@v1\n index <N>\n <hash>\n ... \n \n <checkpoint note><cosignature lines>
 #pragma once
 
 #include <string>

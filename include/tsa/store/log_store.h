@@ -128,6 +128,7 @@ struct AnchorUrlTotals {
 struct NodePosition {
   std::int64_t level = 0;
   std::int64_t index = 0;
+  std::string path{};  // the tiles layout: the stray file, relative to <db>.tiles (stray_tiles.h)
 };
 
 // A serial stored more than once, with the index of its second leaf.

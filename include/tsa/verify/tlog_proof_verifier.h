@@ -15,6 +15,7 @@ namespace tsa::verify {
 struct TlogProofResult {
   std::uint64_t index = 0;
   CheckpointBody checkpoint;
+  std::string note;  // the checkpoint note as in the proof, with any cosignature lines (witness_quorum.h)
 };
 
 // kInvalidArgument for a malformed proof, kCrypto for a signature or path that does not verify.
