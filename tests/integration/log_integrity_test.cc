@@ -75,9 +75,9 @@ TEST_F(LogIntegrity, ASecondTsadOnTheSameDatabaseRefusesToStartAndTheFirstKeepsI
   ASSERT_TRUE(IssueMany(first->port(), 2, nullptr));
   ExpectRefusal(TsadProcess::RunExpectingFailure(Args(db)), "in use by another process");
   ASSERT_TRUE(IssueMany(first->port(), 2, nullptr));
-  auto count = QueryInt(db, "SELECT COUNT(*) FROM tokens");
-  ASSERT_TRUE(count) << count.error().ToString();
-  EXPECT_EQ(*count, 4);
+  auto leaves = ReadTokens(db);  // either layout, read from the files as tsa-audit-verify does
+  ASSERT_TRUE(leaves) << leaves.error().ToString();
+  EXPECT_EQ(leaves->size(), 4u);
 }
 
 // The offline tools read a live database (WAL readers): they do not take tsad's lock.
