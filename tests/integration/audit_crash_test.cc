@@ -195,7 +195,7 @@ TEST_P(AuditCrashTest, EveryReceivedTokenSurvivesSigkillAndRestart) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Layouts, AuditCrashTest, ::testing::Values("tiles", "sqlite"),
-                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+                         [](const ::testing::TestParamInfo<std::string>& param_info) { return param_info.param; });
 
 }  // namespace
 }  // namespace tsa::test

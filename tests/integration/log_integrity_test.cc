@@ -15,6 +15,10 @@ namespace {
 
 using namespace audit_it;
 
+// The tests of the database file itself (deleted, damaged, a trigger that breaks token inserts)
+// run on the sqlite layout, where the tokens are in that file.
+const std::vector<std::string> kSqliteLayout = {"--log-layout", "sqlite"};
+
 // As startup_test.cc: exit code 1 and exactly one human line "tsad: <why>" naming `keyword`.
 void ExpectRefusal(const TsadProcess::StartupFailure& r, const std::string& keyword) {
   EXPECT_FALSE(r.started) << "tsad started and served; it must refuse. stderr:\n" << r.stderr_text;
@@ -97,7 +101,7 @@ TEST_F(LogIntegrity, TheAuditToolsReadTheDatabaseOfARunningTsad) {
 // log and /health said "writable"; the restart created an empty log without a word.
 TEST_F(LogIntegrity, ADeletedDatabaseRefusesTokensFailsHealthAndTheRestartSaysItCreatedANewLog) {
   const std::string db = dir_.Sub("tsa.db");
-  auto tsad = MakeTsad(pki_, {}, db);
+  auto tsad = MakeTsad(pki_, kSqliteLayout, db);
   ASSERT_TRUE(tsad->Start());
   EXPECT_NE(tsad->log().find("created a new audit log"), std::string::npos) << tsad->log();
   ASSERT_TRUE(IssueMany(tsad->port(), 3, nullptr));
@@ -110,10 +114,10 @@ TEST_F(LogIntegrity, ADeletedDatabaseRefusesTokensFailsHealthAndTheRestartSaysIt
   EXPECT_NE(health.dump().find("was deleted"), std::string::npos) << health.dump();
   EXPECT_EQ(tsad->Stop(), 0) << tsad->log();
 
-  auto restarted = MakeTsad(pki_, {}, db);
+  auto restarted = MakeTsad(pki_, kSqliteLayout, db);
   ASSERT_TRUE(restarted->Start());
   EXPECT_NE(restarted->log().find("created a new audit log"), std::string::npos) << restarted->log();
-  auto again = MakeTsad(pki_, {}, db);
+  auto again = MakeTsad(pki_, kSqliteLayout, db);
   EXPECT_EQ(restarted->Stop(), 0);
   ASSERT_TRUE(again->Start());
   EXPECT_EQ(again->log().find("created a new audit log"), std::string::npos) << "an existing log: " << again->log();
@@ -123,7 +127,7 @@ TEST_F(LogIntegrity, ADeletedDatabaseRefusesTokensFailsHealthAndTheRestartSaysIt
 TEST_F(LogIntegrity, ADatabaseWithRandomBytesInTheMiddleRefusesToStart) {
   const std::string db = dir_.Sub("tsa.db");
   {
-    auto tsad = MakeTsad(pki_, {}, db);
+    auto tsad = MakeTsad(pki_, kSqliteLayout, db);
     ASSERT_TRUE(tsad->Start());
     ASSERT_TRUE(IssueMany(tsad->port(), 120, nullptr));
     ASSERT_EQ(tsad->Stop(), 0);
@@ -153,7 +157,7 @@ TEST_F(LogIntegrity, ADatabaseInAMissingDirectoryRefusesToStartNamingTheDirector
 // the health probe's own small write still works.
 TEST_F(LogIntegrity, HealthFailsWhileTokenCommitsFailAndRecoversWithoutRestart) {
   const std::string db = dir_.Sub("tsa.db");
-  auto tsad = MakeTsad(pki_, {}, db);
+  auto tsad = MakeTsad(pki_, kSqliteLayout, db);
   ASSERT_TRUE(tsad->Start());
   ASSERT_TRUE(IssueMany(tsad->port(), 1, nullptr));
   {
