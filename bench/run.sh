@@ -10,7 +10,9 @@
 # reference, and tsad's direct encoder beside it), then drives tsad
 # over 127.0.0.1 with wrk at 1, 8, 64 and 256 connections with the audit chain on, once more with
 # it off, a fixed-rate run at half the peak for p99, and 1000 idle connections (RSS and threads
-# they add) with 256 busy ones beside them.
+# they add) with 256 busy ones beside them. The "on" rows use tsad's layout for a new log: tiles,
+# the default since issue 12, or TSA_LOG_LAYOUT=sqlite bench/run.sh for the earlier figures; the
+# layout table (layout_costs) names off, sqlite and tiles explicitly whatever TSA_LOG_LAYOUT says.
 # Prints a Markdown table: tokens/s, its ratio to the ceiling, p50/p99 latency, non-200 replies,
 # tsad's idle and peak RSS. Sends traffic only to 127.0.0.1; every run is bounded in time.
 set -euo pipefail
@@ -156,7 +158,9 @@ for key in $KEYS; do
       run_wrk "$c"
       stop_tsad
       pct=$(awk "BEGIN {printf \"%.0f\", 100 * $rps / $ceiling}")
-      echo "| $key | $audit | $c | $(printf %.0f "$rps") | $pct | $p50 | $p99 | $non200 | $errs | $((idle_rss / 1024)) | $((peak_rss / 1024)) |"
+      label=$audit
+      [ "$audit" = on ] && label="on (${TSA_LOG_LAYOUT:-tiles})"
+      echo "| $key | $label | $c | $(printf %.0f "$rps") | $pct | $p50 | $p99 | $non200 | $errs | $((idle_rss / 1024)) | $((peak_rss / 1024)) |"
       if [ "$audit" = on ] && awk "BEGIN {exit !($rps > $peak_rps)}"; then peak_rps=$rps; fi
     done
   done

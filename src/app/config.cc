@@ -234,8 +234,9 @@ ParsedConfig ParseConfig(int argc, char** argv) {
       ->group("Storage");
   app.add_option("--log-layout", c.log_layout,
                  "Where the audit log keeps its leaves: tiles (C2SP entry bundles and hash tiles in <db>.tiles/, "
-                 "SQLite for the rest; an existing sqlite log is moved at start-up) or sqlite (every token a row; "
-                 "a tiles log stays tiles) (AUDIT_CHAIN.md)")
+                 "SQLite for the rest) or sqlite (every token a row). A new log takes this one (sqlite with "
+                 "--store-token-hashes-only unless given); an existing log keeps its own, except that tiles, when "
+                 "given, moves a sqlite log at start-up; a tiles log stays tiles (AUDIT_CHAIN.md)")
       ->check(CLI::IsMember({"sqlite", "tiles"}))
       ->envname("TSA_LOG_LAYOUT")
       ->group("Storage");
@@ -343,6 +344,7 @@ ParsedConfig ParseConfig(int argc, char** argv) {
     std::cerr << "tsad: " << e.what() << " (see tsad --help)\n";
     return {std::nullopt, 2};
   }
+  c.log_layout_given = app.count("--log-layout") > 0;
   return {c, 0};
 }
 

@@ -115,6 +115,13 @@ Status ApplyTlsOptions(const Config& c, http::HttpOptions* o) {
   return Ok();
 }
 
+// The "started" event's word on the layout: an operator upgrading sees why a log stayed sqlite.
+std::string LayoutText(const Config& c, const audit::TokenLog& log) {
+  if (log.layout() == store::LogLayout::kTiles) return "tiles (" + store::TileDirectoryFor(c.db_path) + ")";
+  if (log.created() || c.log_layout_given || !c.store_tokens) return "sqlite";
+  return "sqlite (the existing log keeps its layout; --log-layout tiles moves it at start-up, AUDIT_CHAIN.md)";
+}
+
 int Fail(const std::string& message) {
   service::LogEvent(spdlog::level::critical, "startup_failed", {{"error", message}});
   service::ShutdownLogging();  // the log line first, then the one-line reason last on stderr
@@ -166,7 +173,9 @@ int RunDaemon(const Config& config) {
   audit::TokenLogOptions log_options;
   log_options.path = config.db_path;
   log_options.keep_token = config.store_tokens;
-  log_options.layout = config.log_layout == "tiles" ? store::LogLayout::kTiles : store::LogLayout::kSqlite;
+  if (config.log_layout_given) {
+    log_options.layout = config.log_layout == "tiles" ? store::LogLayout::kTiles : store::LogLayout::kSqlite;
+  }
   log_options.synchronous_full = config.synchronous_full;
   log_options.gather_us = config.log_gather_us;
   log_options.writer_nice = config.log_writer_nice;
@@ -336,6 +345,7 @@ int RunDaemon(const Config& config) {
        {"clock", trust_unsynced ? "trust-unsynced (development: clock sync NOT enforced)" : "require-sync"},
        {"clock_state", reading.detail},
        {"db", config.db_path + (shared_log->created() ? " (created a new audit log)" : "")},
+       {"log_layout", LayoutText(config, *shared_log)},
        {"audit_log", config.audit_log ? "on" : "OFF (tokens are not logged)"},
        {"io_threads", config.io_threads == 0 ? std::thread::hardware_concurrency() : config.io_threads},
        {"max_connections", config.max_connections},

@@ -110,40 +110,47 @@ struct TokenLog::Opened {
 };
 
 // The layout of an existing log is the one recorded; a log from before the record is SQLite when
-// it holds tokens; a new (empty) log takes the configured one.
-Result<store::LogLayout> TokenLog::ChooseLayout(store::Database& db, const TokenLogOptions& options) {
+// it holds tokens. A log without leaves or record takes the one asked for, else tiles (sqlite when
+// only hashes are kept: the tiles hold the tokens). Only an explicit kTiles moves a sqlite-layout
+// log, so an upgrade with the default layout leaves an existing log as it is.
+Result<TokenLog::LayoutChoice> TokenLog::ChooseLayout(store::Database& db, const TokenLogOptions& options) {
+  using store::LogLayout;
   TSA_ASSIGN_OR_RETURN(auto stored, store::StoredLayout(db));
-  store::LogLayout layout = options.layout;
-  if (stored) {
-    layout = *stored;
-  } else {
+  std::optional<LogLayout> existing = stored;
+  if (!existing) {
     TSA_ASSIGN_OR_RETURN(bool rows, store::HasTokenRows(db));
-    if (rows) layout = store::LogLayout::kSqlite;
+    if (rows) existing = LogLayout::kSqlite;
   }
-  if (layout == store::LogLayout::kSqlite && options.layout == store::LogLayout::kTiles && options.keep_token) {
+  LayoutChoice choice{existing.value_or(options.layout.value_or(options.keep_token ? LogLayout::kTiles : LogLayout::kSqlite)),
+                      !existing.has_value()};
+  if (choice.layout == LogLayout::kSqlite && options.layout == LogLayout::kTiles && options.keep_token) {
     // An existing log moves when the tiles are asked for, unless it keeps only hashes (tiles hold tokens).
     TSA_ASSIGN_OR_RETURN(bool hash_only, store::HasHashOnlyRows(db));
     if (!hash_only) {
       TSA_TRY(MigrateToTiles(db));
-      layout = store::LogLayout::kTiles;
+      choice.layout = LogLayout::kTiles;
     }
   }
-  if (layout == store::LogLayout::kTiles && !options.keep_token) {
-    return MakeError(ErrorKind::kInvalidArgument, "the audit log " + options.path +
-                                                      " keeps its leaves as tiles, which hold every token: "
-                                                      "--store-token-hashes-only needs a log in the sqlite layout");
+  if (choice.layout == LogLayout::kTiles && !options.keep_token) {
+    return MakeError(ErrorKind::kInvalidArgument,
+                     existing ? "the audit log " + options.path +
+                                    " keeps its leaves as tiles, which hold every token: "
+                                    "--store-token-hashes-only needs a log in the sqlite layout"
+                              : "--log-layout tiles keeps every token in <db>.tiles/: --store-token-hashes-only needs "
+                                "--log-layout sqlite (or no --log-layout) for the new audit log " +
+                                    options.path);
   }
-  if (!stored) TSA_TRY(store::SetStoredLayout(db, layout));
-  return layout;
+  if (!stored) TSA_TRY(store::SetStoredLayout(db, choice.layout));
+  return choice;
 }
 
 // Opens the tile directory, rebuilds what a crash may have lost (a torn entry, the last hash
 // tile, the partial tiles) and catches the serial index up with the bundles.
-Result<std::unique_ptr<store::LogStore>> TokenLog::OpenTiles(store::Database& db, const std::string& path, bool created,
+Result<std::unique_ptr<store::LogStore>> TokenLog::OpenTiles(store::Database& db, const std::string& path, bool new_leaves,
                                                              std::shared_ptr<store::TileFiles>& tiles,
                                                              std::shared_ptr<store::IndexTail>& unindexed) {
   const std::string dir = store::TileDirectoryFor(path);
-  auto opened = store::TileFiles::Open(dir, /*create=*/created, /*writable=*/true);
+  auto opened = store::TileFiles::Open(dir, /*create=*/new_leaves, /*writable=*/true);
   if (!opened && opened.error().kind == ErrorKind::kNotFound) {
     return MakeError(ErrorKind::kStorage, "the audit log " + path + " keeps its leaves in " + dir +
                                               ", which does not exist: restore it from the backup");
@@ -151,7 +158,7 @@ Result<std::unique_ptr<store::LogStore>> TokenLog::OpenTiles(store::Database& db
   if (!opened) return opened.error();
   tiles = std::move(*opened);
   unindexed = std::make_shared<store::IndexTail>();
-  if (created && tiles->size() > 0) {
+  if (new_leaves && tiles->size() > 0) {
     return MakeError(ErrorKind::kStorage, dir + " holds " + std::to_string(tiles->size()) + " leaves but the database " + path +
                                               " is new: restore the database from the backup");
   }
@@ -213,12 +220,12 @@ Result<std::unique_ptr<TokenLog>> TokenLog::Open(const TokenLogOptions& options)
   if (options.checkpoint_frames > 0) {
     TSA_ASSIGN_OR_RETURN(checkpointer, WalCheckpointer::Open(options.path, options.synchronous_full, options.checkpoint_frames));
   }
-  TSA_ASSIGN_OR_RETURN(store::LogLayout layout, ChooseLayout(*db, options));
+  TSA_ASSIGN_OR_RETURN(LayoutChoice layout, ChooseLayout(*db, options));
   std::shared_ptr<store::TileFiles> tiles;
   std::shared_ptr<store::IndexTail> unindexed;
   std::unique_ptr<store::LogStore> log_store;
-  if (layout == store::LogLayout::kTiles) {
-    TSA_ASSIGN_OR_RETURN(log_store, OpenTiles(*db, options.path, created, tiles, unindexed));
+  if (layout.layout == store::LogLayout::kTiles) {
+    TSA_ASSIGN_OR_RETURN(log_store, OpenTiles(*db, options.path, layout.new_leaves, tiles, unindexed));
   } else {
     log_store = std::make_unique<store::SqliteLogStore>(*db);
   }

@@ -28,6 +28,7 @@
 #include "support/tsad_process.h"
 #include "tsa/audit/merkle.h"
 #include "tsa/audit/proof_bundle.h"
+#include "tsa/audit/tile_recovery.h"
 #include "tsa/core/bytes.h"
 #include "tsa/core/result.h"
 #include "tsa/crypto/response_inspector.h"
@@ -296,23 +297,28 @@ struct TokenRow {
   std::int64_t idx = 0;
   std::string serial;  // as stored
   std::vector<std::uint8_t> token;
-  std::vector<std::uint8_t> leaf_hash;
-  std::vector<std::uint8_t> token_sha256;
+  std::vector<std::uint8_t> leaf_hash;     // the sqlite row's, or the tiles layout's level-0 hash tile's
+  std::vector<std::uint8_t> token_sha256;  // the sqlite layout only (the tiles do not store it)
+  bool tiles = false;                      // read from <db>.tiles/
 };
 
+// Every leaf of the log in either layout (the database's meta.log_layout), through the same
+// store layer as tsa-audit-verify: rows of `tokens`, or the entry bundles with the serial index.
 inline Result<std::vector<TokenRow>> ReadTokens(const std::string& db_path) {
   TSA_ASSIGN_OR_RETURN(auto db, OpenDb(db_path));
-  TSA_ASSIGN_OR_RETURN(auto st, db->Prepare("SELECT idx, serial, token, leaf_hash, token_sha256 FROM tokens ORDER BY idx"));
+  TSA_ASSIGN_OR_RETURN(auto log, audit::OpenLogForReading(*db));
+  TSA_ASSIGN_OR_RETURN(auto cursor, log->ScanTokens());
   std::vector<TokenRow> rows;
   while (true) {
-    TSA_ASSIGN_OR_RETURN(bool row, st.Step());
+    TSA_ASSIGN_OR_RETURN(auto row, cursor->Next());
     if (!row) break;
     TokenRow t;
-    t.idx = st.ColumnInt(0);
-    t.serial = st.ColumnText(1);
-    if (!st.ColumnIsNull(2)) t.token = st.ColumnBlob(2);
-    t.leaf_hash = st.ColumnBlob(3);
-    t.token_sha256 = st.ColumnBlob(4);
+    t.idx = row->index;
+    t.serial = row->serial;
+    if (row->token) t.token = *row->token;
+    t.leaf_hash = row->leaf_hash;
+    t.token_sha256 = row->token_sha256;
+    t.tiles = row->tiles;
     rows.push_back(std::move(t));
   }
   return rows;

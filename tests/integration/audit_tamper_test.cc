@@ -3,7 +3,9 @@
 // tampering per copy, through SQLite or on the file) and runs tsa-audit-verify, which must fail
 // and, where a leaf is to blame, name the first bad index. The untouched copy verifies. The proof
 // bundle of one anchored token (GET /audit/proof, and tsa-audit proof) verifies offline with
-// tsa-audit-verify --proof, and fails for another token or a modified root.
+// tsa-audit-verify --proof, and fails for another token or a modified root. The log is in the
+// sqlite layout (--log-layout sqlite: its rows are what these cases rewrite); the tiles layout's
+// tampering cases are in log_layout_tiles_test.cc.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -45,10 +47,10 @@ class AuditTamperTest : public ::testing::Test {
     if (!started) return std::string("forger tsad: ") + started.message();
 
     db_ = dir_->Sub("audit.db");
-    auto tsad = MakeTsad(
-        main_pki_,
-        {"--anchor-tsa", ext_->url(), "--anchor-interval", "1", "--anchor-retry-min", "1", "--anchor-ca", ext_pki_.ca_cert()},
-        db_);
+    auto tsad = MakeTsad(main_pki_,
+                         {"--log-layout", "sqlite", "--anchor-tsa", ext_->url(), "--anchor-interval", "1", "--anchor-retry-min",
+                          "1", "--anchor-ca", ext_pki_.ca_cert()},
+                         db_);
     if (auto s = tsad->Start(); !s) return s.message();
     const int port = tsad->port();
     for (int batch : {kFirstBatch, kSecondBatch}) {

@@ -120,6 +120,7 @@ TEST_F(Hardening, ARestartBehindTheLogsLastGenTimeRefusesTimeNotAvailableAndHeal
   const TestPki pki = Pki("pki");
   TsadOptions options;
   options.cert_dir = pki.dir;
+  options.extra_args = {"--log-layout", "sqlite"};  // its tokens table holds the genTimes moved below
   {
     TsadProcess first(options);
     ASSERT_TRUE(first.Start());

@@ -3,7 +3,9 @@
 // those files, a proof by serial works right after issuance, tsa-audit-verify checks the layout
 // and notices a flipped byte in a bundle or a hash tile, a torn tail entry left by a crash is cut
 // off at the next start, a missing tile directory stops tsad from starting, and one replaced
-// under a running tsad stops issuance.
+// under a running tsad stops issuance. Without --log-layout a new log is tiles (sqlite with
+// --store-token-hashes-only); tiles given by flag, TSA_LOG_LAYOUT or the config file with
+// --store-token-hashes-only refuses to start.
 #include <gtest/gtest.h>
 
 #include "audit_helpers.h"
@@ -92,10 +94,12 @@ TEST_F(LogLayoutTilesTest, TokensLandInEntryBundlesAndTheServedTilesAreTheFiles)
   EXPECT_EQ(tool_proof.exit_code, 0) << tool_proof.output;
 }
 
+// The tiles layout's counterpart of audit_tamper_test.cc (which rewrites the sqlite layout's rows).
 TEST_F(LogLayoutTilesTest, AFlippedByteInABundleOrAHashTileFailsTheVerifier) {
+  std::vector<Issued> issued;
   {
     auto tsad = Start();
-    ASSERT_TRUE(IssueMany(tsad->port(), 258, nullptr));
+    ASSERT_TRUE(IssueMany(tsad->port(), 258, &issued));
     ASSERT_TRUE(WaitUntil(
         [&] { return HttpGet(tsad->port(), "/log/checkpoint").body_text().find("\n258\n") != std::string::npos; }, 5s, 50ms));
     ASSERT_EQ(tsad->Stop(), 0) << tsad->log();
@@ -108,6 +112,21 @@ TEST_F(LogLayoutTilesTest, AFlippedByteInABundleOrAHashTileFailsTheVerifier) {
     EXPECT_EQ(bad.exit_code, 1) << file << ": " << bad.output;
     ASSERT_TRUE(WriteFile(tiles_ + file, original));
   }
+  // A byte inside leaf 7's token in the full bundle: the verifier names that leaf.
+  std::size_t at = 0;
+  for (std::size_t i = 0; i < 7; ++i) at += 2 + issued[i].token.size();
+  const auto bundle = ReadAll(tiles_ + "/tile/entries/000");
+  FlipByte(tiles_ + "/tile/entries/000", at + 2 + issued[7].token.size() / 2);
+  const CommandResult leaf7 = Verify();
+  EXPECT_EQ(leaf7.exit_code, 1) << leaf7.output;
+  EXPECT_NE(leaf7.output.find("first bad index 7"), std::string::npos) << leaf7.output;
+  ASSERT_TRUE(WriteFile(tiles_ + "/tile/entries/000", bundle));
+  // A byte of leaf 257's token in the partial bundle (no full hash tile covers it yet).
+  const auto tail = ReadAll(tiles_ + "/entries.tail");
+  FlipByte(tiles_ + "/entries.tail", tail.size() - issued[257].token.size() / 2);
+  const CommandResult flipped = Verify();
+  EXPECT_EQ(flipped.exit_code, 1) << flipped.output;
+  ASSERT_TRUE(WriteFile(tiles_ + "/entries.tail", tail));
   EXPECT_EQ(Verify().exit_code, 0);
   // Full tiles beyond the tree size (a rollback, another log's files) are reported like the SQLite
   // layout's stray nodes.
@@ -219,6 +238,54 @@ TEST_F(LogLayoutTilesTest, AReplacedTileDirectoryRefusesTokensAndTheOriginalVeri
   EXPECT_EQ(Count("leaf_index"), 7) << "the 5 + 2 granted tokens, none of the refused ones";
   const CommandResult ok = Verify();
   EXPECT_EQ(ok.exit_code, 0) << ok.output;
+}
+
+// The default layout of a new log, as an operator meets it: no --log-layout anywhere.
+TEST_F(LogLayoutTilesTest, ANewLogIsTilesByDefault) {
+  auto tsad = MakeTsad(pki_, {}, db_);
+  ASSERT_TRUE(tsad->Start());
+  ASSERT_TRUE(IssueMany(tsad->port(), 3, nullptr));
+  EXPECT_NE(tsad->log().find("log_layout=\"tiles (" + tiles_ + ")\""), std::string::npos) << tsad->log();
+  ASSERT_EQ(tsad->Stop(), 0) << tsad->log();
+  EXPECT_TRUE(std::filesystem::exists(tiles_ + "/entries.tail"));
+  EXPECT_EQ(Count("tokens"), 0);
+  auto leaves = ReadTokens(db_);
+  ASSERT_TRUE(leaves) << leaves.error().ToString();
+  ASSERT_EQ(leaves->size(), 3u);
+  EXPECT_TRUE(leaves->front().tiles);
+  EXPECT_EQ(Verify().exit_code, 0);
+}
+
+TEST_F(LogLayoutTilesTest, HashesOnlyMakesANewLogSqliteByDefault) {
+  auto tsad = MakeTsad(pki_, {"--store-token-hashes-only"}, db_);
+  ASSERT_TRUE(tsad->Start());
+  ASSERT_TRUE(IssueMany(tsad->port(), 2, nullptr));
+  EXPECT_NE(tsad->log().find("log_layout=sqlite "), std::string::npos) << tsad->log();
+  ASSERT_EQ(tsad->Stop(), 0) << tsad->log();
+  EXPECT_FALSE(std::filesystem::exists(tiles_));
+  EXPECT_EQ(Count("tokens WHERE token IS NULL"), 2) << "two rows, each without its token";
+  EXPECT_EQ(Verify().exit_code, 0);
+}
+
+// Asked for explicitly, in any of the three ways, tiles cannot keep only hashes: one line, exit 1.
+TEST_F(LogLayoutTilesTest, TilesGivenWithHashesOnlyIsRefusedForANewLog) {
+  const std::vector<std::string> base = {
+      "--cert-dir", pki_.dir, "--db", db_, "--store-token-hashes-only", "--no-anchor", "--allow-unsynced-clock"};
+  const std::string config = dir_.Sub("tsad.conf");
+  ASSERT_TRUE(WriteText(config, "log-layout = \"tiles\"\n"));
+  for (const std::string how : {"flag", "environment", "config"}) {
+    std::vector<std::string> args = base;
+    if (how == "flag") args.insert(args.end(), {"--log-layout", "tiles"});
+    if (how == "config") args.insert(args.end(), {"--config", config});
+    if (how == "environment") ::setenv("TSA_LOG_LAYOUT", "tiles", 1);
+    const auto failure = TsadProcess::RunExpectingFailure(args);
+    ::unsetenv("TSA_LOG_LAYOUT");
+    EXPECT_FALSE(failure.started) << how;
+    EXPECT_EQ(failure.exit_code, 1) << how << ": " << failure.stderr_text;
+    EXPECT_NE(failure.stderr_text.find("--log-layout tiles keeps every token"), std::string::npos)
+        << how << ": " << failure.stderr_text;
+    EXPECT_FALSE(std::filesystem::exists(tiles_)) << how;
+  }
 }
 
 }  // namespace

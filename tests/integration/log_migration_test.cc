@@ -3,8 +3,8 @@
 // that release's database as `sqlite3 .dump` text. The new tsad, started on it with
 // --log-layout tiles, exports the 12 old tokens to an entry bundle, keeps the anchored checkpoints'
 // root, serves the old tokens' proofs, appends new tokens after them, and tsa-audit-verify passes.
-// A half-built export left by a crash is removed and redone; without --log-layout tiles the old
-// log stays as it is.
+// A half-built export left by a crash is removed and redone; with --log-layout sqlite or without
+// --log-layout (tiles is only the default of a NEW log) the old log stays as it is.
 #include <gtest/gtest.h>
 
 #include "audit_helpers.h"
@@ -34,8 +34,9 @@ class LogMigrationTest : public ::testing::Test {
     ASSERT_FALSE(dump.empty());
     ASSERT_TRUE((*db)->Exec(dump));
   }
-  std::unique_ptr<TsadProcess> Start(const std::string& layout) {
-    auto tsad = MakeTsad(pki_, {"--log-layout", layout}, db_);
+  std::unique_ptr<TsadProcess> Start(const std::string& layout) {  // "": no --log-layout
+    auto tsad = MakeTsad(pki_, layout.empty() ? std::vector<std::string>{} : std::vector<std::string>{"--log-layout", layout},
+                         db_);
     EXPECT_TRUE(tsad->Start());
     return tsad;
   }
@@ -109,6 +110,27 @@ TEST_F(LogMigrationTest, WithoutTheTilesLayoutTheOldLogStaysInSqlite) {
   ASSERT_EQ(tsad->Stop(), 0);
   EXPECT_EQ(Count("tokens"), kOldTokens + 2);
   EXPECT_FALSE(std::filesystem::exists(db_ + ".tiles"));
+  EXPECT_EQ(Verify().exit_code, 0);
+}
+
+// An upgrade that keeps its configuration: the default layout never moves an existing log, and
+// the started line says how to move it. Asked for afterwards, the move still happens.
+TEST_F(LogMigrationTest, WithTheDefaultLayoutTheOldLogStaysInSqliteUntilTilesIsGiven) {
+  {
+    auto tsad = Start("");
+    ASSERT_TRUE(IssueMany(tsad->port(), 2, nullptr));
+    EXPECT_NE(tsad->log().find("log_layout=\"sqlite (the existing log keeps its layout; --log-layout tiles moves it"),
+              std::string::npos)
+        << tsad->log();
+    ASSERT_EQ(tsad->Stop(), 0);
+  }
+  EXPECT_EQ(Count("tokens"), kOldTokens + 2);
+  EXPECT_FALSE(std::filesystem::exists(db_ + ".tiles"));
+  EXPECT_EQ(Verify().exit_code, 0);
+  auto tsad = Start("tiles");
+  ASSERT_EQ(tsad->Stop(), 0);
+  EXPECT_EQ(Count("tokens"), 0);
+  EXPECT_EQ(Count("leaf_index"), kOldTokens + 2);
   EXPECT_EQ(Verify().exit_code, 0);
 }
 

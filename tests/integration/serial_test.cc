@@ -1,7 +1,7 @@
 // Serial numbers and the token log of a real tsad (RFC3161-CONFORMANCE.md §6.5 S04-S06, §8.6-8.7):
 // serials never repeat across SIGKILL, restarts on an older database copy, or several instances;
-// every grant is one row of the SQLite token log, rejections none. S01-S03 are in
-// conformance_test.cc.
+// every grant is one leaf of the token log (in the tiles layout, the default of a new log), rejections
+// none. S01-S03 are in conformance_test.cc.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -16,6 +16,9 @@
 #include "support/der_builder.h"
 #include "support/test_pki.h"
 #include "support/tsad_process.h"
+#include "tsa/audit/tile_recovery.h"
+#include "tsa/core/bytes.h"
+#include "tsa/crypto/response_inspector.h"
 #include "tsa/store/database.h"
 
 namespace tsa::test {
@@ -40,26 +43,36 @@ struct TokenRow {
   Bytes token;
 };
 
-// Reads the token log with the project's store layer, read-only (works while tsad runs: WAL).
+// Reads the token log with the project's store layer, read-only (works while tsad runs: WAL), in
+// either layout. The tiles layout stores no policy, hash or digest column: they are the token's.
 Result<std::vector<TokenRow>> ReadTokenLog(const std::string& db_path) {
   store::OpenOptions options;
   options.read_only = true;
   options.create = false;
   TSA_ASSIGN_OR_RETURN(auto db, store::Database::Open(db_path, options));
-  TSA_ASSIGN_OR_RETURN(auto st,
-                       db->Prepare("SELECT idx, serial, gen_time_us, policy, hash_oid, digest, token FROM tokens ORDER BY idx"));
+  TSA_ASSIGN_OR_RETURN(auto log, audit::OpenLogForReading(*db));
+  TSA_ASSIGN_OR_RETURN(auto cursor, log->ScanTokens());
   std::vector<TokenRow> rows;
   while (true) {
-    TSA_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
+    TSA_ASSIGN_OR_RETURN(auto leaf, cursor->Next());
+    if (!leaf) break;
     TokenRow r;
-    r.idx = st.ColumnInt(0);
-    r.serial = StripZeros(st.ColumnText(1));
-    r.gen_time_us = st.ColumnInt(2);
-    r.policy = st.ColumnText(3);
-    r.hash_oid = st.ColumnText(4);
-    r.digest = st.ColumnBlob(5);
-    r.token = st.ColumnBlob(6);
+    r.idx = leaf->index;
+    r.serial = StripZeros(leaf->serial);
+    r.gen_time_us = leaf->gen_time_us;
+    r.policy = leaf->policy;
+    r.hash_oid = leaf->hash_oid;
+    r.digest = leaf->digest;
+    if (leaf->token) r.token = *leaf->token;
+    if (leaf->tiles) {
+      TSA_ASSIGN_OR_RETURN(core::ResponseInfo info, crypto::DescribeResponse(r.token));
+      if (!info.token) return MakeError(ErrorKind::kInvalidArgument, "leaf " + std::to_string(r.idx) + " is not a token");
+      r.policy = info.token->policy;
+      r.hash_oid = info.token->hash_oid;
+      auto digest = core::ParseHex(info.token->digest_hex);
+      if (!digest) return MakeError(ErrorKind::kInvalidArgument, "leaf " + std::to_string(r.idx) + ": digest hex");
+      r.digest = std::move(*digest);
+    }
     rows.push_back(std::move(r));
   }
   return rows;
@@ -104,12 +117,16 @@ BatchResult IssueBatch(int port, const std::string& tsa_cert_pem, int count, int
   return result;
 }
 
+// The backup AUDIT_CHAIN.md describes: the database (with its WAL) and, in the tiles layout, <db>.tiles/.
 void CopyDatabase(const std::string& from, const std::string& to) {
   for (const char* suffix : {"", "-wal", "-shm"}) {
     std::error_code ec;
     if (fs::exists(from + suffix)) fs::copy_file(from + suffix, to + suffix, fs::copy_options::overwrite_existing, ec);
     ASSERT_FALSE(ec) << "copy " << from << suffix << ": " << ec.message();
   }
+  std::error_code ec;
+  if (fs::exists(from + ".tiles")) fs::copy(from + ".tiles", to + ".tiles", fs::copy_options::recursive, ec);
+  ASSERT_FALSE(ec) << "copy " << from << ".tiles: " << ec.message();
 }
 
 class SerialsAndLog : public ::testing::Test {

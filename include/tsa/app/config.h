@@ -66,7 +66,10 @@ struct Config {
   // Storage
   std::string db_path = "data/audit_chain.db";
   bool store_tokens = true;
-  std::string log_layout = "sqlite";  // of a new log: "sqlite" or "tiles" (store::LogLayout)
+  std::string log_layout = "tiles";  // "sqlite" or "tiles" (store::LogLayout)
+  // --log-layout was given (flag, TSA_LOG_LAYOUT or the file): only then does an existing
+  // sqlite-layout log move to tiles (audit::TokenLogOptions::layout).
+  bool log_layout_given = false;
   bool audit_log = true;
   bool synchronous_full = true;
   int log_gather_us = 1000;

@@ -43,9 +43,12 @@ struct TokenRecord {
 struct TokenLogOptions {
   std::string path;
   bool keep_token = true;  // false: store only SHA-256(token) and the leaf hash
-  // Where a NEW log keeps its leaves (store::LogLayout, AUDIT_CHAIN.md "On-disk layout"); an
-  // existing log keeps the layout recorded in its database. kTiles needs keep_token.
-  store::LogLayout layout = store::LogLayout::kSqlite;
+  // Where the leaves live (store::LogLayout, AUDIT_CHAIN.md "On-disk layout"). Unset (the
+  // default): a new log is created as tiles (as sqlite with !keep_token, since tiles hold the
+  // tokens) and an existing log keeps its recorded layout. Set (the operator named one): a new log
+  // takes it, kTiles moves an existing sqlite-layout log that keeps its tokens, and kTiles with
+  // !keep_token refuses a new log.
+  std::optional<store::LogLayout> layout;
   // The tiles layout: the serial index is written by its own thread (IndexWriter) when this many
   // leaves wait for it, and every index_interval_ms; lookups see the waiting ones meanwhile.
   std::size_t index_batch = 16384;
@@ -153,6 +156,8 @@ class TokenLog {
 
   // True when Open created the database file (a new, empty audit log).
   bool created() const { return created_; }
+  // The layout Open chose (TokenLogOptions::layout).
+  store::LogLayout layout() const { return tiles_ ? store::LogLayout::kTiles : store::LogLayout::kSqlite; }
 
   // The perfect-subtree reader over a log store (for proofs and verifiers).
   static NodeReader Nodes(store::LogStore& store);
@@ -172,8 +177,12 @@ class TokenLog {
   Status CommitChecked(store::Transaction& tx);
   Status CheckFiles();
   Status InsertToken(std::uint64_t index, const Pending& p);
-  static Result<store::LogLayout> ChooseLayout(store::Database& db, const TokenLogOptions& options);
-  static Result<std::unique_ptr<store::LogStore>> OpenTiles(store::Database& db, const std::string& path, bool created,
+  struct LayoutChoice {
+    store::LogLayout layout = store::LogLayout::kSqlite;
+    bool new_leaves = false;  // no leaves and no recorded layout yet: a tiles log creates <db>.tiles/
+  };
+  static Result<LayoutChoice> ChooseLayout(store::Database& db, const TokenLogOptions& options);
+  static Result<std::unique_ptr<store::LogStore>> OpenTiles(store::Database& db, const std::string& path, bool new_leaves,
                                                             std::shared_ptr<store::TileFiles>& tiles,
                                                             std::shared_ptr<store::IndexTail>& unindexed);
   Status WriteProbe(const Pending& p, std::uint64_t next_index);

@@ -13,6 +13,7 @@
 #include "tsa/audit/anchor_worker.h"
 #include "tsa/audit/checkpoint.h"
 #include "tsa/audit/merkle.h"
+#include "tsa/audit/tile_recovery.h"
 #include "tsa/audit/token_log.h"
 #include "tsa/core/bytes.h"
 #include "tsa/core/response_info.h"
@@ -129,7 +130,9 @@ class ProofBundleTest : public ::testing::Test {
     auto db = store::Database::Open(dir_->Sub("audit.db"), ro);
     ASSERT_TRUE(db) << db.error().ToString();
     db_ = std::move(*db);
-    log_ = std::make_unique<store::SqliteLogStore>(*db_);
+    auto log = OpenLogForReading(*db_);  // the log's own layout: tiles, the default of a new log
+    ASSERT_TRUE(log) << log.error().ToString();
+    log_ = std::move(*log);
   }
 
   static ProofVerifyOptions Pinned() {
@@ -162,7 +165,7 @@ class ProofBundleTest : public ::testing::Test {
   static std::vector<Bytes>* replies_;
   static std::vector<std::string>* serials_;
   std::unique_ptr<store::Database> db_;
-  std::unique_ptr<store::SqliteLogStore> log_;
+  std::unique_ptr<store::LogStore> log_;
 };
 
 TempDir* ProofBundleTest::dir_ = nullptr;

@@ -1,7 +1,9 @@
 // Tests for src/audit/token_log.cc: the append-only token log with group commit (AUDIT_CHAIN.md):
 // concurrent appends get consecutive leaf indexes, leaf hashes are RFC 9162 §2.1 leaves,
 // ClaimSerialEpoch is strictly increasing, reopening continues the log, and a write that fails
-// stores nothing and is reported to the caller.
+// stores nothing and is reported to the caller. These tests open the log in the sqlite layout
+// explicitly (several break or read its tokens table); token_log_tiles_test.cc and
+// token_log_layout_test.cc cover the tiles layout, the default of a new log.
 #include "tsa/audit/token_log.h"
 
 #include <gtest/gtest.h>
@@ -68,6 +70,7 @@ Bytes ExpectedRoot(const std::vector<Bytes>& leaves, std::size_t lo, std::size_t
 std::unique_ptr<TokenLog> OpenLog(const std::string& path, bool keep_token = true) {
   TokenLogOptions options;
   options.path = path;
+  options.layout = store::LogLayout::kSqlite;
   options.keep_token = keep_token;
   options.synchronous_full = false;  // tests do not need power-loss durability
   auto log = TokenLog::Open(options);
@@ -139,6 +142,7 @@ TEST(TokenLogTest, OpenFailsForAnUnwritablePath) {
   unit_test::TempDir dir;
   TokenLogOptions options;
   options.path = dir.Sub("no/such/dir/tsa.db");
+  options.layout = store::LogLayout::kSqlite;
   auto log = TokenLog::Open(options);
   EXPECT_FALSE(log);
 }
@@ -319,6 +323,7 @@ TEST(TokenLogTest, MaxBatchBoundsTheRecordsPerTransaction) {
   unit_test::TempDir dir;
   TokenLogOptions options;
   options.path = dir.Sub("tsa.db");
+  options.layout = store::LogLayout::kSqlite;
   options.synchronous_full = false;
   options.max_batch = 1;
   auto log = TokenLog::Open(options);
@@ -416,6 +421,7 @@ TEST(TokenLogTest, WithoutKeepTokenOnlyTheHashesAreStored) {
 std::unique_ptr<TokenLog> OpenGatheringLog(const std::string& path, int gather_us) {
   TokenLogOptions options;
   options.path = path;
+  options.layout = store::LogLayout::kSqlite;
   options.synchronous_full = false;
   options.gather_us = gather_us;
   options.gather_min_tokens = 2;
@@ -488,6 +494,7 @@ TEST(TokenLogGatherTest, ARaisedNiceValueIsAlwaysPermittedAndReportsNoError) {
   unit_test::TempDir dir;
   TokenLogOptions options;
   options.path = dir.Sub("nice.db");
+  options.layout = store::LogLayout::kSqlite;
   options.synchronous_full = false;
   options.writer_nice = 5;  // lowering a thread's priority needs no privilege
   auto log = TokenLog::Open(options);
@@ -541,6 +548,7 @@ TEST(TokenLogHardeningTest, ASecondOpenOfALogInUseIsRefusedAsInUse) {
   ASSERT_NE(first, nullptr);
   TokenLogOptions options;
   options.path = dir.Sub("tsa.db");
+  options.layout = store::LogLayout::kSqlite;
   auto second = TokenLog::Open(options);
   ASSERT_FALSE(second) << "two writers on one log";
   EXPECT_EQ(second.error().kind, ErrorKind::kBusy);
@@ -555,6 +563,7 @@ TEST(TokenLogHardeningTest, OpenRefusesALogInAMissingDirectoryAndCreatesNothing)
   unit_test::TempDir dir;
   TokenLogOptions options;
   options.path = dir.Sub("dta/tsa.db");
+  options.layout = store::LogLayout::kSqlite;
   auto log = TokenLog::Open(options);
   ASSERT_FALSE(log);
   EXPECT_NE(log.error().message.find(dir.Sub("dta") + " of the audit log"), std::string::npos) << log.error().message;
@@ -634,6 +643,7 @@ TEST(TokenLogHardeningTest, OpenChecksTheTreeAgainstTheLatestCheckpoint) {
   }
   TokenLogOptions options;
   options.path = path;
+  options.layout = store::LogLayout::kSqlite;
   auto tampered = TokenLog::Open(options);
   ASSERT_FALSE(tampered) << "opened a log whose tree no longer gives its anchored root";
   EXPECT_NE(tampered.error().message.find("does not give the root of its latest checkpoint"), std::string::npos)
@@ -651,6 +661,7 @@ TEST(TokenLogHardeningTest, OpenRefusesALogWithFewerTokensThanItsLatestCheckpoin
   }
   TokenLogOptions options;
   options.path = path;
+  options.layout = store::LogLayout::kSqlite;
   auto log = TokenLog::Open(options);
   ASSERT_FALSE(log);
   EXPECT_NE(log.error().message.find("fewer than its latest checkpoint"), std::string::npos) << log.error().message;
@@ -676,6 +687,7 @@ TEST(TokenLogHardeningTest, OpenRefusesADamagedDatabase) {
   }
   TokenLogOptions options;
   options.path = path;
+  options.layout = store::LogLayout::kSqlite;
   auto log = TokenLog::Open(options);
   ASSERT_FALSE(log) << "started on a damaged log";
   EXPECT_NE(log.error().message.find("is damaged"), std::string::npos) << log.error().message;
@@ -742,6 +754,7 @@ TEST(TokenLogHardeningTest, AppendGivesUpAfterItsTimeoutWhileTheWriterIsStalled)
   unit_test::TempDir dir;
   TokenLogOptions options;
   options.path = dir.Sub("tsa.db");
+  options.layout = store::LogLayout::kSqlite;
   options.append_timeout_ms = 200;
   auto log = OpenWith(options);
   ASSERT_NE(log, nullptr);

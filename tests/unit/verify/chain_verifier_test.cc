@@ -72,6 +72,7 @@ class LogBuilder {
     TokenLogOptions lo;
     lo.path = path;
     lo.keep_token = options_.keep_token;
+    lo.layout = store::LogLayout::kSqlite;  // the tests tamper with its rows (the tiles: log_layout_tiles_test.cc)
     lo.synchronous_full = false;
     auto log = TokenLog::Open(lo);
     ASSERT_TRUE(log) << log.error().ToString();
