@@ -178,26 +178,36 @@ Result<std::unique_ptr<store::LogStore>> TokenLog::OpenTiles(store::Database& db
   return std::unique_ptr<store::LogStore>(std::move(log_store));
 }
 
-// The stored tree must still give the root that tsad signed in its latest checkpoint: RFC 9162
-// §2.1.1 MTH of the first tree_size leaves, recomputed from O(log n) stored perfect subtrees. A
-// log that lost leaves (tree_size above the log's size) or whose nodes changed refuses to start,
-// instead of appending to a tree that no longer matches what was anchored.
+// The stored tree must still give the roots that tsad signed: RFC 9162 §2.1.1 MTH of the first
+// tree_size leaves, recomputed from O(log n) stored perfect subtrees, for its latest anchored
+// checkpoint and its latest C2SP checkpoint (published about every second, so it also covers
+// leaves cut cleanly off the end of a log not yet anchored). A log that lost leaves (tree_size
+// above the log's size) or whose nodes changed refuses to start, instead of appending to a tree
+// that no longer matches what was published.
 Status TokenLog::CheckAgainstLatestCheckpoint(store::LogStore& store, const std::string& path, std::uint64_t size) {
+  const auto check = [&](std::int64_t tree_size, const std::vector<std::uint8_t>& root_hash, const std::string& which) -> Status {
+    if (tree_size < 0) return MakeError(ErrorKind::kStorage, which + " has a negative tree size");
+    if (static_cast<std::uint64_t>(tree_size) > size) {
+      return MakeError(ErrorKind::kStorage, "the audit log " + path + " holds " + std::to_string(size) +
+                                                " tokens, fewer than its latest " + which + ": run tsa-audit-verify");
+    }
+    auto root = RootHash(Nodes(store), static_cast<std::uint64_t>(tree_size));
+    if (!root || std::vector<std::uint8_t>(root->begin(), root->end()) != root_hash) {
+      return MakeError(ErrorKind::kStorage, "the Merkle tree in the audit log " + path +
+                                                " does not give the root of its latest " + which +
+                                                (root ? "" : " (" + root.error().message + ")") + ": run tsa-audit-verify");
+    }
+    return Ok();
+  };
   TSA_ASSIGN_OR_RETURN(auto checkpoint, store.LatestCheckpoint());
-  if (!checkpoint) return Ok();
-  if (checkpoint->tree_size < 0)
-    return MakeError(ErrorKind::kStorage, "checkpoint " + std::to_string(checkpoint->id) + " has a negative tree size");
-  const auto tree_size = static_cast<std::uint64_t>(checkpoint->tree_size);
-  const std::string which = "checkpoint " + std::to_string(checkpoint->id) + " (tree size " +
-                            std::to_string(checkpoint->tree_size) + ")";
-  if (tree_size > size) {
-    return MakeError(ErrorKind::kStorage, "the audit log " + path + " holds " + std::to_string(size) +
-                                              " tokens, fewer than its latest " + which + ": run tsa-audit-verify");
+  if (checkpoint) {
+    TSA_TRY(check(checkpoint->tree_size, checkpoint->root_hash,
+                  "checkpoint " + std::to_string(checkpoint->id) + " (tree size " + std::to_string(checkpoint->tree_size) + ")"));
   }
-  auto root = RootHash(Nodes(store), tree_size);
-  if (!root || std::vector<std::uint8_t>(root->begin(), root->end()) != checkpoint->root_hash) {
-    return MakeError(ErrorKind::kStorage, "the Merkle tree in the audit log " + path + " does not give the root of its latest " +
-                                              which + (root ? "" : " (" + root.error().message + ")") + ": run tsa-audit-verify");
+  TSA_ASSIGN_OR_RETURN(auto signed_note, store.LatestSignedCheckpoint());
+  if (signed_note) {
+    TSA_TRY(check(signed_note->tree_size, signed_note->root_hash,
+                  "signed checkpoint (C2SP note, tree size " + std::to_string(signed_note->tree_size) + ")"));
   }
   return Ok();
 }

@@ -275,6 +275,12 @@ class ChainVerifier {
     if (Status st = Checkpoints(); !st)
       rep_.Add(Severity::kError, std::nullopt, std::nullopt, std::nullopt, "cannot read the checkpoints: " + st.error().message);
     SortCheckpoints();
+    if (auto signed_cp = log_.LatestSignedCheckpoint(); !signed_cp) {
+      rep_.Add(Severity::kError, std::nullopt, std::nullopt, std::nullopt,
+               "cannot read the signed checkpoints: " + signed_cp.error().message);
+    } else {
+      latest_signed_ = std::move(*signed_cp);
+    }
     if (Status st = Orphans(); !st)
       rep_.Add(Severity::kError, std::nullopt, std::nullopt, std::nullopt,
                "cannot read the anchor attempts: " + st.error().message);
@@ -530,6 +536,8 @@ class ChainVerifier {
     }
     position_ += 1;
     PassCheckpoints();
+    if (latest_signed_ && latest_signed_->tree_size >= 0 && position_ == static_cast<std::uint64_t>(latest_signed_->tree_size))
+      root_at_signed_ = tree_.Root();
     return Ok();
   }
 
@@ -719,7 +727,29 @@ class ChainVerifier {
     return AppendLeaf(leaf, stored);
   }
 
+  // The latest C2SP checkpoint tsad published (GET /log/checkpoint, about every second; anchored or
+  // not) commits to the first tree_size leaves: a log that lost leaves from its end, or whose
+  // leaves changed, no longer gives its root. Without it, cutting whole entries off the end of
+  // an unanchored log would go unnoticed offline.
+  void CheckLatestSignedCheckpoint() {
+    if (!latest_signed_) return;
+    const std::string which = "the latest signed checkpoint (C2SP note, tree size " + std::to_string(latest_signed_->tree_size) +
+                              ")";
+    if (latest_signed_->tree_size < 0 || static_cast<std::uint64_t>(latest_signed_->tree_size) > position_) {
+      rep_.Add(Severity::kError, position_, std::nullopt, std::nullopt,
+               which + " is beyond the end of the log (" + std::to_string(position_) + " leaves): leaves were removed");
+      return;
+    }
+    if (latest_signed_->tree_size == 0) root_at_signed_ = EmptyRoot();
+    if (!root_at_signed_ ||
+        std::vector<std::uint8_t>(root_at_signed_->begin(), root_at_signed_->end()) != latest_signed_->root_hash) {
+      rep_.Add(Severity::kError, static_cast<std::uint64_t>(latest_signed_->tree_size), std::nullopt, std::nullopt,
+               which + " does not match the root of the log's first " + std::to_string(latest_signed_->tree_size) + " leaves");
+    }
+  }
+
   void AfterLeaves() {
+    CheckLatestSignedCheckpoint();
     // Checkpoints beyond the end of the log: the rows were deleted from its tail.
     for (; next_cp_ < cps_.size(); ++next_cp_) {
       const CpRef& cp = cps_[next_cp_];
@@ -822,6 +852,8 @@ class ChainVerifier {
   std::set<std::string> learned_;        // signer certificates (PEM) of CA-verified checkpoint tokens
   std::string leaf_certs_pem_;           // pinned + learned: for leaf tokens without a certificate
   std::optional<VerifierKey> log_key_;   // from opt_.log_vkey
+  std::optional<store::SignedCheckpointRow> latest_signed_;
+  std::optional<Hash> root_at_signed_;  // the tree's root when it reached latest_signed_'s size
   bool note_unchecked_reported_ = false;
 };
 

@@ -289,4 +289,37 @@ TEST_F(LogLayoutTilesTest, TilesGivenWithHashesOnlyIsRefusedForANewLog) {
 }
 
 }  // namespace
+// Whole entries cut off the end of the tail leave a valid, shorter log: only what tsad published
+// about it tells. Its latest C2SP checkpoint (about every second) is checked against the tree by
+// tsa-audit-verify and by tsad's start-up, anchored or not.
+TEST_F(LogLayoutTilesTest, EntriesCutCleanlyOffTheEndAreFoundOfflineAndAtStart) {
+  auto tsad = Start();
+  std::vector<Issued> issued;
+  ASSERT_TRUE(IssueMany(tsad->port(), 5, &issued));
+  ASSERT_TRUE(WaitUntil([&] { return HttpGet(tsad->port(), "/log/checkpoint").body_text().find("\n5\n") != std::string::npos; },
+                        5s, 50ms));
+  ASSERT_EQ(tsad->Stop(), 0) << tsad->log();
+  ASSERT_EQ(Verify().exit_code, 0);
+
+  const std::string tail = tiles_ + "/entries.tail";
+  auto bytes = ReadAll(tail);
+  ASSERT_GT(bytes.size(), issued.back().token.size() + 2);
+  bytes.resize(bytes.size() - issued.back().token.size() - 2);  // the last entry, length and all
+  ASSERT_TRUE(WriteFile(tail, bytes));
+  const CommandResult cut = Verify();
+  EXPECT_EQ(cut.exit_code, 1) << cut.output;
+  EXPECT_NE(cut.output.find("latest signed checkpoint (C2SP note, tree size 5) is beyond the end of the log (4 leaves)"),
+            std::string::npos)
+      << cut.output;
+  const auto refused = TsadProcess::RunExpectingFailure({"--cert-dir", pki_.dir, "--db", db_, "--log-layout", "tiles",
+                                                         "--log-origin", "tiles.test/log", "--no-anchor",
+                                                         "--allow-unsynced-clock"});
+  EXPECT_FALSE(refused.started);
+  // The serial index (5 rows) or the signed checkpoint (size 5), whichever is checked first.
+  const bool named = refused.stderr_text.find("holds only 4") != std::string::npos ||
+                     refused.stderr_text.find("fewer than its latest signed checkpoint (C2SP note, tree size 5)") !=
+                         std::string::npos;
+  EXPECT_TRUE(named) << refused.stderr_text;
+}
+
 }  // namespace tsa::test::audit_it
