@@ -212,8 +212,9 @@ Status TiledLogStore::TryAppendToken(const TokenRow& row) {
   return tiles_->ProbeWrite((row.token ? row.token->size() : 0) + 2 + kTileHashSize);
 }
 
+// The caller checks the files' identity just before (TokenLog::CheckFiles: the database, its WAL
+// and TileFiles::CheckIdentity), once per batch.
 Status TiledLogStore::CommitAppends() {
-  TSA_TRY(tiles_->CheckIdentity());
   if (Status st = tiles_->Commit(); !st) {
     batch_.clear();
     return st;
