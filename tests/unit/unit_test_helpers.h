@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "tsa/audit/token_log.h"
 #include "tsa/core/clock.h"
 #include "tsa/core/request.h"
 #include "tsa/crypto/cert_factory.h"
@@ -271,5 +272,18 @@ class FakeClock final : public core::ClockSource {
   std::int64_t read_delay_us_ = 0;
   int reads_ = 0;
 };
+
+// The i-th of a run of small log records (serial "0<i>", a 5-byte stand-in token): for tests of
+// what sits around the leaves (checkpoints, witnesses), not of the tokens themselves.
+inline audit::TokenRecord SmallRecord(int i) {
+  audit::TokenRecord record;
+  record.serial_hex = "0" + std::to_string(i);
+  record.gen_time_us = 1'795'599'086'000'000 + i;
+  record.policy = kDefaultPolicy;
+  record.hash_oid = kSha256Oid;
+  record.digest.assign(32, static_cast<std::uint8_t>(i));
+  record.token_der = {0x30, 0x03, 0x02, 0x01, static_cast<std::uint8_t>(i)};
+  return record;
+}
 
 }  // namespace tsa::unit_test

@@ -55,16 +55,7 @@ class WitnessWorkerTest : public ::testing::Test {
     auto log = TokenLog::Open(options);
     ASSERT_TRUE(log) << log.error().ToString();
     log_ = std::move(*log);
-    for (int i = 1; i <= 7; ++i) {
-      TokenRecord record;
-      record.serial_hex = "0" + std::to_string(i);
-      record.gen_time_us = 1'795'599'086'000'000 + i;
-      record.policy = unit_test::kDefaultPolicy;
-      record.hash_oid = unit_test::kSha256Oid;
-      record.digest.assign(32, static_cast<std::uint8_t>(i));
-      record.token_der = {0x30, 0x03, 0x02, 0x01, static_cast<std::uint8_t>(i)};
-      ASSERT_TRUE(log_->Append(record));
-    }
+    for (int i = 1; i <= 7; ++i) ASSERT_TRUE(log_->Append(unit_test::SmallRecord(i)));
     auto log_key = crypto::Ed25519Key::Generate();
     auto signer = NoteSigner::Make("example.com/log", std::move(*log_key));
     const LogHead head = log_->Head();

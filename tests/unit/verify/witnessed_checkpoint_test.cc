@@ -29,16 +29,7 @@ class WitnessedCheckpointTest : public ::testing::Test {
     auto log = audit::TokenLog::Open(options);
     ASSERT_TRUE(log) << log.error().ToString();
     log_ = std::move(*log);
-    for (int i = 1; i <= 7; ++i) {
-      audit::TokenRecord record;
-      record.serial_hex = "0" + std::to_string(i);
-      record.gen_time_us = 1'795'599'086'000'000 + i;
-      record.policy = unit_test::kDefaultPolicy;
-      record.hash_oid = unit_test::kSha256Oid;
-      record.digest.assign(32, static_cast<std::uint8_t>(i));
-      record.token_der = {0x30, 0x03, 0x02, 0x01, static_cast<std::uint8_t>(i)};
-      ASSERT_TRUE(log_->Append(record));
-    }
+    for (int i = 1; i <= 7; ++i) ASSERT_TRUE(log_->Append(unit_test::SmallRecord(i)));
     signer_ = std::make_unique<audit::NoteSigner>(*audit::NoteSigner::Make(kOrigin, *crypto::Ed25519Key::Generate()));
     log_key_ = *ParseVerifierKey(signer_->VerifierKey());
     witness_ = std::make_unique<crypto::Ed25519Key>(*crypto::Ed25519Key::Generate());
