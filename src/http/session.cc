@@ -7,6 +7,7 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include "completion_inbox.h"
 #include "server_core.h"
 #include "tsa/service/logging.h"
 
@@ -34,6 +35,9 @@ Session::Session(net::ip::tcp::socket socket, ServerCore& core, std::shared_ptr<
       core_(core),
       buffer_(core.limits.max_header_bytes + core.limits.max_uri_bytes + kReadChunk),
       log_timer_(Tcp().get_executor()),
+      // Every connection's executor is one of the server's io_contexts (ServerCore::iocs).
+      inbox_(net::use_service<CompletionInbox>(
+          static_cast<net::io_context&>(net::query(Tcp().get_executor(), net::execution::context)))),
       idle_since_(Clock::now()) {
   beast::error_code ec;
   const auto remote = Tcp().socket().remote_endpoint(ec);
@@ -352,11 +356,11 @@ void Session::IssueTimeStamp() {
         service::Issuer::Rejection(core::FailInfo::kSystemFailure, "System failure.", "the token log did not answer in time"),
         generation);
   });
-  // Keeps the io_context running until the log's completion has been delivered.
+  // Keeps the io_context running until the log's completion has been delivered. The writer
+  // finishes a batch at once: the inbox wakes this I/O thread once for all of its connections.
   auto work = net::make_work_guard(Tcp().get_executor());
   auto done = [self = shared_from_this(), generation, work = std::move(work)](service::IssueOutcome outcome) mutable {
-    net::post(self->Tcp().get_executor(),
-              [self, generation, outcome = std::move(outcome)] { self->Finish(outcome, generation); });
+    self->inbox_.Push([self, generation, outcome = std::move(outcome)] { self->Finish(outcome, generation); });
     work.reset();
   };
   try {

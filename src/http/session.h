@@ -29,6 +29,7 @@
 
 namespace tsa::http {
 
+class CompletionInbox;
 class ServerCore;
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -102,6 +103,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<crypto::StreamingHash> hasher_;     // raw-data mode: the body's hash so far
   std::chrono::steady_clock::time_point deadline_;  // of the request being read
   boost::asio::steady_timer log_timer_;             // bounds the wait for the token log
+  CompletionInbox& inbox_;                          // of this connection's io_context
   std::uint64_t generation_ = 0;                    // of the request; stale completions are ignored
   bool answered_ = true;                            // the current request has its reply
   bool counted_in_flight_ = false;

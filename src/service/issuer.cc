@@ -33,7 +33,7 @@ Issuer::Issuer(Config config, std::shared_ptr<crypto::TokenSigner> signer, std::
       signer_(std::move(signer)),
       clock_(std::move(clock)),
       log_(std::move(log)),
-      gate_(config.clock_mode, signer_->options().accuracy) {}
+      gate_(config.clock_mode, signer_.load()->options().accuracy) {}
 
 Status Issuer::ClaimSpaceLocked(core::UnixMicros gen_time) {
   if (space_) return Ok();
@@ -106,23 +106,19 @@ IssueOutcome Issuer::LogFailed(const IssueOutcome& signed_outcome, const Status&
                   "token log: " + log_status.error().message);
 }
 
-std::shared_ptr<crypto::TokenSigner> Issuer::signer() const {
-  std::lock_guard lock(signer_mutex_);
-  return signer_;
-}
+std::shared_ptr<crypto::TokenSigner> Issuer::signer() const { return signer_.load(std::memory_order_acquire); }
 
 void Issuer::ReplaceSigner(std::shared_ptr<crypto::TokenSigner> signer) {
-  std::lock_guard lock(signer_mutex_);
-  signer_ = std::move(signer);
+  signer_.store(std::move(signer), std::memory_order_release);
 }
 
 void Issuer::RecordReload(ReloadStatus status) {
-  std::lock_guard lock(signer_mutex_);
+  std::lock_guard lock(reload_mutex_);
   last_reload_ = std::move(status);
 }
 
 Issuer::ReloadStatus Issuer::LastReload() const {
-  std::lock_guard lock(signer_mutex_);
+  std::lock_guard lock(reload_mutex_);
   return last_reload_;
 }
 
@@ -206,7 +202,7 @@ Issuer::Signed Issuer::SignWith(crypto::TokenSigner& signer, std::span<const std
   out.outcome.serial_hex = std::move(serial_hex);
   out.outcome.hash_algorithm = std::move(alg_name);
   out.outcome.hash = known;
-  out.outcome.policy_index = request.policy ? PolicyIndex(signer_->options().policy, *request.policy) : 0;
+  out.outcome.policy_index = request.policy ? PolicyIndex(signer.options().policy, *request.policy) : 0;
   out.outcome.gen_time = gen_time;
   return out;
 }
