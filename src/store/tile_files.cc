@@ -10,6 +10,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include "tsa/core/thread_name.h"
+
 namespace tsa::store {
 namespace {
 
@@ -130,6 +132,10 @@ std::string TileDirectoryFor(const std::string& db_path) { return db_path + ".ti
 TileFiles::TileFiles(std::string dir, bool writable) : dir_(std::move(dir)), writable_(writable) {}
 
 TileFiles::~TileFiles() {
+  if (tile_writer_.joinable()) {
+    tile_writer_.request_stop();  // it writes what is queued first
+    tile_writer_.join();
+  }
   if (tail_fd_ >= 0) ::close(tail_fd_);
 }
 
@@ -144,6 +150,7 @@ Result<std::unique_ptr<TileFiles>> TileFiles::Open(const std::string& dir, bool 
   }
   std::unique_ptr<TileFiles> files(new TileFiles(dir, writable));  // NOLINT: private constructor
   TSA_TRY(files->LoadTail());
+  if (writable) files->tile_writer_ = std::jthread([raw = files.get()](std::stop_token stop) { raw->RunTileWriter(stop); });
   return files;
 }
 
@@ -268,8 +275,10 @@ Status TileFiles::WriteHashTile(int tile_level, std::uint64_t n, const std::vect
   return SyncPath(std::filesystem::path(path).parent_path().string());
 }
 
-// Full hash tiles are immutable once written: each is written when its 256th hash arrives.
-Status TileFiles::FlushFullHashTiles() {
+// Full hash tiles are immutable once written: each is complete when its 256th hash arrives. The
+// last one of each level goes to the tile writer thread; in the rare batch that completes two
+// tiles of one level, the earlier ones are written here (recovery rebuilds only the last).
+Status TileFiles::TakeFullHashTiles(std::vector<FullTile>& background) {
   for (std::size_t level = 0; level < pending_hashes_.size(); ++level) {
     std::vector<TileHash> combined;
     std::uint64_t done = 0;  // full tiles of this level before the combined hashes
@@ -282,20 +291,75 @@ Status TileFiles::FlushFullHashTiles() {
     combined.insert(combined.end(), pending_hashes_[level].begin(), pending_hashes_[level].end());
     std::size_t used = 0;
     while (combined.size() - used >= kTileEntries) {
-      std::vector<std::uint8_t> bytes;
-      bytes.reserve(kTileEntries * kTileHashSize);
-      for (std::size_t i = used; i < used + kTileEntries; ++i) bytes.insert(bytes.end(), combined[i].begin(), combined[i].end());
-      TSA_TRY(WriteHashTile(static_cast<int>(level), done++, bytes));
+      FullTile tile{static_cast<int>(level), done++, {}};
+      tile.bytes.reserve(kTileEntries * kTileHashSize);
+      for (std::size_t i = used; i < used + kTileEntries; ++i)
+        tile.bytes.insert(tile.bytes.end(), combined[i].begin(), combined[i].end());
       used += kTileEntries;
+      if (combined.size() - used >= kTileEntries) {
+        TSA_TRY(WriteHashTile(tile.level, tile.n, tile.bytes));
+      } else {
+        background.push_back(std::move(tile));
+      }
     }
     pending_hashes_[level].assign(combined.begin() + static_cast<std::ptrdiff_t>(used), combined.end());
   }
   return Ok();
 }
 
+// Before new full tiles are published, the previous ones must be on disk: then a crash can lose
+// at most the last full tile of each level, which the recovery rebuilds (audit/tile_recovery.cc).
+// The writer thread needs ~2 ms per tile and a new one comes every 256 leaves, so this rarely waits.
+Status TileFiles::WaitForTileWriter() {
+  std::unique_lock lock(mutex_);
+  tiles_cv_.wait(lock, [&] { return unwritten_.empty() || !tile_write_error_.empty(); });
+  if (!tile_write_error_.empty()) return MakeError(ErrorKind::kStorage, tile_write_error_ + " (restart tsad)");
+  return Ok();
+}
+
+Status TileFiles::FlushHashTiles() { return WaitForTileWriter(); }
+
+// The writer thread's top: a failure is kept (every later Commit fails with it, fail closed) and
+// the unwritten tiles stay in memory, so readers still get them.
+void TileFiles::RunTileWriter(std::stop_token stop) {
+  core::NameThisThread("tsad-tile-writer");
+  try {
+    std::unique_lock lock(mutex_);
+    while (tiles_cv_.wait(lock, stop, [&] { return !unwritten_.empty(); })) {
+      const FullTile tile = unwritten_.front();
+      lock.unlock();
+      Status written = WriteHashTile(tile.level, tile.n, tile.bytes);
+      lock.lock();
+      if (!written) {
+        tile_write_error_ = "the hash tile writer stopped: " + written.error().message;
+        tiles_cv_.notify_all();
+        return;
+      }
+      unwritten_.erase(unwritten_.begin());
+      tiles_cv_.notify_all();
+    }
+  } catch (const std::exception& e) {
+    std::lock_guard lock(mutex_);
+    tile_write_error_ = std::string("the hash tile writer stopped: ") + e.what();
+    tiles_cv_.notify_all();
+  }
+}
+
+std::optional<std::vector<std::uint8_t>> TileFiles::UnwrittenTile(int tile_level, std::uint64_t n) const {
+  std::lock_guard lock(mutex_);
+  for (const auto& tile : unwritten_) {
+    if (tile.level == tile_level && tile.n == n) return tile.bytes;
+  }
+  return std::nullopt;
+}
+
 Status TileFiles::Commit() {
   if (pending_sizes_.empty() && pending_hashes_.empty()) return Ok();
   if (tail_fd_ < 0) return Stopped(dir_);
+  {
+    std::lock_guard lock(mutex_);
+    if (!tile_write_error_.empty()) return MakeError(ErrorKind::kStorage, tile_write_error_ + " (restart tsad)");
+  }
   std::uint64_t bundles = 0, length = 0, in_tail = 0;
   {
     std::lock_guard lock(mutex_);
@@ -331,9 +395,12 @@ Status TileFiles::Commit() {
   }
   // One fdatasync per batch (the tokens are durable before any reply).
   if (st && in_tail > 0 && ::fdatasync(tail_fd_) != 0) st = IoError("cannot fdatasync", TailPath());
-  // The hash tiles already full are written before the new size is published.
+  // Full hash tiles are handed to the tile writer thread with the new size (off the tokens' path:
+  // they derive from the entries, which are durable now).
   std::vector<std::vector<TileHash>> hashes = pending_hashes_;
-  if (st) st = FlushFullHashTiles();
+  std::vector<FullTile> full_tiles;
+  if (st) st = TakeFullHashTiles(full_tiles);
+  if (st && !full_tiles.empty()) st = WaitForTileWriter();
   if (!st) {
     pending_hashes_ = std::move(hashes);
     if (rotated || tail_fd_ < 0) {
@@ -346,6 +413,10 @@ Status TileFiles::Commit() {
     return st;
   }
   std::lock_guard lock(mutex_);
+  if (!full_tiles.empty()) {
+    unwritten_ = std::move(full_tiles);
+    tiles_cv_.notify_all();
+  }
   full_bundles_ = bundles;
   tail_length_ = length;
   if (rotated) tail_offsets_.clear();
@@ -384,6 +455,7 @@ Result<std::optional<std::vector<std::uint8_t>>> TileFiles::ReadFullBundle(std::
 }
 
 Result<std::optional<std::vector<std::uint8_t>>> TileFiles::ReadFullHashTile(int tile_level, std::uint64_t n) const {
+  if (auto unwritten = UnwrittenTile(tile_level, n)) return unwritten;
   return ReadWholeFile(TilePath(tile_level, n));
 }
 

@@ -8,6 +8,8 @@
 // --store-token-hashes-only refuses to start.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "audit_helpers.h"
 #include "tsa/crypto/ed25519_key.h"
 
@@ -73,6 +75,8 @@ TEST_F(LogLayoutTilesTest, TokensLandInEntryBundlesAndTheServedTilesAreTheFiles)
   }
   EXPECT_EQ(bundle, expected) << "256 × (uint16 length ‖ the TimeStampToken as sent)";
   EXPECT_EQ(HttpGet(port, "/log/tile/entries/000").body, bundle);
+  // The tile writer thread puts a full hash tile on disk shortly after the commit that filled it.
+  ASSERT_TRUE(WaitUntil([&] { return std::filesystem::exists(tiles_ + "/tile/0/000"); }, 5s, 10ms));
   const auto level0 = ReadAll(tiles_ + "/tile/0/000");
   ASSERT_EQ(level0.size(), 256u * 32);
   EXPECT_EQ(HttpGet(port, "/log/tile/0/000").body, level0);

@@ -8,10 +8,12 @@
 //
 // Durability: the writer appends a batch's entries to entries.tail and fdatasyncs it once (the
 // tokens are durable before any reply). When the tail reaches 256 entries it is renamed into
-// tile/entries/ and the directory is fsynced; full hash tiles are written and fdatasynced at the
-// same moment (once per 256 leaves). After a crash, a torn last entry of the tail is cut off, and
-// a hash tile missing or short for the last full bundle is rebuilt by the caller (audit/, which
-// owns the hashing: store/ computes no hashes).
+// tile/entries/ and the directory is fsynced. Full hash tiles (once per 256 leaves) are derived
+// data: they are published from memory with the new size and written (fdatasync, rename, fsync of
+// the directory) by a thread of their own, off the tokens' path; the next ones wait until they are
+// on disk. After a crash, a torn last entry of the tail is cut off, and the last hash tile of a
+// level, missing or short, is rebuilt by the caller (audit/, which owns the hashing: store/
+// computes no hashes).
 //
 // Thread safety: one writer (Append*/Commit/Rollback) and any number of readers. Full tiles are
 // immutable files; the committed size, the tail's entry offsets and the partial hash tiles are
@@ -19,11 +21,14 @@
 #pragma once
 
 #include <array>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stop_token>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tsa/core/result.h"
@@ -64,9 +69,11 @@ class TileFiles {
   // Buffers a hash of tree level 8·tile_level (level 0: the leaf hashes, in entry order).
   void AppendTileHash(int tile_level, const TileHash& hash);
   // Writes the buffered entries to the tail and fdatasyncs it once; renames a full tail into
-  // tile/entries/ and writes full hash tiles (fdatasync, then fsync of their directories).
+  // tile/entries/; hands full hash tiles to the tile writer thread (readable from memory at once).
   // The new size is visible to readers only after everything succeeded.
   Status Commit();
+  // Waits until the full hash tiles handed to the tile writer thread are on disk (or it failed).
+  Status FlushHashTiles();
   // Forgets the buffered entries and hashes, and cuts the tail back to its committed length.
   void Rollback();
   // Whether `bytes` more bytes could be written to this file system now (writes them to a scratch
@@ -101,7 +108,16 @@ class TileFiles {
   TileFiles(std::string dir, bool writable);
   Status LoadTail();
   Status RotateTail(std::uint64_t bundle);
-  Status FlushFullHashTiles();
+  // A full hash tile published (readable from memory) before it is on disk.
+  struct FullTile {
+    int level = 0;
+    std::uint64_t n = 0;
+    std::vector<std::uint8_t> bytes;
+  };
+  Status TakeFullHashTiles(std::vector<FullTile>& background);
+  Status WaitForTileWriter();
+  void RunTileWriter(std::stop_token stop);
+  std::optional<std::vector<std::uint8_t>> UnwrittenTile(int tile_level, std::uint64_t n) const;
   std::string TilePath(int tile_level, std::uint64_t n) const;  // level -1: entries
   std::string TailPath() const { return dir_ + "/entries.tail"; }
 
@@ -123,6 +139,10 @@ class TileFiles {
   std::vector<std::uint64_t> tail_offsets_;     // guarded by mutex_: start of each tail entry
   std::uint64_t tail_length_ = 0;               // guarded by mutex_: committed bytes of the tail
   std::vector<std::vector<TileHash>> partial_;  // guarded by mutex_: by tile level, < 256 each
+  std::vector<FullTile> unwritten_;             // guarded by mutex_: full hash tiles not yet on disk
+  std::string tile_write_error_;                // guarded by mutex_: the tile writer's failure, sticky
+  std::condition_variable_any tiles_cv_;        // with mutex_: unwritten_ or tile_write_error_ changed
+  std::jthread tile_writer_;                    // writes unwritten_ (writable only); stopped first
 };
 
 }  // namespace tsa::store

@@ -84,7 +84,10 @@ TEST(TokenLogTilesTest, AppendsGiveTheRootOverBundlesAndTiles) {
       TSA_ASSIGN_OR_RETURN(auto early, store.FindLeafBySerial("a1003"));
       EXPECT_TRUE(early && early->index == 3);
       TSA_ASSIGN_OR_RETURN(auto tile, ReadTile(store, TileId{false, 0, 1, 256}, 600));
-      EXPECT_EQ(tile, ReadAll(store::TileDirectoryFor(store.where()) + "/tile/0/001"));
+      // The tile writer thread puts the full tile on disk shortly after the commit that filled it.
+      const std::string file = store::TileDirectoryFor(store.where()) + "/tile/0/001";
+      for (int i = 0; i < 500 && !unit_test::fs::exists(file); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      EXPECT_EQ(tile, ReadAll(file));
       return Ok();
     }));
   }

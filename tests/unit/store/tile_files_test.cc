@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -102,6 +103,56 @@ TEST(TileFilesTest, AFullHashTileIsWrittenOnceAndThePartialOneStaysInMemory) {
   auto range = (*tiles)->HashRange(0, 250, 20);
   ASSERT_TRUE(range);
   EXPECT_EQ(range->size(), 10u) << "6 from the file, 4 from memory";
+}
+
+// The full hash tile is derived data: the commit publishes it from memory and the tile writer
+// thread puts it on disk (off the tokens' path); FlushHashTiles waits for it.
+TEST(TileFilesTest, AFullHashTileIsReadableAtOnceAndOnDiskAfterTheTileWriter) {
+  unit_test::TempDir dir;
+  auto tiles = TileFiles::Open(dir.Sub("t"), true, true);
+  ASSERT_TRUE(tiles);
+  Append(**tiles, 0, 256, 256);
+  auto tile = (*tiles)->ReadFullHashTile(0, 0);
+  ASSERT_TRUE(tile && *tile) << "readable from memory or the file, whichever is first";
+  ASSERT_TRUE((*tiles)->FlushHashTiles());
+  std::ifstream in(dir.Sub("t/tile/0/000"), std::ios::binary);
+  const Bytes on_disk((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(on_disk, **tile);
+  EXPECT_FALSE(unit_test::fs::exists(dir.Sub("t/tile/0/000.tmp")));
+}
+
+TEST(TileFilesTest, ClosingWritesTheQueuedHashTiles) {
+  unit_test::TempDir dir;
+  {
+    auto tiles = TileFiles::Open(dir.Sub("t"), true, true);
+    ASSERT_TRUE(tiles);
+    Append(**tiles, 0, 512, 256);
+  }
+  EXPECT_EQ(unit_test::fs::file_size(dir.Sub("t/tile/0/000")), 256u * 32);
+  EXPECT_EQ(unit_test::fs::file_size(dir.Sub("t/tile/0/001")), 256u * 32);
+}
+
+// A tile the writer thread cannot write fails every later commit (fail closed: the log would
+// otherwise go on without a tile that a crash could no longer rebuild), and stays readable.
+TEST(TileFilesTest, AFailedHashTileWriteFailsTheNextCommits) {
+  unit_test::TempDir dir;
+  auto tiles = TileFiles::Open(dir.Sub("t"), true, true);
+  ASSERT_TRUE(tiles);
+  Append(**tiles, 0, 10);
+  // tile/0 becomes a plain file: the tile writer's open of tile/0/000.tmp fails (ENOTDIR).
+  std::ofstream(dir.Sub("t/tile/0")) << "not a directory";
+  Append(**tiles, 10, 256, 246);
+  const Status flushed = (*tiles)->FlushHashTiles();
+  ASSERT_FALSE(flushed);
+  EXPECT_NE(flushed.error().message.find("hash tile writer stopped"), std::string::npos) << flushed.error().message;
+  auto tile = (*tiles)->ReadFullHashTile(0, 0);
+  ASSERT_TRUE(tile && *tile) << "still served from memory";
+  ASSERT_TRUE((*tiles)->AppendEntry(Entry(256)));
+  (*tiles)->AppendTileHash(0, HashOf(256));
+  const Status next = (*tiles)->Commit();
+  ASSERT_FALSE(next);
+  EXPECT_NE(next.error().message.find("restart tsad"), std::string::npos) << next.error().message;
+  EXPECT_EQ((*tiles)->size(), 256u);
 }
 
 TEST(TileFilesTest, ATornTailEntryIsCutOffAtTheNextOpen) {
