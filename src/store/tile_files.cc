@@ -6,9 +6,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
+#include <thread>
 
 #include "tsa/core/thread_name.h"
 
@@ -137,6 +140,7 @@ TileFiles::~TileFiles() {
     tile_writer_.join();
   }
   if (tail_fd_ >= 0) ::close(tail_fd_);
+  if (next_fd_ >= 0) ::close(next_fd_);
 }
 
 std::string TileFiles::TilePath(int tile_level, std::uint64_t n) const {
@@ -170,6 +174,7 @@ Status TileFiles::LoadTail() {
   full_bundles_ = lo;
   TSA_ASSIGN_OR_RETURN(auto tail, ReadWholeFile(TailPath()));
   std::vector<std::uint8_t> bytes = tail ? std::move(*tail) : std::vector<std::uint8_t>();
+  TSA_TRY(AdoptInterruptedRotation(bytes));
   std::uint64_t end = 0;
   tail_offsets_ = EntryOffsets(bytes, end);
   tail_length_ = end;
@@ -197,6 +202,52 @@ Status TileFiles::LoadTail() {
   }, t{};
   if (::stat(dir_.c_str(), &d) != 0 || ::fstat(tail_fd_, &t) != 0) return IoError("cannot stat", dir_);
   identity_ = {static_cast<std::uint64_t>(d.st_dev), static_cast<std::uint64_t>(d.st_ino), static_cast<std::uint64_t>(t.st_ino)};
+  return PrepareNextTail();
+}
+
+// entries.next holding entries means a rotation (SwitchTail) was cut short by a crash: the full
+// tail is still entries.tail (neither rename reached the disk) or already in tile/entries/ (the
+// first did), and entries.next holds the newest entries, durable before they were answered. The
+// writer finishes the rotation; a reader refuses, since the files do not say yet which leaves
+// they hold.
+Status TileFiles::AdoptInterruptedRotation(std::vector<std::uint8_t>& tail_bytes) {
+  TSA_ASSIGN_OR_RETURN(auto next, ReadWholeFile(NextPath()));
+  if (!next || next->empty()) return Ok();
+  std::uint64_t end = 0;
+  const std::size_t in_tail = EntryOffsets(tail_bytes, end).size();
+  if (in_tail != 0 && in_tail != kTileEntries) {
+    return MakeError(ErrorKind::kStorage, TailPath() + " holds " + std::to_string(in_tail) + " entries and " + NextPath() +
+                                              " holds more: the tiles are inconsistent, run tsa-audit-verify");
+  }
+  if (!writable_) {
+    return MakeError(ErrorKind::kStorage, dir_ + ": a bundle rotation was interrupted (" + NextPath() +
+                                              " holds entries): start tsad once to finish it, then verify");
+  }
+  if (in_tail == kTileEntries) {
+    tail_fd_ = ::open(TailPath().c_str(), O_RDWR | O_CLOEXEC);
+    if (tail_fd_ < 0 || ::fdatasync(tail_fd_) != 0) return IoError("cannot open", TailPath());
+    TSA_TRY(RotateTail(full_bundles_));
+    full_bundles_ += 1;
+    ::close(tail_fd_);
+    tail_fd_ = -1;
+  }
+  if (::rename(NextPath().c_str(), TailPath().c_str()) != 0) return IoError("cannot rename", NextPath());
+  TSA_TRY(SyncPath(dir_));
+  tail_bytes = std::move(*next);
+  return Ok();
+}
+
+// entries.next: created empty and its name made durable ahead of the rotation that will need it.
+Status TileFiles::PrepareNextTail() {
+  const int fd = ::open(NextPath().c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return IoError("cannot create", NextPath());
+  if (Status synced = SyncPath(dir_); !synced) {
+    ::close(fd);
+    return synced;
+  }
+  std::lock_guard lock(mutex_);
+  if (next_fd_ >= 0) ::close(next_fd_);
+  next_fd_ = fd;
   return Ok();
 }
 
@@ -307,12 +358,56 @@ Status TileFiles::TakeFullHashTiles(std::vector<FullTile>& background) {
   return Ok();
 }
 
+// The tail is full (Commit, after its fdatasync): entries.next, created and its directory entry
+// made durable ahead of time, takes its place, so the rest of the batch goes into a file whose name
+// survives a crash without a directory fsync on the tokens' path. The two renames are made under
+// the readers' mutex; fsyncing both directories (the bundle's new name before the tail's old one
+// goes, as in RotateTail) and preparing the next entries.next is a chore for the tile writer
+// thread. A crash before those fsyncs is finished at the next start (AdoptInterruptedRotation).
+Status TileFiles::SwitchTail(std::uint64_t bundle) {
+  TSA_TRY(WaitForTileWriter());  // the previous rotation's chores, which prepared entries.next
+  int next_fd = -1;
+  {
+    std::lock_guard lock(mutex_);
+    std::swap(next_fd, next_fd_);
+  }
+  if (next_fd < 0) return MakeError(ErrorKind::kStorage, NextPath() + " was not prepared");
+  const std::string target = TilePath(-1, bundle);
+  const std::string target_dir = std::filesystem::path(target).parent_path().string();
+  Status moved = MakeDirectories(target_dir);
+  {
+    std::lock_guard lock(mutex_);
+    if (moved && ::rename(TailPath().c_str(), target.c_str()) != 0) moved = IoError("cannot rename the tail to", target);
+    if (moved && ::rename(NextPath().c_str(), TailPath().c_str()) != 0) {
+      moved = IoError("cannot rename " + NextPath() + " to", TailPath());
+      ::close(tail_fd_);  // the bundle was renamed: Commit stops, the restart adopts entries.next
+      tail_fd_ = -1;
+    }
+  }
+  if (!moved) {
+    ::close(next_fd);
+    return moved;
+  }
+  ::close(tail_fd_);
+  tail_fd_ = next_fd;
+  struct stat t {};
+  if (::fstat(tail_fd_, &t) == 0) identity_.tail_ino = static_cast<std::uint64_t>(t.st_ino);
+  std::lock_guard lock(mutex_);
+  chores_.push_back([this, target_dir]() -> Status {
+    TSA_TRY(SyncPath(target_dir));
+    TSA_TRY(SyncPath(dir_));
+    return PrepareNextTail();
+  });
+  tiles_cv_.notify_all();
+  return Ok();
+}
+
 // Before new full tiles are published, the previous ones must be on disk: then a crash can lose
 // at most the last full tile of each level, which the recovery rebuilds (audit/tile_recovery.cc).
 // The writer thread needs ~2 ms per tile and a new one comes every 256 leaves, so this rarely waits.
 Status TileFiles::WaitForTileWriter() {
   std::unique_lock lock(mutex_);
-  tiles_cv_.wait(lock, [&] { return unwritten_.empty() || !tile_write_error_.empty(); });
+  tiles_cv_.wait(lock, [&] { return (unwritten_.empty() && chores_.empty()) || !tile_write_error_.empty(); });
   if (!tile_write_error_.empty()) return MakeError(ErrorKind::kStorage, tile_write_error_ + " (restart tsad)");
   return Ok();
 }
@@ -325,17 +420,29 @@ void TileFiles::RunTileWriter(std::stop_token stop) {
   core::NameThisThread("tsad-tile-writer");
   try {
     std::unique_lock lock(mutex_);
-    while (tiles_cv_.wait(lock, stop, [&] { return !unwritten_.empty(); })) {
-      const FullTile tile = unwritten_.front();
-      lock.unlock();
-      Status written = WriteHashTile(tile.level, tile.n, tile.bytes);
+    while (tiles_cv_.wait(lock, stop, [&] { return !unwritten_.empty() || !chores_.empty(); })) {
+      const bool chore = !chores_.empty();
+      Status done = Ok();
+      if (chore) {
+        const std::function<Status()> next_chore = chores_.front();
+        lock.unlock();
+        done = next_chore();
+      } else {
+        const FullTile tile = unwritten_.front();
+        lock.unlock();
+        done = WriteHashTile(tile.level, tile.n, tile.bytes);
+      }
       lock.lock();
-      if (!written) {
-        tile_write_error_ = "the hash tile writer stopped: " + written.error().message;
+      if (!done) {
+        tile_write_error_ = "the hash tile writer stopped: " + done.error().message;
         tiles_cv_.notify_all();
         return;
       }
-      unwritten_.erase(unwritten_.begin());
+      if (chore) {
+        chores_.erase(chores_.begin());
+      } else {
+        unwritten_.erase(unwritten_.begin());
+      }
       tiles_cv_.notify_all();
     }
   } catch (const std::exception& e) {
@@ -383,7 +490,7 @@ Status TileFiles::Commit() {
     st = WriteAll(tail_fd_, pending_bytes_.data() + first_byte, byte - first_byte, at, TailPath());
     if (st && in_tail == kTileEntries) {
       if (::fdatasync(tail_fd_) != 0) st = IoError("cannot fdatasync", TailPath());
-      if (st) st = RotateTail(bundles);
+      if (st) st = SwitchTail(bundles);
       if (st) {
         rotated = true;
         bundles += 1;
@@ -460,6 +567,10 @@ Result<std::optional<std::vector<std::uint8_t>>> TileFiles::ReadFullHashTile(int
 }
 
 Result<std::vector<std::vector<std::uint8_t>>> TileFiles::Entries(std::uint64_t first, std::uint64_t count) const {
+  return Entries(first, count, 0);
+}
+
+Result<std::vector<std::vector<std::uint8_t>>> TileFiles::Entries(std::uint64_t first, std::uint64_t count, int attempt) const {
   std::uint64_t bundles = 0;
   std::vector<std::uint64_t> tail_offsets;
   std::uint64_t tail_length = 0;
@@ -491,7 +602,15 @@ Result<std::vector<std::vector<std::uint8_t>>> TileFiles::Entries(std::uint64_t 
       }
     } else {
       TSA_ASSIGN_OR_RETURN(auto file, ReadWholeFile(TailPath()));
-      if (!file || file->size() < tail_length) return MakeError(ErrorKind::kStorage, TailPath() + " is shorter than committed");
+      if (!file || file->size() < tail_length) {
+        // A rotation (SwitchTail) renamed the tail after this read took the size: read again once
+        // the commit has published the new size (a few milliseconds).
+        if (attempt < kTailRereads) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(2));
+          return Entries(first, count, attempt + 1);
+        }
+        return MakeError(ErrorKind::kStorage, TailPath() + " is shorter than committed");
+      }
       bytes = std::move(*file);
       offsets = tail_offsets;
     }

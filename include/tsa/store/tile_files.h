@@ -4,11 +4,16 @@
 //   tile/entries/<N>  full entry bundles: 256 × (uint16 big-endian length ‖ TimeStampToken DER)
 //   tile/<L>/<N>      full hash tiles: 256 × 32-byte hashes of tree level 8·L
 //   entries.tail      the current, partial entry bundle (same format, fewer than 256 entries)
+//   entries.next      empty: the next tail, created (and its name made durable) ahead of time
 // The directory below tile/ holds only full, immutable tiles, so it can be served statically.
 //
 // Durability: the writer appends a batch's entries to entries.tail and fdatasyncs it once (the
 // tokens are durable before any reply). When the tail reaches 256 entries it is renamed into
-// tile/entries/ and the directory is fsynced. Full hash tiles (once per 256 leaves) are derived
+// tile/entries/ and entries.next becomes the tail (two renames); the rest of the batch goes there.
+// Its name was durable before, so the directory fsyncs (bundle directory first, as a rename needs)
+// and the next entries.next are left to the tile writer thread, off the tokens' path; a crash
+// before they are done leaves entries.next with entries, and the next start finishes the
+// rotation. Full hash tiles (once per 256 leaves) are derived
 // data: they are published from memory with the new size and written (fdatasync, rename, fsync of
 // the directory) by a thread of their own, off the tokens' path; the next ones wait until they are
 // on disk. After a crash, a torn last entry of the tail is cut off, and the last hash tile of a
@@ -23,6 +28,7 @@
 #include <array>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -108,6 +114,11 @@ class TileFiles {
   TileFiles(std::string dir, bool writable);
   Status LoadTail();
   Status RotateTail(std::uint64_t bundle);
+  Status SwitchTail(std::uint64_t bundle);
+  Status AdoptInterruptedRotation(std::vector<std::uint8_t>& tail_bytes);
+  Status PrepareNextTail();
+  static constexpr int kTailRereads = 50;
+  Result<std::vector<std::vector<std::uint8_t>>> Entries(std::uint64_t first, std::uint64_t count, int attempt) const;
   // A full hash tile published (readable from memory) before it is on disk.
   struct FullTile {
     int level = 0;
@@ -120,6 +131,7 @@ class TileFiles {
   std::optional<std::vector<std::uint8_t>> UnwrittenTile(int tile_level, std::uint64_t n) const;
   std::string TilePath(int tile_level, std::uint64_t n) const;  // level -1: entries
   std::string TailPath() const { return dir_ + "/entries.tail"; }
+  std::string NextPath() const { return dir_ + "/entries.next"; }
 
   const std::string dir_;
   const bool writable_;
@@ -135,14 +147,16 @@ class TileFiles {
   std::vector<std::vector<TileHash>> pending_hashes_;  // by tile level
 
   mutable std::mutex mutex_;
-  std::uint64_t full_bundles_ = 0;              // guarded by mutex_
-  std::vector<std::uint64_t> tail_offsets_;     // guarded by mutex_: start of each tail entry
-  std::uint64_t tail_length_ = 0;               // guarded by mutex_: committed bytes of the tail
-  std::vector<std::vector<TileHash>> partial_;  // guarded by mutex_: by tile level, < 256 each
-  std::vector<FullTile> unwritten_;             // guarded by mutex_: full hash tiles not yet on disk
-  std::string tile_write_error_;                // guarded by mutex_: the tile writer's failure, sticky
-  std::condition_variable_any tiles_cv_;        // with mutex_: unwritten_ or tile_write_error_ changed
-  std::jthread tile_writer_;                    // writes unwritten_ (writable only); stopped first
+  std::uint64_t full_bundles_ = 0;               // guarded by mutex_
+  std::vector<std::uint64_t> tail_offsets_;      // guarded by mutex_: start of each tail entry
+  std::uint64_t tail_length_ = 0;                // guarded by mutex_: committed bytes of the tail
+  std::vector<std::vector<TileHash>> partial_;   // guarded by mutex_: by tile level, < 256 each
+  std::vector<FullTile> unwritten_;              // guarded by mutex_: full hash tiles not yet on disk
+  std::vector<std::function<Status()>> chores_;  // guarded by mutex_: a rotation's fsyncs, for the tile writer
+  int next_fd_ = -1;                             // guarded by mutex_: the prepared entries.next
+  std::string tile_write_error_;                 // guarded by mutex_: the tile writer's failure, sticky
+  std::condition_variable_any tiles_cv_;         // with mutex_: unwritten_ or tile_write_error_ changed
+  std::jthread tile_writer_;                     // writes unwritten_ (writable only); stopped first
 };
 
 }  // namespace tsa::store

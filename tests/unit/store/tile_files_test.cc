@@ -155,6 +155,58 @@ TEST(TileFilesTest, AFailedHashTileWriteFailsTheNextCommits) {
   EXPECT_EQ((*tiles)->size(), 256u);
 }
 
+// A full tail is replaced by the prepared entries.next (two renames, no directory fsync on the
+// tokens' path). A crash before the renames reached the disk leaves the full tail and entries.next
+// with the newest entries; one after the first leaves the bundle and entries.next. The next
+// writable open finishes the rotation either way; a reader refuses until then.
+TEST(TileFilesTest, AnInterruptedRotationIsFinishedAtTheNextOpen) {
+  for (const bool bundle_renamed : {false, true}) {
+    SCOPED_TRACE(bundle_renamed ? "bundle renamed" : "neither rename");
+    unit_test::TempDir dir;
+    const std::string path = dir.Sub("t");
+    {
+      auto tiles = TileFiles::Open(path, true, true);
+      ASSERT_TRUE(tiles);
+      Append(**tiles, 0, 270, 256);
+    }
+    EXPECT_TRUE(unit_test::fs::exists(path + "/entries.next")) << "prepared for the next rotation";
+    unit_test::fs::rename(path + "/entries.tail", path + "/entries.next");
+    if (!bundle_renamed) unit_test::fs::rename(path + "/tile/entries/000", path + "/entries.tail");
+    auto reader = TileFiles::Open(path, false, false);
+    ASSERT_FALSE(reader);
+    EXPECT_NE(reader.error().message.find("rotation was interrupted"), std::string::npos) << reader.error().message;
+    {
+      auto tiles = TileFiles::Open(path, false, true);
+      ASSERT_TRUE(tiles) << tiles.error().ToString();
+      EXPECT_EQ((*tiles)->size(), 270u);
+      auto entries = (*tiles)->Entries(250, 20);
+      ASSERT_TRUE(entries) << entries.error().ToString();
+      for (std::uint64_t i = 0; i < 20; ++i) EXPECT_EQ((*entries)[i], Entry(250 + i));
+      Append(**tiles, 270, 520, 100);
+    }
+    auto reopened = TileFiles::Open(path, false, false);
+    ASSERT_TRUE(reopened) << reopened.error().ToString();
+    EXPECT_EQ((*reopened)->size(), 520u);
+    auto all = (*reopened)->Entries(0, 520);
+    ASSERT_TRUE(all) << all.error().ToString();
+    for (std::uint64_t i = 0; i < 520; ++i) EXPECT_EQ((*all)[i], Entry(i));
+  }
+}
+
+TEST(TileFilesTest, EntriesInBothTheTailAndEntriesNextAreRefused) {
+  unit_test::TempDir dir;
+  const std::string path = dir.Sub("t");
+  {
+    auto tiles = TileFiles::Open(path, true, true);
+    ASSERT_TRUE(tiles);
+    Append(**tiles, 0, 20);
+  }
+  unit_test::fs::copy_file(path + "/entries.tail", path + "/entries.next", unit_test::fs::copy_options::overwrite_existing);
+  auto tiles = TileFiles::Open(path, false, true);
+  ASSERT_FALSE(tiles);
+  EXPECT_NE(tiles.error().message.find("inconsistent"), std::string::npos) << tiles.error().message;
+}
+
 TEST(TileFilesTest, ATornTailEntryIsCutOffAtTheNextOpen) {
   unit_test::TempDir dir;
   const std::string path = dir.Sub("t");
