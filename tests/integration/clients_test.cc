@@ -162,15 +162,16 @@ TEST_F(ClientsAuth, CurlWithCredentialsInTheUrl) {
 
 TEST_F(ClientsAuth, SighupReloadsAndAMalformedFileKeepsTheOldSet) {
   RunClientsTool(file_, {"disable", "alice"});
-  Reload("what=clients");
+  // SIGHUP reloads the signer first ("reloaded" alone would match its line), then the clients.
+  Reload("reloaded what=clients");
   EXPECT_EQ(Issue(port(), {{"Authorization", "Bearer " + alice_}}).status, 401) << "alice is disabled after SIGHUP";
   RunClientsTool(file_, {"enable", "alice"});
-  Reload("reloaded");
+  Reload("reloaded what=clients");
   EXPECT_EQ(PkiStatus(Issue(port(), {{"Authorization", "Bearer " + alice_}})), 0);
 
   const std::string good = core::ReadFileText(file_).value();
   std::ofstream(file_) << "{\"clients\": [ {\"name\": ";
-  Reload("reload_failed");
+  Reload("reload_failed what=clients");
   EXPECT_EQ(PkiStatus(Issue(port(), {{"Authorization", "Bearer " + alice_}})), 0) << "the old set stays";
   std::ofstream(file_) << good;
   EXPECT_TRUE(env_.tsad().running());

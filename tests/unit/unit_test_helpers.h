@@ -5,6 +5,7 @@
 //   SharedPki()  one EC P-256 development PKI (tsa::crypto::CreateDevPki) per test binary
 //   OtherPki()   a second, unrelated one ("another TSA")
 //   FakeClock    a core::ClockSource the test sets by hand
+//   PrintTo(KeyType) gtest's name for a KeyType parameter
 #pragma once
 
 #include <gtest/gtest.h>
@@ -20,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <ostream>
 #include <random>
 #include <sstream>
 #include <string>
@@ -33,6 +35,17 @@
 #include "tsa/crypto/request_codec.h"
 #include "tsa/crypto/signer_material.h"
 #include "tsa/crypto/token_signer.h"
+
+namespace tsa::crypto {
+
+// gtest prints a parameter with PrintTo, found by argument-dependent lookup in KeyType's namespace
+// ("GetParam() = rsa2048", not "4-byte object <00-00 00-00>"). It must be declared in every test
+// file with KeyType parameters, hence here: gtest's printer for KeyType is a template instantiated
+// in each such file, and the linker keeps one copy, so a PrintTo that only one file saw made the
+// other file's names depend on link order and inlining (raw bytes in the -O2 asan build).
+inline void PrintTo(KeyType type, std::ostream* os) { *os << KeyTypeName(type); }
+
+}  // namespace tsa::crypto
 
 namespace tsa::unit_test {
 

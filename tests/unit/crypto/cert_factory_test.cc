@@ -24,11 +24,6 @@
 
 namespace tsa::crypto {
 
-// gtest finds PrintTo by argument-dependent lookup, so it lives in KeyType's namespace:
-// --gtest_list_tests then shows "GetParam() = rsa2048", not "4-byte object <00-00 00-00>".
-void PrintTo(KeyType type, std::ostream* os);
-void PrintTo(KeyType type, std::ostream* os) { *os << KeyTypeName(type); }
-
 namespace {
 
 namespace fs = std::filesystem;
