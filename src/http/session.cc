@@ -359,8 +359,11 @@ void Session::IssueTimeStamp() {
   // Keeps the io_context running until the log's completion has been delivered. The writer
   // finishes a batch at once: the inbox wakes this I/O thread once for all of its connections.
   auto work = net::make_work_guard(Tcp().get_executor());
+  // The connection moves into the completion, so its last reference never stays with the
+  // writer thread (a Session must be destroyed on its I/O thread or at shutdown, not there).
   auto done = [self = shared_from_this(), generation, work = std::move(work)](service::IssueOutcome outcome) mutable {
-    self->inbox_.Push([self, generation, outcome = std::move(outcome)] { self->Finish(outcome, generation); });
+    CompletionInbox& inbox = self->inbox_;
+    inbox.Push([self = std::move(self), generation, outcome = std::move(outcome)] { self->Finish(outcome, generation); });
     work.reset();
   };
   try {

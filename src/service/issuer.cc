@@ -33,7 +33,7 @@ Issuer::Issuer(Config config, std::shared_ptr<crypto::TokenSigner> signer, std::
       signer_(std::move(signer)),
       clock_(std::move(clock)),
       log_(std::move(log)),
-      gate_(config.clock_mode, signer_.load()->options().accuracy) {}
+      gate_(config.clock_mode, signer_->options().accuracy) {}
 
 Status Issuer::ClaimSpaceLocked(core::UnixMicros gen_time) {
   if (space_) return Ok();
@@ -106,10 +106,14 @@ IssueOutcome Issuer::LogFailed(const IssueOutcome& signed_outcome, const Status&
                   "token log: " + log_status.error().message);
 }
 
-std::shared_ptr<crypto::TokenSigner> Issuer::signer() const { return signer_.load(std::memory_order_acquire); }
+std::shared_ptr<crypto::TokenSigner> Issuer::signer() const {
+  std::lock_guard lock(signer_mutex_);
+  return signer_;
+}
 
 void Issuer::ReplaceSigner(std::shared_ptr<crypto::TokenSigner> signer) {
-  signer_.store(std::move(signer), std::memory_order_release);
+  std::lock_guard lock(signer_mutex_);
+  signer_ = std::move(signer);
 }
 
 void Issuer::RecordReload(ReloadStatus status) {

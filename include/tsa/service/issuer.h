@@ -132,11 +132,12 @@ class Issuer {
   static IssueOutcome Rejected(core::Rejection rejection, std::string hash_algorithm, std::string internal_error = {});
 
   Config config_;
-  // Read by every request on every I/O thread. Not a mutex: two I/O threads copying one
-  // shared_ptr under a std::mutex met there hundreds of times a second and slept in futex waits
-  // (a lock holder preempted on a virtual CPU); libstdc++'s atomic<shared_ptr> only spins for
-  // the few instructions of the copy.
-  std::atomic<std::shared_ptr<crypto::TokenSigner>> signer_;
+  // Read by every request (a copy under the lock, held for the whole request). An
+  // atomic<shared_ptr> avoided the I/O threads' sleeps on this mutex, but GCC 12's implementation
+  // drew a ThreadSanitizer report (store against load) that we could not rule out; the sleeps
+  // were mostly on the issuance lock, whose hold time no longer includes adjtimex.
+  mutable std::mutex signer_mutex_;
+  std::shared_ptr<crypto::TokenSigner> signer_;  // guarded by signer_mutex_
   mutable std::mutex reload_mutex_;
   ReloadStatus last_reload_;  // guarded by reload_mutex_
   std::shared_ptr<core::ClockSource> clock_;
