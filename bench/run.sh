@@ -101,14 +101,20 @@ make_certs() {
 # LAYOUT_ONLY=1 bench/run.sh runs only this table.
 granted() { curl -s "http://127.0.0.1:$port/metrics" | awk '/^tsad_tokens_granted_total/ {s += $2} END {printf "%d", s}'; }
 write_bytes() { awk '/^write_bytes:/ {print $2}' "/proc/$1/io"; }
-tile_ms() {  # $1 path below /log/: median of 200 GETs, in ms
-  for _ in $(seq 200); do curl -s -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:$port/log/$1"; done |
-    sort -n | awk '{t[NR] = $1} END {printf "%.3f", 1000 * t[int((NR + 1) / 2)]}'
+median_ms() { sort -n | awk '{t[NR] = $1} END {printf "%.3f", 1000 * t[int((NR + 1) / 2)]}'; }
+# $1 path below /log/: "new/kept" = the median of 200 GETs each on a new connection (connect
+# included) / of 200 GETs on one kept-alive connection (what a monitor or a cache in front sees), ms.
+tile_ms() {
+  local url="http://127.0.0.1:$port/log/$1" new kept
+  new=$(for _ in $(seq 200); do curl -s -o /dev/null -w '%{time_total}\n' "$url"; done | median_ms)
+  kept=$(for _ in $(seq 200); do printf -- '-o /dev/null %s ' "$url"; done |
+    xargs curl -s -w '%{time_total}\n' | median_ms)
+  echo "$new/$kept"
 }
 layout_costs() {
   local certs="$work/certs-layout" off_rps=0 token_size
   make_certs ec-p256 "$certs"
-  echo "| audit log | connections | tokens/s | cost vs off | disk bytes/token | token bytes | x token | full tile GET ms (hash, entries) |"
+  echo "| audit log | connections | tokens/s | cost vs off | disk bytes/token | token bytes | x token | full tile GET ms, new/kept connection (hash, entries) |"
   echo "|---|---|---|---|---|---|---|---|"
   for layout in off sqlite tiles; do
     local args=(--log-layout "$layout")

@@ -48,7 +48,11 @@ IndexWriter::~IndexWriter() {
   thread_.request_stop();
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
-  (void)Flush();  // what the log committed last is indexed before the process ends
+  try {
+    (void)Flush();  // what the log committed last is indexed before the process ends
+  } catch (const std::exception&) {
+    // Nothing is lost: the next start indexes the leaves from the entry bundles (OpenTiles).
+  }
 }
 
 void IndexWriter::Added() {
@@ -77,7 +81,7 @@ void IndexWriter::Run(std::stop_token stop) {
 
 Status IndexWriter::Flush() {
   std::lock_guard pass(pass_mutex_);
-  const Status st = WriteWaiting();
+  Status st = WriteWaiting();
   std::lock_guard lock(mutex_);
   last_error_ = st ? "" : st.error().message;
   return st;

@@ -20,9 +20,8 @@ namespace tsa::audit {
 // One queued request to the writer, shared between the caller and the writer (a caller that gives
 // up after a timeout leaves it to the writer). Finish() is called once `status` is final.
 struct TokenLog::Pending {
-  enum class Kind { kToken, kProbe, kClaimEpoch, kWrite } kind = Kind::kToken;
+  enum class Kind { kToken, kProbe, kClaimEpoch } kind = Kind::kToken;
   TokenRecord record;
-  std::function<Status(store::LogStore&)> write;
   std::uint16_t instance = 0;
   std::int64_t now_us = 0;
   std::uint64_t epoch = 0;
@@ -97,6 +96,7 @@ struct TokenLog::Opened {
   bool created = false;
   std::unique_ptr<store::Database> db;
   std::unique_ptr<store::LogStore> store;  // over db
+  std::unique_ptr<store::Database> side;   // Write's connection
   std::unique_ptr<store::Database> reader;
   std::unique_ptr<WalCheckpointer> checkpointer;
   MerkleFrontier frontier;
@@ -221,6 +221,8 @@ Result<std::unique_ptr<TokenLog>> TokenLog::Open(const TokenLogOptions& options)
   open.synchronous_full = options.synchronous_full;
   if (options.checkpoint_frames > 0) open.wal_autocheckpoint_pages = 0;  // the WalCheckpointer does it
   TSA_ASSIGN_OR_RETURN(auto db, store::Database::Open(options.path, open));
+  // Write()'s connection: checkpoints, anchors, cosignatures and certificate events.
+  TSA_ASSIGN_OR_RETURN(auto side, store::Database::Open(options.path, open));
   // Check before migrating: a damaged file is not written to.
   if (Status st = store::QuickCheck(*db, options.startup_check_max_pages); !st) {
     return MakeError(ErrorKind::kStorage, st.error().message + ": run tsa-audit-verify, restore from a backup");
@@ -262,6 +264,7 @@ Result<std::unique_ptr<TokenLog>> TokenLog::Open(const TokenLogOptions& options)
   TSA_TRY(files.Record());
   auto wal_frames = std::make_shared<std::atomic<int>>(0);
   db->OnWalCommit([wal_frames](int frames) { wal_frames->store(frames, std::memory_order_relaxed); });
+  side->OnWalCommit([wal_frames](int frames) { wal_frames->store(frames, std::memory_order_relaxed); });
   auto sql_write = std::make_shared<std::mutex>();
   std::unique_ptr<IndexWriter> indexer;
   if (tiles) {
@@ -276,6 +279,7 @@ Result<std::unique_ptr<TokenLog>> TokenLog::Open(const TokenLogOptions& options)
                 created,
                 std::move(db),
                 std::move(log_store),
+                std::move(side),
                 std::move(reader),
                 std::move(checkpointer),
                 MerkleFrontier(size, std::move(frontier)),
@@ -300,6 +304,10 @@ TokenLog::TokenLog(Opened opened)
       checkpointer_(std::move(opened.checkpointer)),
       wal_frames_(std::move(opened.wal_frames)),
       sql_write_(std::move(opened.sql_write)),
+      side_db_(std::move(opened.side)),
+      side_store_(opened.tiles ? std::unique_ptr<store::LogStore>(
+                                     std::make_unique<store::TiledLogStore>(*side_db_, opened.tiles, opened.unindexed))
+                               : std::make_unique<store::SqliteLogStore>(*side_db_)),
       reader_(std::move(opened.reader)),
       reader_store_(opened.tiles ? std::unique_ptr<store::LogStore>(
                                        std::make_unique<store::TiledLogStore>(*reader_, opened.tiles, opened.unindexed))
@@ -355,14 +363,19 @@ Status TokenLog::Submit(const std::shared_ptr<Pending>& pending, int timeout_ms)
   return pending->status;
 }
 
+// Fail closed at once: nothing written now could be committed where it belongs.
+Status TokenLog::RefusalLocked() const {
+  if (stopping_) return MakeError(ErrorKind::kUnavailable, "the token log is shutting down");
+  if (!stats_.writer_failed.empty()) return MakeError(ErrorKind::kStorage, stats_.writer_failed);
+  if (!stats_.file_problem.empty()) return MakeError(ErrorKind::kStorage, stats_.file_problem);
+  return Ok();
+}
+
 Status TokenLog::Enqueue(const std::shared_ptr<Pending>& pending) {
   bool wake = false;
   {
     std::lock_guard lock(mutex_);
-    if (stopping_) return MakeError(ErrorKind::kUnavailable, "the token log is shutting down");
-    // Fail closed at once: nothing queued now could be committed where it belongs.
-    if (!stats_.writer_failed.empty()) return MakeError(ErrorKind::kStorage, stats_.writer_failed);
-    if (!stats_.file_problem.empty()) return MakeError(ErrorKind::kStorage, stats_.file_problem);
+    TSA_TRY(RefusalLocked());
     if (pending->kind == Pending::Kind::kProbe && !stats_.last_token_commit_ok) pending->probe_bytes = failed_batch_bytes_;
     // Wake the writer only when it can act: it is idle (empty queue), or it is gathering and this
     // record fills the queue to its target. Every other append would cost the writer a context
@@ -402,11 +415,28 @@ Status TokenLog::Probe(int timeout_ms) {
   return Ok();
 }
 
+// Not on the writer thread: the once-a-second checkpoint (and an index chunk it may wait for
+// under sql_write_) held every token queued behind it, a few milliseconds each second, which is
+// the 99th percentile at half load (docs/performance.md, fifth session).
 Status TokenLog::Write(std::function<Status(store::LogStore&)> write) {
-  auto p = std::make_shared<Pending>();
-  p->kind = Pending::Kind::kWrite;
-  p->write = std::move(write);
-  return Submit(p, -1);
+  {
+    std::lock_guard lock(mutex_);
+    TSA_TRY(RefusalLocked());
+  }
+  Status st = [&]() -> Status {
+    std::lock_guard sql(*sql_write_);
+    TSA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(*side_db_));
+    try {
+      TSA_TRY(write(*side_store_));
+    } catch (const std::exception& e) {  // rolled back (tx); the tokens' writer is not involved
+      return MakeError(ErrorKind::kInternal, std::string("a log write failed: ") + e.what());
+    }
+    return CommitChecked(tx);
+  }();
+  std::lock_guard lock(mutex_);
+  stats_.commits += 1;
+  stats_.last_error = st ? "" : st.error().message;
+  return st;
 }
 
 Status TokenLog::Read(const std::function<Status(store::LogStore&)>& read) {
@@ -471,7 +501,7 @@ void TokenLog::GatherLocked(std::unique_lock<std::mutex>& lock, std::stop_token&
   gathering_ = false;
 }
 
-// The thread's top: any exception (a throwing Write callback, bad_alloc, a bug) stops the writer
+// The thread's top: any exception (a throwing on_commit hook, bad_alloc, a bug) stops the writer
 // instead of terminating the TSA, and fails everything waiting on it (fail closed: no token is
 // sent that is not logged, and no caller hangs).
 void TokenLog::Run(std::stop_token stop) {
@@ -510,11 +540,11 @@ void TokenLog::RunLoop(std::stop_token& stop, std::vector<std::shared_ptr<Pendin
       if (queue_.empty()) return;  // stop requested and nothing left to write
       // Under load, let the queue fill to about half of the callers before committing.
       if (queue_.front()->kind == Pending::Kind::kToken) GatherLocked(lock, stop);
-      // Epoch claims and generic writes run in a transaction of their own, so that their failure
+      // Epoch claims run in a transaction of their own, so that their failure
       // never fails a token; tokens and probes are batched (group commit).
       while (!queue_.empty() && batch.size() < options_.max_batch) {
         const auto kind = queue_.front()->kind;
-        const bool solo = kind == Pending::Kind::kClaimEpoch || kind == Pending::Kind::kWrite;
+        const bool solo = kind == Pending::Kind::kClaimEpoch;
         if (solo && !batch.empty()) break;
         batch.push_back(queue_.front());
         queue_.pop_front();
@@ -569,7 +599,11 @@ void TokenLog::RecordOutcome(const std::vector<std::shared_ptr<Pending>>& batch,
 }
 
 Status TokenLog::CheckFiles() {
-  Status st = files_.Check();
+  Status st = Ok();
+  {
+    std::lock_guard lock(files_mutex_);
+    st = files_.Check();
+  }
   if (st && tiles_) st = tiles_->CheckIdentity();
   if (!st) {
     std::lock_guard lock(mutex_);
@@ -632,12 +666,6 @@ Status TokenLog::Commit(std::vector<std::shared_ptr<Pending>>& batch) {
     TSA_ASSIGN_OR_RETURN(p->epoch, store_->ClaimSerialEpoch(p->instance, p->now_us));
     return Ok();
   }
-  if (batch.size() == 1 && batch.front()->kind == Pending::Kind::kWrite) {
-    std::lock_guard sql(*sql_write_);
-    TSA_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(db));
-    TSA_TRY(batch.front()->write(*store_));
-    return CommitChecked(tx);
-  }
   // The tiles layout writes the leaves to files (one fdatasync): a SQLite transaction only for probes.
   const bool probes = std::any_of(batch.begin(), batch.end(), [](const auto& p) { return p->kind == Pending::Kind::kProbe; });
   std::unique_lock<std::mutex> sql;  // declared before tx: released after its commit or rollback
@@ -665,8 +693,7 @@ Status TokenLog::Commit(std::vector<std::shared_ptr<Pending>>& batch) {
           break;
         }
         case Pending::Kind::kProbe: TSA_TRY(WriteProbe(*p, tree.size())); break;
-        case Pending::Kind::kWrite:
-        case Pending::Kind::kClaimEpoch: return MakeError(ErrorKind::kInternal, "a solo write was batched with tokens");
+        case Pending::Kind::kClaimEpoch: return MakeError(ErrorKind::kInternal, "an epoch claim was batched with tokens");
       }
     }
     TSA_TRY(CheckFiles());

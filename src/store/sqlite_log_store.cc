@@ -166,8 +166,13 @@ Result<std::optional<Bytes>> SqliteLogStore::Node(int level, std::uint64_t index
   TSA_ASSIGN_OR_RETURN(Statement * st, Cached(select_node_, "SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?"));
   st->Bind(1, static_cast<std::int64_t>(level)).Bind(2, static_cast<std::int64_t>(index));
   TSA_ASSIGN_OR_RETURN(bool row, st->Step());
-  if (!row) return std::optional<Bytes>();
-  return std::optional<Bytes>(st->ColumnBlob(0));
+  std::optional<Bytes> hash;
+  if (row) hash = st->ColumnBlob(0);
+  // Reset now, not at the next call: a statement left on its row keeps a read transaction open
+  // on an old snapshot, and this connection's next write would then fail as busy once another
+  // connection of the log (TokenLog::Write's) has committed.
+  TSA_TRY(st->Reset());
+  return hash;
 }
 
 Result<std::optional<LeafRow>> SqliteLogStore::FindLeafBySerial(const std::string& hex) {

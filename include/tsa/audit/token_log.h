@@ -140,8 +140,10 @@ class TokenLog {
   // row and rolls it back, and writes as many bytes as the failed batch held).
   Status Probe(int timeout_ms);
 
-  // Runs `write` inside one of the writer's transactions (checkpoints, anchor attempts): the log
-  // has a single writer, so tsad never meets SQLITE_BUSY from itself. Blocks until committed.
+  // Runs `write` in a transaction of its own (checkpoints, anchor attempts, cosignatures,
+  // certificate events), on the caller's thread over a connection kept for these writes, under
+  // the lock every SQLite write of the log takes: tsad never meets SQLITE_BUSY from itself, and
+  // the tokens queued for the writer never wait behind it. Blocks until committed.
   Status Write(std::function<Status(store::LogStore&)> write);
 
   // Runs `read` on a separate read-only connection (WAL: never blocks the writer). Serialised.
@@ -188,6 +190,7 @@ class TokenLog {
   Status WriteProbe(const Pending& p, std::uint64_t next_index);
   Status Submit(const std::shared_ptr<Pending>& pending, int timeout_ms);  // Enqueue, then wait
   Status Enqueue(const std::shared_ptr<Pending>& pending);
+  Status RefusalLocked() const;  // under mutex_: why nothing can be written now
   static std::shared_ptr<Pending> TokenPending(TokenRecord record);
   void GatherLocked(std::unique_lock<std::mutex>& lock, std::stop_token& stop);
   void RaiseWriterPriority();
@@ -195,7 +198,8 @@ class TokenLog {
   TokenLogOptions options_;
   store::LogLock lock_;  // first member: released after every connection has closed
   bool created_ = false;
-  store::LogFiles files_;                          // writer thread only after Open
+  std::mutex files_mutex_;
+  store::LogFiles files_;                          // guarded by files_mutex_
   std::unique_ptr<store::Database> db_;            // used only by the writer thread after Open
   std::unique_ptr<store::LogStore> store_;         // over db_: writer thread only
   std::unique_ptr<WalCheckpointer> checkpointer_;  // null: SQLite's automatic checkpoints
@@ -204,6 +208,8 @@ class TokenLog {
   std::shared_ptr<std::atomic<int>> wal_frames_;
   // Held around every SQLite transaction of the writer and of the index writer (IndexWriter).
   std::shared_ptr<std::mutex> sql_write_;
+  std::unique_ptr<store::Database> side_db_;     // Write's connection: guarded by sql_write_
+  std::unique_ptr<store::LogStore> side_store_;  // over side_db_: guarded by sql_write_
   std::mutex read_mutex_;
   std::unique_ptr<store::Database> reader_;        // guarded by read_mutex_
   std::unique_ptr<store::LogStore> reader_store_;  // over reader_: guarded by read_mutex_

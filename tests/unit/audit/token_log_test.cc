@@ -416,9 +416,23 @@ TEST(TokenLogTest, WithoutKeepTokenOnlyTheHashesAreStored) {
   EXPECT_EQ(rows[0].leaf_hash, ExpectedLeaf(r.token_der));
 }
 
+// Holds the writer thread in the on_commit hook of a probe's commit (no token), so that the
+// tokens appended meanwhile are all queued when it goes on.
+struct WriterGate {
+  std::atomic<bool> hold{false};
+  std::atomic<bool> held{false};
+  void Install(TokenLogOptions& options) {
+    options.on_commit = [this](std::size_t tokens, std::chrono::nanoseconds, bool) {
+      if (tokens != 0 || !hold) return;
+      held = true;
+      while (hold) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    };
+  }
+};
+
 // Group commit gathering (TokenLogOptions::gather_us). The long waits make these tests hang rather
 // than pass if the writer did not commit when the rule says it must.
-std::unique_ptr<TokenLog> OpenGatheringLog(const std::string& path, int gather_us) {
+std::unique_ptr<TokenLog> OpenGatheringLog(const std::string& path, int gather_us, WriterGate& gate) {
   TokenLogOptions options;
   options.path = path;
   options.layout = store::LogLayout::kSqlite;
@@ -426,40 +440,36 @@ std::unique_ptr<TokenLog> OpenGatheringLog(const std::string& path, int gather_u
   options.gather_us = gather_us;
   options.gather_min_tokens = 2;
   options.writer_nice = 0;
+  gate.Install(options);
   auto log = TokenLog::Open(options);
   EXPECT_TRUE(log) << (log ? "" : log.error().ToString());
   return log ? std::move(*log) : nullptr;
 }
 
-// Appends `n` records from n threads while the writer is held in a Write(), so that the writer
+// Appends `n` records from n threads while the writer is held (WriterGate), so that the writer
 // then finds all of them queued at once (its peak becomes n), and waits for all of them.
-void Burst(TokenLog& log, int n, const std::string& prefix) {
-  std::atomic<bool> entered{false};
-  std::atomic<bool> release{false};
-  std::thread holder([&] {
-    EXPECT_TRUE(log.Write([&](store::LogStore&) {
-      entered = true;
-      while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      return Ok();
-    }));
-  });
-  while (!entered) std::this_thread::sleep_for(std::chrono::milliseconds(1));  // the writer is held
+void Burst(TokenLog& log, WriterGate& gate, int n, const std::string& prefix) {
+  gate.hold = true;
+  gate.held = false;
+  std::thread prober([&] { EXPECT_TRUE(log.Probe(60'000)); });
+  while (!gate.held) std::this_thread::sleep_for(std::chrono::milliseconds(1));  // the writer is held
   std::vector<std::thread> appenders;
   for (int i = 0; i < n; ++i) {
     appenders.emplace_back(
         [&log, &prefix, i] { EXPECT_TRUE(log.Append(Record(prefix + std::to_string(i), static_cast<std::uint8_t>(i)))); });
   }
   while (log.Stats().queued < static_cast<std::size_t>(n)) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  release = true;
-  holder.join();
+  gate.hold = false;
+  prober.join();
   for (auto& t : appenders) t.join();
 }
 
 TEST(TokenLogGatherTest, AfterABurstOfEightACommitWaitsUntilThreeAreQueuedAndTakesThemTogether) {
   unit_test::TempDir dir;
-  auto log = OpenGatheringLog(dir.Sub("gather.db"), 60'000'000);
+  WriterGate gate;
+  auto log = OpenGatheringLog(dir.Sub("gather.db"), 60'000'000, gate);
   ASSERT_TRUE(log);
-  Burst(*log, 8, "b");  // peak 8: from now on a commit waits for floor(8 * 0.995 / 2) = 3
+  Burst(*log, gate, 8, "b");  // peak 8: from now on a commit waits for floor(8 * 0.995 / 2) = 3
   const auto before = log->Stats();
   EXPECT_EQ(before.size, 8u);
   std::vector<std::thread> appenders;
@@ -474,16 +484,18 @@ TEST(TokenLogGatherTest, AfterABurstOfEightACommitWaitsUntilThreeAreQueuedAndTak
 
 TEST(TokenLogGatherTest, AGatheringCommitStillStartsAtItsDeadline) {
   unit_test::TempDir dir;
-  auto log = OpenGatheringLog(dir.Sub("deadline.db"), 20'000);  // 20 ms
+  WriterGate gate;
+  auto log = OpenGatheringLog(dir.Sub("deadline.db"), 20'000, gate);  // 20 ms
   ASSERT_TRUE(log);
-  Burst(*log, 8, "b");
+  Burst(*log, gate, 8, "b");
   EXPECT_TRUE(log->Append(Record("alone", 9)));  // waits for 3, gets 1, commits at the deadline
   EXPECT_EQ(log->Stats().size, 9u);
 }
 
 TEST(TokenLogGatherTest, UnderLightLoadNoCommitWaits) {
   unit_test::TempDir dir;
-  auto log = OpenGatheringLog(dir.Sub("light.db"), 60'000'000);
+  WriterGate gate;
+  auto log = OpenGatheringLog(dir.Sub("light.db"), 60'000'000, gate);
   ASSERT_TRUE(log);
   for (int i = 0; i < 20; ++i) EXPECT_TRUE(log->Append(Record("l" + std::to_string(i), static_cast<std::uint8_t>(i))));
   EXPECT_EQ(log->Stats().size, 20u);
@@ -513,7 +525,8 @@ std::unique_ptr<TokenLog> OpenWith(TokenLogOptions options) {
   return log ? std::move(*log) : nullptr;
 }
 
-// Holds the writer inside a Write() until release(); `then` runs as the Write's last step.
+// Holds a Write() (and so the log's SQLite write lock, which the writer's commits take in the
+// sqlite layout) until release(); `then` runs as the Write's last step.
 class HeldWriter {
  public:
   HeldWriter(
@@ -719,25 +732,33 @@ TEST(TokenLogHardeningTest, ProbeFailsWhileTokenCommitsFailAndRecoversWhenTheyWo
 
 // Item 11: an exception in the writer thread called std::terminate. Now the writer stops, every
 // pending and later call fails at once (the issuer answers systemFailure), and /health fails.
-TEST(TokenLogHardeningTest, AThrowingWriteStopsTheWriterAndFailsEveryPendingAndLaterCall) {
+TEST(TokenLogHardeningTest, AnExceptionOnTheWriterStopsItAndFailsEveryPendingAndLaterCall) {
   unit_test::TempDir dir;
-  auto log = OpenLog(dir.Sub("tsa.db"));
+  WriterGate gate;
+  TokenLogOptions options;
+  options.path = dir.Sub("tsa.db");
+  options.layout = store::LogLayout::kSqlite;
+  gate.Install(options);
+  options.on_commit = [&gate, held = options.on_commit](std::size_t tokens, std::chrono::nanoseconds took, bool ok) {
+    if (tokens > 0 && gate.held) throw std::runtime_error("injected");
+    held(tokens, took, ok);
+  };
+  auto log = OpenWith(options);
   ASSERT_NE(log, nullptr);
   ASSERT_TRUE(log->Append(Record("before", 1)));
   std::atomic<int> failed{0};
   std::vector<std::thread> appenders;
-  {
-    HeldWriter held(*log, []() -> Status { throw std::runtime_error("injected"); });
-    for (int i = 0; i < 4; ++i) {
-      appenders.emplace_back([&log, &failed, i] {
-        if (!log->Append(Record("pending-" + std::to_string(i), 2))) ++failed;
-      });
-    }
-    while (log->Stats().queued < 4) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    const Status st = held.Release();
-    ASSERT_FALSE(st);
-    EXPECT_NE(st.error().message.find("injected"), std::string::npos) << st.error().message;
+  gate.hold = true;
+  std::thread prober([&log] { (void)log->Probe(60'000); });
+  while (!gate.held) std::this_thread::sleep_for(std::chrono::milliseconds(1));  // the writer is held
+  for (int i = 0; i < 4; ++i) {
+    appenders.emplace_back([&log, &failed, i] {
+      if (!log->Append(Record("pending-" + std::to_string(i), 2))) ++failed;
+    });
   }
+  while (log->Stats().queued < 4) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  gate.hold = false;  // the next commit (the four tokens) throws in the writer's hook
+  prober.join();
   for (auto& t : appenders) t.join();
   EXPECT_EQ(failed.load(), 4) << "queued appends must fail, not hang";
   const auto stats = log->Stats();
@@ -745,7 +766,22 @@ TEST(TokenLogHardeningTest, AThrowingWriteStopsTheWriterAndFailsEveryPendingAndL
   const auto start = std::chrono::steady_clock::now();
   EXPECT_FALSE(log->Append(Record("later", 3)));
   EXPECT_FALSE(log->Probe(2'000));
+  EXPECT_FALSE(log->Write([](store::LogStore&) { return Ok(); })) << "no write after the writer stopped";
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1'000)) << "failed at once, not by timeout";
+  EXPECT_EQ(log->Stats().size, 1u);
+}
+
+// A throwing Write callback fails that write only (rolled back); tokens go on being logged.
+TEST(TokenLogHardeningTest, AThrowingWriteFailsOnlyItself) {
+  unit_test::TempDir dir;
+  auto log = OpenLog(dir.Sub("tsa.db"));
+  ASSERT_NE(log, nullptr);
+  const Status st = log->Write([](store::LogStore&) -> Status { throw std::runtime_error("injected"); });
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().message.find("injected"), std::string::npos) << st.error().message;
+  EXPECT_TRUE(log->Stats().writer_failed.empty());
+  ASSERT_TRUE(log->Append(Record("after", 1)));
+  EXPECT_TRUE(log->Probe(2'000));
   EXPECT_EQ(log->Stats().size, 1u);
 }
 

@@ -71,10 +71,11 @@ class RawServer {
     while (!stop_) {
       const int c = ::accept(fd_, nullptr, nullptr);
       if (c < 0) return;
-      // The request: headers and a small body; reading until the blank line is enough here.
+      // The request, body included: closing a socket with unread bytes sends a reset, which can
+      // destroy the reply in the client's receive buffer before the client reads it.
       std::string in;
       char buf[4096];
-      while (in.find("\r\n\r\n") == std::string::npos) {
+      while (!WholeRequest(in)) {
         const ssize_t r = ::recv(c, buf, sizeof(buf), 0);
         if (r <= 0) break;
         in.append(buf, static_cast<std::size_t>(r));
@@ -82,6 +83,14 @@ class RawServer {
       answer_(c, sent_, stop_);
       ::close(c);
     }
+  }
+
+  static bool WholeRequest(const std::string& in) {
+    const std::size_t end = in.find("\r\n\r\n");
+    if (end == std::string::npos) return false;
+    const std::size_t at = in.find("Content-Length: ");
+    const std::size_t length = at < end ? std::stoul(in.substr(at + 16)) : 0;
+    return in.size() >= end + 4 + length;
   }
 
   Answer answer_;
