@@ -25,7 +25,8 @@ struct TokenLog::Pending {
   std::uint16_t instance = 0;
   std::int64_t now_us = 0;
   std::uint64_t epoch = 0;
-  std::size_t probe_bytes = 0;  // kProbe: > 0 while token commits fail (see Probe)
+  std::size_t probe_bytes = 0;                                        // kProbe: > 0 while token commits fail (see Probe)
+  std::optional<std::chrono::steady_clock::time_point> announced_at;  // AppendAsync's Announcement
   Status status;
   Hash leaf{};  // kToken: computed on the caller's thread, off the single writer
   Hash token_sha256{};
@@ -375,12 +376,14 @@ Status TokenLog::Enqueue(const std::shared_ptr<Pending>& pending) {
   bool wake = false;
   {
     std::lock_guard lock(mutex_);
+    if (pending->announced_at) EndAnnouncementLocked(*pending->announced_at);
     TSA_TRY(RefusalLocked());
     if (pending->kind == Pending::Kind::kProbe && !stats_.last_token_commit_ok) pending->probe_bytes = failed_batch_bytes_;
     // Wake the writer only when it can act: it is idle (empty queue), or it is gathering and this
     // record fills the queue to its target. Every other append would cost the writer a context
     // switch for nothing.
-    wake = queue_.empty() || (gathering_ && queue_.size() + 1 >= gather_target_);
+    wake = queue_.empty() || (gathering_ && queue_.size() + 1 >= gather_target_) ||
+           (waiting_for_announced_.load(std::memory_order_relaxed) && announced_.load(std::memory_order_relaxed) == 0);
     queue_.push_back(pending);
   }
   if (wake) wake_writer_.notify_one();
@@ -398,9 +401,44 @@ std::shared_ptr<TokenLog::Pending> TokenLog::TokenPending(TokenRecord record) {
 
 Status TokenLog::Append(TokenRecord record) { return Submit(TokenPending(std::move(record)), options_.append_timeout_ms); }
 
+namespace {
+// A moving average over about the last ten samples; the first sample sets it.
+void Average(double& average, double sample) { average = average == 0 ? sample : 0.9 * average + 0.1 * sample; }
+}  // namespace
+
+TokenLog::Announcement TokenLog::Announce() {
+  announced_.fetch_add(1, std::memory_order_relaxed);
+  return Announcement(this, std::chrono::steady_clock::now());
+}
+
+// Under mutex_, so the writer's predicate sees the count and the queue change together.
+void TokenLog::EndAnnouncementLocked(std::chrono::steady_clock::time_point start) {
+  const double took_us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
+  double average = sign_us_.load(std::memory_order_relaxed);
+  Average(average, took_us);  // two I/O threads may race here: one sample of an average is lost
+  sign_us_.store(average, std::memory_order_relaxed);
+  announced_.fetch_sub(1, std::memory_order_acq_rel);
+}
+
+// A signing that ended without a token (refused, failed): a writer waiting for it goes on.
+void TokenLog::Withdraw(std::chrono::steady_clock::time_point start) {
+  bool wake = false;
+  {
+    std::lock_guard lock(mutex_);
+    EndAnnouncementLocked(start);
+    wake = waiting_for_announced_.load(std::memory_order_relaxed) && announced_.load(std::memory_order_relaxed) == 0;
+  }
+  if (wake) wake_writer_.notify_one();
+}
+
 void TokenLog::AppendAsync(TokenRecord record, std::function<void(Status)> done) {
+  AppendAsync(std::move(record), std::move(done), Announcement());
+}
+
+void TokenLog::AppendAsync(TokenRecord record, std::function<void(Status)> done, Announcement announced) {
   auto p = TokenPending(std::move(record));
   p->on_done = std::move(done);
+  p->announced_at = announced.Release();
   if (Status queued = Enqueue(p); !queued) p->on_done(queued);
 }
 
@@ -492,12 +530,29 @@ void TokenLog::GatherLocked(std::unique_lock<std::mutex>& lock, std::stop_token&
   // the peak stays below the minimum and the commit starts at once, overlapping its fsync with the
   // signing of the next requests instead of idling the cores.
   peak_queued_ = std::max(static_cast<double>(queue_.size()), peak_queued_ * 0.995);
-  const auto target = static_cast<std::size_t>(peak_queued_ / 2);
-  if (options_.gather_us <= 0 || target < options_.gather_min_tokens || queue_.size() >= target) return;
-  gather_target_ = std::min(target, options_.max_batch);
+  const auto half_peak = static_cast<std::size_t>(peak_queued_ / 2);
+  const std::size_t by_peak = half_peak >= options_.gather_min_tokens ? half_peak : 0;
+  // Tokens being signed right now arrive within one signing time. When a signing takes longer
+  // than a commit (RSA-3072: ~2 ms against ~0.5 ms), tokens never pile up during a commit, each
+  // gets a commit of its own, and the commits' CPU comes out of the signing cores: then a commit
+  // of few tokens waits for the ones being signed (docs/performance.md, fifth session). With fast
+  // signing (P-256) batches form by themselves and the wait's wake-ups cost more than they save.
+  // A lone caller has nothing announced while its token is queued: light load never waits here.
+  const std::size_t announced = announced_.load(std::memory_order_acquire);
+  const bool slow_signing = announced > 0 && queue_.size() <= announced && sign_us_.load(std::memory_order_relaxed) > commit_us_;
+  const std::size_t by_announced = slow_signing ? queue_.size() + announced : 0;
+  const std::size_t target = std::min(std::max(by_peak, by_announced), options_.max_batch);
+  if (options_.gather_us <= 0 || queue_.size() >= target) return;
+  gather_target_ = target;
   gathering_ = true;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(options_.gather_us);
-  wake_writer_.wait_until(lock, stop, deadline, [&] { return queue_.size() >= gather_target_; });
+  // Waiting for announced tokens ends early when none is announced any more (a signing failed).
+  const bool for_announced = by_announced > by_peak;
+  waiting_for_announced_.store(for_announced, std::memory_order_release);
+  wake_writer_.wait_until(lock, stop, deadline, [&] {
+    return queue_.size() >= gather_target_ || (for_announced && announced_.load(std::memory_order_acquire) == 0);
+  });
+  waiting_for_announced_.store(false, std::memory_order_relaxed);
   gathering_ = false;
 }
 
@@ -553,6 +608,9 @@ void TokenLog::RunLoop(std::stop_token& stop, std::vector<std::shared_ptr<Pendin
     }
     const auto commit_start = std::chrono::steady_clock::now();
     const Status st = Commit(batch);
+    if (st && batch.front()->kind == Pending::Kind::kToken) {
+      Average(commit_us_, std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - commit_start).count());
+    }
     if (options_.on_commit) {
       std::size_t tokens = 0;
       for (const auto& p : batch) tokens += p->kind == Pending::Kind::kToken ? 1 : 0;

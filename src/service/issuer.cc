@@ -90,15 +90,20 @@ IssueOutcome Issuer::IssueImpl(std::span<const std::uint8_t> der_request, bool a
 
 void Issuer::IssueAsync(std::span<const std::uint8_t> der_request, std::function<void(IssueOutcome)> done,
                         const std::vector<std::string>* allowed_policies) {
+  // Ended when the token is queued: the log's writer may wait for it (CPU-bound signing).
+  audit::TokenLog::Announcement coming = config_.log_tokens ? log_->Announce() : audit::TokenLog::Announcement();
   Signed s = SignImpl(der_request, config_.log_tokens, nullptr, allowed_policies);
   if (!s.record) {
     done(std::move(s.outcome));
     return;
   }
   // The log's completion resumes the request; no thread waits for the commit.
-  log_->AppendAsync(std::move(*s.record), [outcome = std::move(s.outcome), done = std::move(done)](const Status& st) mutable {
-    done(st ? std::move(outcome) : LogFailed(outcome, st));
-  });
+  log_->AppendAsync(
+      std::move(*s.record),
+      [outcome = std::move(s.outcome), done = std::move(done)](const Status& st) mutable {
+        done(st ? std::move(outcome) : LogFailed(outcome, st));
+      },
+      std::move(coming));
 }
 
 IssueOutcome Issuer::LogFailed(const IssueOutcome& signed_outcome, const Status& log_status) {

@@ -16,6 +16,7 @@
 #include <stop_token>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "tsa/audit/index_writer.h"
@@ -132,6 +133,34 @@ class TokenLog {
   // It has no timeout of its own: a caller that cannot wait longer than append_timeout_ms arms
   // its own timer, and must then not send the token (a late commit of an unsent token is harmless).
   void AppendAsync(TokenRecord record, std::function<void(Status)> done);
+
+  // A token is being signed and will be appended soon (or its signing fails). The issuer takes
+  // one before signing and hands it to AppendAsync, which ends it in the same step that queues
+  // the token. While one is out, a commit of few tokens may wait up to gather_us for it when
+  // signing takes longer than a commit (see GatherLocked), so that CPU-bound signing (RSA) does
+  // not pay a commit per token. Movable RAII: one that is dropped is withdrawn.
+  class Announcement {
+   public:
+    Announcement() = default;
+    Announcement(TokenLog* log, std::chrono::steady_clock::time_point start) : log_(log), start_(start) {}
+    Announcement(Announcement&& other) noexcept : log_(std::exchange(other.log_, nullptr)), start_(other.start_) {}
+    Announcement& operator=(Announcement&&) = delete;
+    Announcement(const Announcement&) = delete;
+    Announcement& operator=(const Announcement&) = delete;
+    ~Announcement() {
+      if (log_ != nullptr) log_->Withdraw(start_);
+    }
+    // For AppendAsync: disarms it and gives its start (nullopt: it was not taken from a log).
+    std::optional<std::chrono::steady_clock::time_point> Release() {
+      return std::exchange(log_, nullptr) != nullptr ? std::optional(start_) : std::nullopt;
+    }
+
+   private:
+    TokenLog* log_ = nullptr;
+    std::chrono::steady_clock::time_point start_;
+  };
+  Announcement Announce();
+  void AppendAsync(TokenRecord record, std::function<void(Status)> done, Announcement announced);  // ends it
   int append_timeout_ms() const { return options_.append_timeout_ms; }
 
   // A real write through the writer (updates meta.health_probe), bounded by timeout_ms. Fails
@@ -193,6 +222,8 @@ class TokenLog {
   Status RefusalLocked() const;  // under mutex_: why nothing can be written now
   static std::shared_ptr<Pending> TokenPending(TokenRecord record);
   void GatherLocked(std::unique_lock<std::mutex>& lock, std::stop_token& stop);
+  void Withdraw(std::chrono::steady_clock::time_point start);               // an Announcement ends unused
+  void EndAnnouncementLocked(std::chrono::steady_clock::time_point start);  // under mutex_
   void RaiseWriterPriority();
 
   TokenLogOptions options_;
@@ -225,12 +256,18 @@ class TokenLog {
   bool stopping_ = false;                       // guarded by mutex_
   bool writer_started_ = false;                 // guarded by mutex_
   std::condition_variable writer_started_cv_;
-  bool gathering_ = false;              // guarded by mutex_: the writer waits for the queue to fill
-  std::size_t gather_target_ = 0;       // guarded by mutex_: the queue size that ends the wait
-  double peak_queued_ = 0;              // writer thread only: decaying maximum of tokens queued at once
-  MerkleFrontier frontier_;             // guarded by mutex_; the committed tree
-  std::int64_t last_gen_time_us_ = 0;   // guarded by mutex_
-  std::size_t failed_batch_bytes_ = 0;  // guarded by mutex_: token bytes of the last failed batch
+  bool gathering_ = false;         // guarded by mutex_: the writer waits for the queue to fill
+  std::size_t gather_target_ = 0;  // guarded by mutex_: the queue size that ends the wait
+  double peak_queued_ = 0;         // writer thread only: decaying maximum of tokens queued at once
+  // Announcements are counted without mutex_ (two atomic operations per token on the I/O
+  // threads); Withdraw takes mutex_ only to wake a writer that waits for them.
+  std::atomic<std::size_t> announced_{0};           // tokens being signed (Announcement)
+  std::atomic<double> sign_us_{0};                  // moving average of an announcement's time
+  std::atomic<bool> waiting_for_announced_{false};  // set by the writer under mutex_
+  double commit_us_ = 0;                            // writer thread only: moving average of a token commit's time
+  MerkleFrontier frontier_;                         // guarded by mutex_; the committed tree
+  std::int64_t last_gen_time_us_ = 0;               // guarded by mutex_
+  std::size_t failed_batch_bytes_ = 0;              // guarded by mutex_: token bytes of the last failed batch
   std::jthread writer_;
 };
 

@@ -854,6 +854,62 @@ TEST(TokenLogHardeningTest, LastGenTimeUsIsTheLatestOfTokensAndCheckpointsAndFol
 namespace tsa::audit {
 namespace {
 
+// Announcements (TokenLog::Announce): when signing takes longer than a commit, a commit of few
+// tokens waits for the ones being signed instead of committing each alone (RSA under load).
+class TokenLogAnnouncementTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    log_ = OpenGatheringLog(dir_.Sub("announce.db"), 10'000'000, gate_);  // a wait of 10 s would show
+    ASSERT_TRUE(log_);
+    // Teach the log that a signing takes ~30 ms, far longer than a commit here.
+    auto a = log_->Announce();
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    ASSERT_TRUE(Append("t0", 0, std::move(a)).get());
+  }
+  std::future<Status> Append(const std::string& serial, std::uint8_t digest, TokenLog::Announcement a) {
+    auto done = std::make_shared<std::promise<Status>>();
+    log_->AppendAsync(
+        Record(serial, digest), [done](Status st) { done->set_value(st); }, std::move(a));
+    return done->get_future();
+  }
+  unit_test::TempDir dir_;
+  WriterGate gate_;
+  std::unique_ptr<TokenLog> log_;
+};
+
+TEST_F(TokenLogAnnouncementTest, ACommitWaitsForTheTokenBeingSignedAndTakesBothTogether) {
+  const auto commits = log_->Stats().commits;
+  auto first = log_->Announce();
+  auto second = log_->Announce();
+  auto done1 = Append("t1", 1, std::move(first));
+  EXPECT_EQ(done1.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout)
+      << "committed alone while another token was being signed";
+  auto done2 = Append("t2", 2, std::move(second));
+  ASSERT_TRUE(done1.get());
+  ASSERT_TRUE(done2.get());
+  EXPECT_EQ(log_->Stats().commits, commits + 1) << "one commit for both";
+  EXPECT_EQ(log_->Stats().size, 3u);
+}
+
+TEST_F(TokenLogAnnouncementTest, AWithdrawnAnnouncementEndsTheWaitAtOnce) {
+  auto first = log_->Announce();
+  auto done1 = [&] {
+    auto failed_signing = log_->Announce();
+    auto done = Append("t1", 1, std::move(first));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return done;
+  }();  // failed_signing is dropped here, without a token
+  EXPECT_EQ(done1.wait_for(std::chrono::seconds(2)), std::future_status::ready) << "waited for a token that never came";
+  EXPECT_TRUE(done1.get());
+}
+
+TEST_F(TokenLogAnnouncementTest, ALoneCallerNeverWaits) {
+  for (int i = 1; i <= 3; ++i) {
+    auto done = Append("l" + std::to_string(i), static_cast<std::uint8_t>(i), log_->Announce());
+    EXPECT_EQ(done.wait_for(std::chrono::seconds(2)), std::future_status::ready) << "token " << i;
+  }
+}
+
 // Issue 9: the HTTP server resumes a request from the log's completion instead of parking a thread.
 TEST(TokenLogAsyncTest, AppendAsyncCallsBackOnceAfterTheCommit) {
   unit_test::TempDir dir;
