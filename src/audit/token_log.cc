@@ -11,6 +11,7 @@
 #include "tsa/audit/log_migration.h"
 #include "tsa/audit/tile_recovery.h"
 #include "tsa/core/thread_name.h"
+#include "tsa/core/wake_batch.h"
 #include "tsa/store/log_queries.h"
 #include "tsa/store/schema.h"
 #include "tsa/store/sqlite_log_store.h"
@@ -618,7 +619,10 @@ void TokenLog::RunLoop(std::stop_token& stop, std::vector<std::shared_ptr<Pendin
     }
     if (checkpointer_) checkpointer_->AfterCommit(*db_, wal_frames_->load(std::memory_order_relaxed));
     RecordOutcome(batch, st);
-    for (const auto& p : batch) p->Finish();
+    {
+      core::WakeBatch wakes;  // each receiver (an I/O thread's inbox) is woken once per commit
+      for (const auto& p : batch) p->Finish();
+    }
     batch.clear();
     if (indexer_) indexer_->Added();
   }

@@ -1,6 +1,9 @@
 #include "completion_inbox.h"
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
+
+#include "tsa/core/wake_batch.h"
 
 namespace tsa::http {
 
@@ -16,8 +19,16 @@ void CompletionInbox::Push(std::function<void()> completion) {
     post = !drain_posted_;
     drain_posted_ = true;
   }
-  // The posted Drain is outstanding work: the io_context keeps running until it has run.
-  if (post) net::post(context_, [this] { Drain(); });
+  // The posted Drain is outstanding work: the io_context keeps running until it has run. Inside
+  // a core::WakeBatch (the log writer completing a commit) it is posted once, at the batch's end.
+  if (!post) return;
+  // The guard keeps the io_context running until the deferred post is made (the completion's own
+  // work guard is released as soon as it was pushed).
+  auto wake = [this, guard = net::make_work_guard(context_)]() mutable {
+    net::post(context_, [this] { Drain(); });
+    guard.reset();
+  };
+  if (!core::WakeBatch::Defer(this, wake)) wake();
 }
 
 void CompletionInbox::Drain() {

@@ -6,7 +6,9 @@
 // a virtual machine each wake-up and context switch also exits to the hypervisor); the log's
 // share of CPU was dominated by these hand-offs (docs/performance.md). Here the first completion
 // of a burst posts one Drain and the others only join its list: the I/O thread wakes once and
-// runs them all, in the order they were pushed.
+// runs them all, in the order they were pushed. The writer also completes a commit inside a
+// core::WakeBatch, so an I/O thread that drains between two completions of one commit is not
+// woken again for the second: the Drain is posted once, after the last.
 #pragma once
 
 #include <boost/asio/execution_context.hpp>

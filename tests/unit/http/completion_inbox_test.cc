@@ -2,6 +2,8 @@
 // io_context's thread, in the order pushed, and a burst costs one handler, not one per completion.
 #include "http/completion_inbox.h"
 
+#include "tsa/core/wake_batch.h"
+
 #include <gtest/gtest.h>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -25,6 +27,23 @@ TEST(CompletionInboxTest, ABurstRunsInOrderAsOneHandler) {
   // io_context::run returns how many handlers it ran: one Drain for the whole burst.
   EXPECT_EQ(ioc.run(), 1u);
   EXPECT_EQ(ran, (std::vector<int>{0, 1, 2, 3, 4}));
+}
+
+// The log writer completes a commit inside a core::WakeBatch: an I/O thread that runs between two
+// of its completions is not woken again; one Drain is posted when the batch ends.
+TEST(CompletionInboxTest, InsideAWakeBatchTheDrainIsPostedOnceAtItsEnd) {
+  net::io_context ioc(1);
+  auto& inbox = net::use_service<CompletionInbox>(ioc);
+  std::vector<int> ran;
+  {
+    core::WakeBatch batch;
+    inbox.Push([&ran] { ran.push_back(1); });
+    EXPECT_EQ(ioc.poll(), 0u);  // nothing posted yet: the I/O thread would find nothing to do
+    ioc.restart();
+    inbox.Push([&ran] { ran.push_back(2); });
+  }
+  EXPECT_EQ(ioc.run(), 1u);
+  EXPECT_EQ(ran, (std::vector<int>{1, 2}));
 }
 
 TEST(CompletionInboxTest, APushAfterADrainPostsAgain) {
