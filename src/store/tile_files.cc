@@ -239,16 +239,27 @@ Status TileFiles::AdoptInterruptedRotation(std::vector<std::uint8_t>& tail_bytes
 
 // entries.next: created empty and its name made durable ahead of the rotation that will need it.
 Status TileFiles::PrepareNextTail() {
-  const int fd = ::open(NextPath().c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return IoError("cannot create", NextPath());
+  TSA_ASSIGN_OR_RETURN(const int fd, CreateNextTail());
   if (Status synced = SyncPath(dir_); !synced) {
     ::close(fd);
     return synced;
   }
+  AdoptNextTail(fd);
+  return Ok();
+}
+
+// Without the directory fsync: the caller makes the name durable (a rotation's chore fsyncs the
+// directory once for the renames and the new entries.next together).
+Result<int> TileFiles::CreateNextTail() const {
+  const int fd = ::open(NextPath().c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return IoError("cannot create", NextPath());
+  return fd;
+}
+
+void TileFiles::AdoptNextTail(int fd) {
   std::lock_guard lock(mutex_);
   if (next_fd_ >= 0) ::close(next_fd_);
   next_fd_ = fd;
-  return Ok();
 }
 
 std::uint64_t TileFiles::size() const {
@@ -393,10 +404,18 @@ Status TileFiles::SwitchTail(std::uint64_t bundle) {
   struct stat t {};
   if (::fstat(tail_fd_, &t) == 0) identity_.tail_ino = static_cast<std::uint64_t>(t.st_ino);
   std::lock_guard lock(mutex_);
+  // Two directory fsyncs: the bundle's directory (its new name) first, then the log directory,
+  // which makes the tail's rename and the new entries.next durable at once.
   chores_.push_back([this, target_dir]() -> Status {
-    TSA_TRY(SyncPath(target_dir));
-    TSA_TRY(SyncPath(dir_));
-    return PrepareNextTail();
+    TSA_ASSIGN_OR_RETURN(const int fd, CreateNextTail());
+    Status synced = SyncPath(target_dir);
+    if (synced) synced = SyncPath(dir_);
+    if (!synced) {
+      ::close(fd);
+      return synced;
+    }
+    AdoptNextTail(fd);
+    return Ok();
   });
   tiles_cv_.notify_all();
   return Ok();

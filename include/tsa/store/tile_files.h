@@ -117,6 +117,8 @@ class TileFiles {
   Status SwitchTail(std::uint64_t bundle);
   Status AdoptInterruptedRotation(std::vector<std::uint8_t>& tail_bytes);
   Status PrepareNextTail();
+  Result<int> CreateNextTail() const;
+  void AdoptNextTail(int fd);
   static constexpr int kTailRereads = 50;
   Result<std::vector<std::vector<std::uint8_t>>> Entries(std::uint64_t first, std::uint64_t count, int attempt) const;
   // A full hash tile published (readable from memory) before it is on disk.
