@@ -15,6 +15,7 @@
 #include "tsa/store/log_queries.h"
 #include "tsa/store/schema.h"
 #include "tsa/store/sqlite_log_store.h"
+#include "tsa/store/tile_files.h"
 
 namespace tsa::audit {
 
@@ -525,6 +526,15 @@ void TokenLog::RaiseWriterPriority() {
   }
 }
 
+// In the tiles layout a batch ends where the entry bundle does. The commit that fills a bundle
+// then has one fdatasync (and the two renames); the tokens past it go into the next commit instead
+// of a second fdatasync in the same one, which every token of the batch waited for (at half peak,
+// one commit in ~50 and the tokens queued behind it: a visible share of the p99).
+std::size_t TokenLog::TokenRoomLocked() const {
+  if (!tiles_) return options_.max_batch;
+  return store::kTileEntries - frontier_.size() % store::kTileEntries;
+}
+
 void TokenLog::GatherLocked(std::unique_lock<std::mutex>& lock, std::stop_token& stop) {
   // The peak of tokens found queued at once is how many callers share the log right now. Half of
   // it arrive within a fraction of a commit cycle under load; under light load (a few connections)
@@ -598,10 +608,12 @@ void TokenLog::RunLoop(std::stop_token& stop, std::vector<std::shared_ptr<Pendin
       if (queue_.front()->kind == Pending::Kind::kToken) GatherLocked(lock, stop);
       // Epoch claims run in a transaction of their own, so that their failure
       // never fails a token; tokens and probes are batched (group commit).
+      std::size_t token_room = TokenRoomLocked();
       while (!queue_.empty() && batch.size() < options_.max_batch) {
         const auto kind = queue_.front()->kind;
         const bool solo = kind == Pending::Kind::kClaimEpoch;
         if (solo && !batch.empty()) break;
+        if (kind == Pending::Kind::kToken && token_room-- == 0) break;
         batch.push_back(queue_.front());
         queue_.pop_front();
         if (solo) break;

@@ -222,6 +222,7 @@ class TokenLog {
   Status RefusalLocked() const;  // under mutex_: why nothing can be written now
   static std::shared_ptr<Pending> TokenPending(TokenRecord record);
   void GatherLocked(std::unique_lock<std::mutex>& lock, std::stop_token& stop);
+  std::size_t TokenRoomLocked() const;                                      // tokens the next batch may take (mutex_ held)
   void Withdraw(std::chrono::steady_clock::time_point start);               // an Announcement ends unused
   void EndAnnouncementLocked(std::chrono::steady_clock::time_point start);  // under mutex_
   void RaiseWriterPriority();

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <functional>
 #include <future>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -908,6 +909,53 @@ TEST_F(TokenLogAnnouncementTest, ALoneCallerNeverWaits) {
     auto done = Append("l" + std::to_string(i), static_cast<std::uint8_t>(i), log_->Announce());
     EXPECT_EQ(done.wait_for(std::chrono::seconds(2)), std::future_status::ready) << "token " << i;
   }
+}
+
+// Tiles layout: a batch ends where the entry bundle does, so the commit that fills a bundle has
+// one fdatasync and the tokens past it are the next commit's (docs/performance.md, sixth session).
+TEST(TokenLogTilesBatchTest, ABatchStopsAtTheEndOfTheEntryBundle) {
+  unit_test::TempDir dir;
+  TokenLogOptions options;
+  options.path = dir.Sub("tiles.db");
+  options.layout = store::LogLayout::kTiles;
+  options.gather_us = 0;
+  options.writer_nice = 0;
+  WriterGate gate;
+  std::mutex mutex;
+  std::vector<std::size_t> token_commits;  // guarded by mutex
+  options.on_commit = [&](std::size_t tokens, std::chrono::nanoseconds, bool) {
+    if (tokens > 0) {
+      std::lock_guard lock(mutex);
+      token_commits.push_back(tokens);
+    }
+    if (tokens == 0 && gate.hold) {
+      gate.held = true;
+      while (gate.hold) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  };
+  auto opened = TokenLog::Open(options);
+  ASSERT_TRUE(opened) << opened.error().ToString();
+  auto& log = **opened;
+  for (int i = 0; i < 250; ++i) ASSERT_TRUE(log.Append(Record("p" + std::to_string(i), static_cast<std::uint8_t>(i))));
+  gate.hold = true;
+  std::thread prober([&] { EXPECT_TRUE(log.Probe(60'000)); });
+  while (!gate.held) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::vector<std::future<Status>> done;
+  for (int i = 0; i < 20; ++i) {
+    auto promise = std::make_shared<std::promise<Status>>();
+    done.push_back(promise->get_future());
+    log.AppendAsync(Record("q" + std::to_string(i), static_cast<std::uint8_t>(i)),
+                    [promise](Status st) { promise->set_value(st); });
+  }
+  while (log.Stats().queued < 20) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  gate.hold = false;
+  prober.join();
+  for (auto& f : done) ASSERT_TRUE(f.get());
+  EXPECT_EQ(log.Stats().size, 270u);
+  std::lock_guard lock(mutex);
+  ASSERT_GE(token_commits.size(), 252u);
+  EXPECT_EQ(token_commits[250], 6u) << "the batch should stop at leaf 256, the end of the first bundle";
+  EXPECT_EQ(token_commits[251], 14u);
 }
 
 // Issue 9: the HTTP server resumes a request from the log's completion instead of parking a thread.
