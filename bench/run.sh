@@ -37,61 +37,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-rss_kb() { awk "/^$2:/ {print \$2}" "/proc/$1/status"; }
-
-start_tsad() {  # $1 cert dir, $2 db, extra args...   (TSAD: another binary, e.g. a baseline)
-  local certs=$1 db=$2
-  shift 2
-  rm -f "$work/port"
-  "${TSAD:-$BIN/tsad}" --host 127.0.0.1 --port 0 --port-file "$work/port" --cert-dir "$certs" --db "$db" \
-    --allow-unsynced-clock --no-anchor --log-level warn "$@" >"$work/tsad.log" 2>&1 &
-  tsad_pid=$!
-  for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
-  [ -s "$work/port" ] || { cat "$work/tsad.log"; echo "bench: tsad did not start" >&2; exit 1; }
-  port=$(cat "$work/port")
-  url="http://127.0.0.1:$port/tsa"
-  sleep 0.5
-  idle_rss=$(rss_kb "$tsad_pid" VmRSS)
-}
-
-stop_tsad() {
-  peak_rss=$(rss_kb "$tsad_pid" VmHWM)
-  kill "$tsad_pid"
-  wait "$tsad_pid" || true
-  tsad_pid=""
-}
-
-run_wrk() {  # $1 connections, [$2 delay ms] -> sets rps p50 p99 non200 errs
-  local c=$1 t=2
-  [ "$c" -lt 2 ] && t=1
-  local out
-  out=$(DELAY_MS=${2:-0} TSQ="$work/q.tsq" wrk -t"$t" -c"$c" -d"${DURATION}s" --timeout 10s -s bench/tsq.lua "$url" | grep '^RESULT')
-  rps=$(sed -E 's/.*rps=([0-9.]+).*/\1/' <<<"$out")
-  p50=$(sed -E 's/.*p50_ms=([0-9.]+).*/\1/' <<<"$out")
-  p99=$(sed -E 's/.*p99_ms=([0-9.]+).*/\1/' <<<"$out")
-  non200=$(sed -E 's/.*non200=([0-9]+).*/\1/' <<<"$out")
-  errs=$(sed -E 's/.*socket_errors=([0-9]+).*/\1/' <<<"$out")
-}
-
-# make_certs KEY CERT-DIR: a development PKI; for softhsm-TYPE the key is generated in a SoftHSM2
-# token under $work (never the machine's token store) and tsa_key.pem holds its pkcs11: URI.
-make_certs() {
-  local key=$1 certs=$2
-  if [[ "$key" != softhsm-* ]]; then
-    "$BIN/tsa-certgen" --dir "$certs" --key-type "$key" >/dev/null
-    return
-  fi
-  local type=${key#softhsm-}
-  mkdir -p "$work/softhsm/tokens"
-  printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' "$work/softhsm/tokens" >"$work/softhsm/softhsm2.conf"
-  export SOFTHSM2_CONF="$work/softhsm/softhsm2.conf" TSA_PKCS11_PIN=1234
-  softhsm2-util --show-slots 2>/dev/null | grep -q 'Label:[[:space:]]*bench' ||
-    softhsm2-util --init-token --free --label bench --pin 1234 --so-pin 5678 >/dev/null
-  "$BIN/tsa-certgen" --dir "$certs" --key-type "$type" --pkcs11 "pkcs11:token=bench;object=$type" >/dev/null
-  printf 'pkcs11:token=bench;object=%s;type=private\n' "$type" >"$certs/tsa_key.pem"
-  chmod 600 "$certs/tsa_key.pem"
-}
-
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 # The audit log's storage cost (AUDIT_CHAIN.md "On-disk layout: tiles"), P-256 at 64 connections
 # in one run: the log off, in the sqlite layout and in the tiles layout. Per layout: tokens/s, the
@@ -181,20 +128,10 @@ for key in $KEYS; do
       echo "| $key | baseline ${flag#--} | 64 | $(printf %.0f "$rps") | $pct | $p50 | $p99 | $non200 | $errs | $((idle_rss / 1024)) | $((peak_rss / 1024)) |"
     done
   fi
-  # p99 at half the peak rate: 64 connections, each pausing a random (exponential) time between
-  # requests so the arrivals are close to a Poisson stream at peak/2. A 3 s calibration run
-  # measures how long each request itself takes, and the mean pause is corrected for it.
-  target=$(awk "BEGIN {print $peak_rps / 2}")
-  delay=$(awk "BEGIN {d = 64 * 1000 / $target; printf \"%d\", (d < 1 ? 1 : d)}")
   start_tsad "$certs" "$work/db-$key-half.db"
-  full_duration=$DURATION
-  DURATION=3
-  run_wrk 64 "$delay"
-  DURATION=$full_duration
-  delay=$(awk "BEGIN {busy = 64 * 1000 / $rps - $delay; d = 64 * 1000 / $target - busy; printf \"%d\", (d < 1 ? 1 : d)}")
-  run_wrk 64 "$delay"
+  run_half_peak "$peak_rps"
   stop_tsad
-  echo "| $key | on, half peak ($(printf %.0f "$rps")/s target $(printf %.0f "$(awk "BEGIN {print $peak_rps / 2}")")) | 64 | $(printf %.0f "$rps") | – | $p50 | $p99 | $non200 | $errs | $((idle_rss / 1024)) | $((peak_rss / 1024)) |"
+  echo "| $key | on, half peak ($(printf %.0f "$rps")/s target $(printf %.0f "$half_target")) | 64 | $(printf %.0f "$rps") | – | $p50 | $p99 | $non200 | $errs | $((idle_rss / 1024)) | $((peak_rss / 1024)) |"
 done
 
 # 1000 idle connections alone (RSS and threads before and after), then 256 busy ones beside them.
