@@ -3,7 +3,7 @@
 # Every target runs scripts/install-deps with the group it needs (apt, as root or with sudo).
 
 .PHONY: help test-local test-unit test-integration test-coverage test-lint format test-sanitize \
-        bench fuzz package test-package
+        bench bench-targets fuzz package test-package
 
 help:  ## This list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 20
@@ -31,6 +31,9 @@ test-sanitize:  ## Unit and integration tests under ASan+UBSan, then under TSan 
 
 bench:  ## Loopback benchmark (bench/run.sh; minutes; on a quiet machine)
 	bench/run.sh
+
+bench-targets:  ## Speed targets of issues 9 and 12 on medians of interleaved rounds (bench/targets.sh)
+	bench/targets.sh
 
 fuzz:  ## Build the libFuzzer harnesses (clang-14) and run each for FUZZ_SECONDS (default 60)
 	scripts/fuzz-smoke $(FUZZ_SECONDS)
