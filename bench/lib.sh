@@ -39,23 +39,32 @@ run_wrk() {  # $1 connections, [$2 delay ms] -> sets rps p50 p99 non200 errs
   errs=$(sed -E 's/.*socket_errors=([0-9]+).*/\1/' <<<"$out")
 }
 
-# run_half_peak PEAK_RPS: p99 at half the peak rate on the running tsad. 64 connections, each
-# pausing a random (exponential) time between requests so the arrivals are close to a Poisson
-# stream at PEAK/2. Two 3 s calibration runs measure how long each request itself takes, and the
-# mean pause is corrected for it after each (one correction, rounded to whole
-# milliseconds, overshot the target by up to 12%; the mean pause is fractional now).
-# Sets half_target and what run_wrk sets.
-run_half_peak() {
+# calibrate_half_peak PEAK_RPS: the pause for a run at half the peak rate on the running tsad
+# (then: run_wrk 64 "$half_delay"). 64 connections, each pausing a random (exponential) time
+# between requests so the arrivals are close to a Poisson stream at PEAK/2. Two 3 s calibration
+# runs measure how long each request itself takes, and the mean pause is corrected for it after
+# each (one correction, rounded to whole milliseconds, overshot the target by up to 12%; the mean
+# pause is fractional now). Sets half_target and half_delay.
+calibrate_half_peak() {
   half_target=$(awk "BEGIN {print $1 / 2}")
-  local delay full_duration=$DURATION
-  delay=$(awk "BEGIN {d = 64 * 1000 / $half_target; printf \"%.2f\", (d < 1 ? 1 : d)}")
+  local full_duration=$DURATION
+  half_delay=$(awk "BEGIN {d = 64 * 1000 / $half_target; printf \"%.2f\", (d < 1 ? 1 : d)}")
   DURATION=3
   for _ in 1 2; do
-    run_wrk 64 "$delay"
-    delay=$(awk "BEGIN {busy = 64 * 1000 / $rps - $delay; d = 64 * 1000 / $half_target - busy; printf \"%.2f\", (d < 1 ? 1 : d)}")
+    run_wrk 64 "$half_delay"
+    half_delay=$(awk "BEGIN {busy = 64 * 1000 / $rps - $half_delay; d = 64 * 1000 / $half_target - busy; printf \"%.2f\", (d < 1 ? 1 : d)}")
   done
   DURATION=$full_duration
-  run_wrk 64 "$delay"
+}
+
+# tsa_over_ms MS: how many /tsa requests the running tsad answered, and how many took longer than
+# MS milliseconds (its request-duration histogram; MS must be one of its bucket bounds).
+tsa_over_ms() {
+  curl -s "http://127.0.0.1:$port/metrics" | awk -v le="$(awk "BEGIN {print $1 / 1000}")" '
+    /^tsad_http_request_duration_seconds_bucket/ && /route="tsa"/ {
+      if (index($0, "le=\"" le "\"")) within = $2
+      if (index($0, "le=\"+Inf\"")) total = $2
+    } END {printf "%d %d", total, total - within}'
 }
 
 # make_certs KEY CERT-DIR: a development PKI; for softhsm-TYPE the key is generated in a SoftHSM2

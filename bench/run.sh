@@ -129,7 +129,8 @@ for key in $KEYS; do
     done
   fi
   start_tsad "$certs" "$work/db-$key-half.db"
-  run_half_peak "$peak_rps"
+  calibrate_half_peak "$peak_rps"
+  run_wrk 64 "$half_delay"
   stop_tsad
   echo "| $key | on, half peak ($(printf %.0f "$rps")/s target $(printf %.0f "$half_target")) | 64 | $(printf %.0f "$rps") | – | $p50 | $p99 | $non200 | $errs | $((idle_rss / 1024)) | $((peak_rss / 1024)) |"
 done
