@@ -60,16 +60,8 @@ class SwitchFormatter final : public CLI::Formatter {
   }
 };
 
-}  // namespace
-
-ParsedConfig ParseConfig(int argc, char** argv) {
-  Config c;
-  CLI::App app{"tsad: an RFC 3161 time-stamping authority", "tsad"};
-  app.set_version_flag("--version", core::VersionLine("tsad"));
-  app.set_config("--config", "", "TOML/INI file with any of the options below (keys as the long flag names)")
-      ->envname("TSA_CONFIG");
-  app.option_defaults()->always_capture_default();
-
+// --host, --port and the threads and caps that serve connections (group HTTP).
+void AddListenerOptions(CLI::App& app, Config& c) {
   app.add_option("--host", c.host, "Address to listen on")->envname("TSA_HOST")->group("HTTP");
   app.add_option("-p,--port", c.port, "Port to listen on (0: any free port)")
       ->envname("TSA_PORT")
@@ -94,6 +86,13 @@ ParsedConfig ParseConfig(int argc, char** argv) {
            obsolete, [&c, obsolete](const std::string&) { c.obsolete_flags.emplace_back(obsolete); }, "obsolete: ignored")
         ->group("");
   }
+  app.add_option("--port-file", c.port_file, "Write the bound port to this file once listening")
+      ->envname("TSA_PORT_FILE")
+      ->group("HTTP");
+}
+
+// Limits and deadlines of one request (group HTTP; README "HTTP limits").
+void AddRequestLimitOptions(CLI::App& app, Config& c) {
   app.add_option("--max-request-bytes", c.max_request_bytes, "Largest DER TimeStampReq body accepted (413 above)")
       ->envname("TSA_MAX_REQUEST_BYTES")
       ->group("HTTP");
@@ -120,9 +119,10 @@ ParsedConfig ParseConfig(int argc, char** argv) {
       ->envname("TSA_KEEP_ALIVE_TIMEOUT")
       ->check(CLI::Range(1, 3600))
       ->group("HTTP");
-  app.add_option("--port-file", c.port_file, "Write the bound port to this file once listening")
-      ->envname("TSA_PORT_FILE")
-      ->group("HTTP");
+}
+
+// Who may use /tsa and /metrics, how often, and plain HTTP on or off (group HTTP).
+void AddAccessOptions(CLI::App& app, Config& c) {
   app.add_option("--clients", c.clients_file,
                  "Clients file (JSON, made with tsa-clients): POST /tsa then needs an API key; SIGHUP re-reads it")
       ->envname("TSA_CLIENTS_FILE")
@@ -143,7 +143,10 @@ ParsedConfig ParseConfig(int argc, char** argv) {
   AddSwitch(app, "--http,!--no-http", c.serve_http, "Serve plain HTTP on --port (--no-http: HTTPS only)")
       ->envname("TSA_HTTP")
       ->group("HTTP");
+}
 
+// HTTPS and mutual TLS (group TLS).
+void AddTlsOptions(CLI::App& app, Config& c) {
   app.add_option("--tls-cert", c.tls_cert, "TLS server certificate (PEM, then its intermediates): serve HTTPS on --tls-port")
       ->envname("TSA_TLS_CERT")
       ->group("TLS");
@@ -165,7 +168,10 @@ ParsedConfig ParseConfig(int argc, char** argv) {
             "Refuse HTTPS clients without a certificate from --tls-client-ca")
       ->envname("TSA_TLS_REQUIRE_CLIENT_CERT")
       ->group("TLS");
+}
 
+// The TSA key, certificate and chain (group Signing).
+void AddSigningOptions(CLI::App& app, Config& c) {
   app.add_option("--cert-dir", c.cert_dir, "Directory with tsa_key.pem, tsa_cert.pem and optional chain.pem")
       ->envname("TSA_CERT_DIR")
       ->group("Signing");
@@ -192,7 +198,10 @@ ParsedConfig ParseConfig(int argc, char** argv) {
             "Accept a key file that other users can access (refused by default: chmod 600 it)")
       ->envname("TSA_ALLOW_READABLE_KEY")
       ->group("Signing");
+}
 
+// What goes into each token, and the clock it needs (groups Tokens and Time).
+void AddTokenOptions(CLI::App& app, Config& c) {
   app.add_option("--policy", c.policy, "Default TSA policy OID (TSTInfo.policy)")->envname("TSA_POLICY")->group("Tokens");
   app.add_option("--accept-policy", c.accepted_policies,
                  "Further policy OIDs a request may ask for (repeatable, comma-separated)")
@@ -226,7 +235,10 @@ ParsedConfig ParseConfig(int argc, char** argv) {
             "Issue tokens even when the kernel reports the clock unsynchronised (development/containers only)")
       ->envname("TSA_ALLOW_UNSYNCED_CLOCK")
       ->group("Time");
+}
 
+// The audit log's file, layout and writer (group Storage).
+void AddStorageOptions(CLI::App& app, Config& c) {
   app.add_option("--db", c.db_path, "SQLite database of the audit log")->envname("TSA_DB")->group("Storage");
   AddSwitch(app, "--audit-log,!--no-audit-log", c.audit_log,
             "Append every granted token to the audit log (turning it off gives up the audit chain: benchmarks only)")
@@ -261,7 +273,10 @@ ParsedConfig ParseConfig(int argc, char** argv) {
       ->envname("TSA_INSTANCE_ID")
       ->check(CLI::Range(0, 65535))
       ->group("Storage");
+}
 
+// C2SP checkpoints, witnesses and anchors (group Audit chain, AUDIT_CHAIN.md).
+void AddAuditChainOptions(CLI::App& app, Config& c) {
   app.add_option("--log-key", c.log_key,
                  "Ed25519 PEM key that signs the C2SP checkpoints (default <cert-dir>/log_key.pem; tsa-certgen makes it)")
       ->envname("TSA_LOG_KEY")
@@ -307,7 +322,10 @@ ParsedConfig ParseConfig(int argc, char** argv) {
       ->envname("TSA_ANCHOR_RETRY_MIN")
       ->check(CLI::Range(1, 86400))
       ->group("Audit chain");
+}
 
+// tsad's own log lines (group Logging).
+void AddLoggingOptions(CLI::App& app, Config& c) {
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error, critical or off")
       ->envname("TSA_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
@@ -316,6 +334,27 @@ ParsedConfig ParseConfig(int argc, char** argv) {
       ->envname("TSA_LOG_FORMAT")
       ->check(CLI::IsMember({"text", "json"}))
       ->group("Logging");
+}
+
+}  // namespace
+
+ParsedConfig ParseConfig(int argc, char** argv) {
+  Config c;
+  CLI::App app{"tsad: an RFC 3161 time-stamping authority", "tsad"};
+  app.set_version_flag("--version", core::VersionLine("tsad"));
+  app.set_config("--config", "", "TOML/INI file with any of the options below (keys as the long flag names)")
+      ->envname("TSA_CONFIG");
+  app.option_defaults()->always_capture_default();
+
+  AddListenerOptions(app, c);
+  AddRequestLimitOptions(app, c);
+  AddAccessOptions(app, c);
+  AddTlsOptions(app, c);
+  AddSigningOptions(app, c);
+  AddTokenOptions(app, c);
+  AddStorageOptions(app, c);
+  AddAuditChainOptions(app, c);
+  AddLoggingOptions(app, c);
 
   app.config_formatter(std::make_shared<EnvironmentFirstConfig>(&app));
   app.formatter(std::make_shared<SwitchFormatter>());
