@@ -96,6 +96,68 @@ Result<std::string> CheckKeyType(EVP_PKEY* key, const EVP_MD** digest) {
   }
 }
 
+// RFC 3161 §2.3: exactly one EKU, critical, id-kp-timeStamping only. OpenSSL's timestampsign
+// purpose check enforces all three (and keyUsage digitalSignature/nonRepudiation only).
+Status RequireTimestampingPurpose(X509* cert, const std::string& path) {
+  if (X509_check_purpose(cert, X509_PURPOSE_TIMESTAMP_SIGN, 0) == 1) return Ok();
+  return MakeError(ErrorKind::kInvalidArgument, "the certificate " + path +
+                                                    " is not a TSA certificate: it needs one critical extendedKeyUsage "
+                                                    "extension with timeStamping only (RFC 3161 section 2.3)");
+}
+
+std::string CertificateSha256Hex(X509* cert) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int md_len = 0;
+  X509_digest(cert, EVP_sha256(), md, &md_len);
+  return Hex(md, md_len);
+}
+
+// The chain file: its PEM as served, the intermediates a token embeds (never the root), and, when
+// the file holds a root, the TSA certificate must chain to it for time-stamping at `now`.
+// Without a root (intermediates only) there is nothing to anchor the check to; the relying
+// party's trust store does that job then.
+struct EmbeddedChain {
+  std::string pem;
+  X509Stack intermediates{sk_X509_new_null()};
+};
+
+Result<EmbeddedChain> LoadChain(const std::string& path, X509* tsa_cert, std::time_t now) {
+  TSA_ASSIGN_OR_RETURN(std::string chain_text, ReadFileText(path, "certificate chain"));
+  const SecretText chain_file(std::move(chain_text));
+  TSA_ASSIGN_OR_RETURN(auto chain, ParseCertificates(chain_file.text(), path));
+  std::vector<X509*> chain_certs;
+  chain_certs.reserve(chain.size());
+  for (const auto& c : chain) chain_certs.push_back(c.get());
+  EmbeddedChain out;
+  TSA_ASSIGN_OR_RETURN(out.pem, CertificatesToPem(chain_certs));
+  UniquePtr<X509_STORE> store(X509_STORE_new());
+  X509Stack untrusted(sk_X509_new_null());
+  bool has_root = false;
+  for (auto& c : chain) {
+    if (IsSelfSigned(c.get())) {
+      X509_STORE_add_cert(store.get(), c.get());
+      has_root = true;
+    } else {
+      X509_up_ref(c.get());
+      sk_X509_push(untrusted.get(), c.get());
+      X509_up_ref(c.get());
+      sk_X509_push(out.intermediates.get(), c.get());
+    }
+  }
+  if (!has_root) return out;
+  UniquePtr<X509_STORE_CTX> ctx(X509_STORE_CTX_new());
+  X509_STORE_CTX_init(ctx.get(), store.get(), tsa_cert, untrusted.get());
+  X509_STORE_CTX_set_purpose(ctx.get(), X509_PURPOSE_TIMESTAMP_SIGN);
+  X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx.get()), now);
+  if (X509_verify_cert(ctx.get()) != 1) {
+    const int err = X509_STORE_CTX_get_error(ctx.get());
+    ERR_clear_error();
+    return MakeError(ErrorKind::kInvalidArgument,
+                     "the TSA certificate does not chain to " + path + ": " + X509_verify_cert_error_string(err));
+  }
+  return out;
+}
+
 }  // namespace
 
 SignerFiles SignerFilesInDirectory(const std::string& dir) {
@@ -138,13 +200,7 @@ Result<std::shared_ptr<const SignerMaterial>> SignerMaterial::Load(const SignerF
                      "the private key " + m->key_source_ + " does not match the certificate " + files.cert_path);
   }
 
-  // RFC 3161 §2.3: exactly one EKU, critical, id-kp-timeStamping only. OpenSSL's timestampsign
-  // purpose check enforces all three (and keyUsage digitalSignature/nonRepudiation only).
-  if (X509_check_purpose(m->cert_, X509_PURPOSE_TIMESTAMP_SIGN, 0) != 1) {
-    return MakeError(ErrorKind::kInvalidArgument, "the certificate " + files.cert_path +
-                                                      " is not a TSA certificate: it needs one critical extendedKeyUsage "
-                                                      "extension with timeStamping only (RFC 3161 section 2.3)");
-  }
+  TSA_TRY(RequireTimestampingPurpose(m->cert_, files.cert_path));
 
   m->not_before_ = AsnTimeToTimeT(X509_get0_notBefore(m->cert_));
   m->not_after_ = AsnTimeToTimeT(X509_get0_notAfter(m->cert_));
@@ -161,48 +217,13 @@ Result<std::shared_ptr<const SignerMaterial>> SignerMaterial::Load(const SignerF
   }
 
   m->subject_ = NameToString(X509_get_subject_name(m->cert_));
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int md_len = 0;
-  X509_digest(m->cert_, EVP_sha256(), md, &md_len);
-  m->cert_sha256_ = Hex(md, md_len);
-
-  m->embedded_chain_ = sk_X509_new_null();
-  if (!files.chain_path.empty()) {
-    TSA_ASSIGN_OR_RETURN(std::string chain_text, ReadFileText(files.chain_path, "certificate chain"));
-    const SecretText chain_file(std::move(chain_text));
-    TSA_ASSIGN_OR_RETURN(auto chain, ParseCertificates(chain_file.text(), files.chain_path));
-    std::vector<X509*> chain_certs;
-    chain_certs.reserve(chain.size());
-    for (const auto& c : chain) chain_certs.push_back(c.get());
-    TSA_ASSIGN_OR_RETURN(m->chain_pem_, CertificatesToPem(chain_certs));
-    UniquePtr<X509_STORE> store(X509_STORE_new());
-    X509Stack untrusted(sk_X509_new_null());
-    bool has_root = false;
-    for (auto& c : chain) {
-      if (IsSelfSigned(c.get())) {
-        X509_STORE_add_cert(store.get(), c.get());
-        has_root = true;
-      } else {
-        X509_up_ref(c.get());
-        sk_X509_push(untrusted.get(), c.get());
-        X509_up_ref(c.get());
-        sk_X509_push(m->embedded_chain_, c.get());
-      }
-    }
-    // Without a root in the file (intermediates only) there is nothing to anchor the check to;
-    // the relying party's trust store does that job then.
-    UniquePtr<X509_STORE_CTX> ctx(X509_STORE_CTX_new());
-    if (has_root) X509_STORE_CTX_init(ctx.get(), store.get(), m->cert_, untrusted.get());
-    if (has_root) {
-      X509_STORE_CTX_set_purpose(ctx.get(), X509_PURPOSE_TIMESTAMP_SIGN);
-      X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx.get()), now);
-    }
-    if (has_root && X509_verify_cert(ctx.get()) != 1) {
-      const int err = X509_STORE_CTX_get_error(ctx.get());
-      ERR_clear_error();
-      return MakeError(ErrorKind::kInvalidArgument,
-                       "the TSA certificate does not chain to " + files.chain_path + ": " + X509_verify_cert_error_string(err));
-    }
+  m->cert_sha256_ = CertificateSha256Hex(m->cert_);
+  if (files.chain_path.empty()) {
+    m->embedded_chain_ = sk_X509_new_null();
+  } else {
+    TSA_ASSIGN_OR_RETURN(EmbeddedChain chain, LoadChain(files.chain_path, m->cert_, now));
+    m->chain_pem_ = std::move(chain.pem);
+    m->embedded_chain_ = chain.intermediates.release();
   }
   return std::shared_ptr<const SignerMaterial>(std::move(m));
 }
