@@ -73,6 +73,85 @@ MetricFamily HistogramFamily(std::string name, std::string help,
 
 double Seconds(std::int64_t micros) { return static_cast<double>(micros) / 1e6; }
 
+// The token log's size, queue and health (a failed writer or file problem makes it 0, as /health
+// says too).
+void AddLogGauges(std::vector<MetricFamily>& families, const audit::TokenLog& log) {
+  const auto stats = log.Stats();
+  const bool log_ok = stats.last_token_commit_ok && stats.writer_failed.empty() && stats.file_problem.empty();
+  families.push_back(
+      Gauge("tsad_log_tree_size", "Tokens in the audit log (RFC 9162 tree size)", {Value(static_cast<double>(log.Head().size))}));
+  families.push_back(Gauge("tsad_log_healthy", "1 while the token log commits (0: tokens are refused)", {Value(log_ok ? 1 : 0)}));
+  families.push_back(Gauge("tsad_log_queued", "Tokens waiting for the log writer", {Value(static_cast<double>(stats.queued))}));
+}
+
+// Checkpoints, anchors and witnesses (AUDIT_CHAIN.md): present only when each is configured.
+void AddAuditChainGauges(std::vector<MetricFamily>& families, const AuditService& audit) {
+  if (const auto checkpoint_us = audit.LastCheckpointGenTimeUs(); checkpoint_us && *checkpoint_us > 0) {
+    families.push_back(Gauge("tsad_last_checkpoint_timestamp_seconds", "genTime of the latest signed checkpoint",
+                             {Value(Seconds(*checkpoint_us))}));
+  }
+  if (const auto anchor = audit.AnchorStatusNow()) {
+    families.push_back(
+        Gauge("tsad_anchor_enabled", "1 when checkpoints are anchored at external TSAs", {Value(anchor->enabled ? 1 : 0)}));
+    families.push_back(Gauge("tsad_last_anchor_success_timestamp_seconds", "Last successful anchor (0: none since start)",
+                             {Value(Seconds(anchor->last_success_us))}));
+    families.push_back(Gauge("tsad_anchor_consecutive_failures", "Failed anchoring attempts since the last success",
+                             {Value(static_cast<double>(anchor->consecutive_failures))}));
+  }
+  if (const auto witnesses = audit.WitnessStatuses(); !witnesses.empty()) {
+    std::vector<ClientMetric> last, size, failures, cosignatures;
+    for (const audit::WitnessStatus& w : witnesses) {
+      const std::vector<ClientMetric::Label> label = {{"witness", w.name}};
+      last.push_back(Value(static_cast<double>(w.last_cosigned_timestamp), label));
+      size.push_back(Value(static_cast<double>(w.cosigned_size), label));
+      failures.push_back(Value(static_cast<double>(w.failures), label));
+      cosignatures.push_back(Value(static_cast<double>(w.cosignatures), label));
+    }
+    families.push_back(Gauge("tsad_witness_last_cosigned_timestamp_seconds",
+                             "Timestamp of the latest stored cosignature of each witness (0: none)", std::move(last)));
+    families.push_back(
+        Gauge("tsad_witness_cosigned_tree_size", "Largest checkpoint size each witness cosigned", std::move(size)));
+    families.push_back(CounterFamily("tsad_witness_failures_total", "Failed add-checkpoint submissions since start, by witness",
+                                     std::move(failures)));
+    families.push_back(CounterFamily("tsad_witness_cosignatures_total", "Verified cosignatures stored since start, by witness",
+                                     std::move(cosignatures)));
+  }
+}
+
+// The signing key and certificate, and the clock every token's genTime comes from.
+void AddSigningGauges(std::vector<MetricFamily>& families, Issuer& issuer) {
+  const std::time_t now = std::time(nullptr);
+  const auto signer = issuer.signer();  // held: a reload may swap it meanwhile
+  const auto& material = signer->material();
+  const auto clock = issuer.ReadClock();
+  families.push_back(Gauge("tsad_certificate_not_after_timestamp_seconds", "notAfter of the TSA signing certificate",
+                           {Value(static_cast<double>(material.not_after()))}));
+  families.push_back(Gauge("tsad_signing_key_healthy",
+                           "1 when the signing key and certificate may sign now (validity, key usage period)",
+                           {Value(material.UsableAt(now) ? 1 : 0)}));
+  families.push_back(Gauge("tsad_clock_synchronised", "1 when the kernel reports the clock synchronised (adjtimex)",
+                           {Value(clock.synchronised ? 1 : 0)}));
+  if (clock.max_error_us >= 0) {
+    families.push_back(Gauge("tsad_clock_max_error_seconds", "The kernel's maximum clock error (adjtimex maxerror)",
+                             {Value(Seconds(clock.max_error_us))}));
+  }
+}
+
+// The standard process_* families (Prometheus client conventions), from /proc.
+void AddProcessGauges(std::vector<MetricFamily>& families) {
+  const auto p = ReadProcessStats();
+  if (!p) return;
+  families.push_back(MetricFamily{"process_cpu_seconds_total", "User and system CPU time", MetricType::Counter, {}});
+  families.back().metric.emplace_back().counter.value = p->cpu_seconds;
+  families.push_back(Gauge("process_resident_memory_bytes", "Resident memory", {Value(p->resident_bytes)}));
+  families.push_back(Gauge("process_virtual_memory_bytes", "Virtual memory", {Value(p->virtual_bytes)}));
+  families.push_back(
+      Gauge("process_start_time_seconds", "Start time of the process (Unix seconds)", {Value(p->start_time_seconds)}));
+  families.push_back(Gauge("process_open_fds", "Open file descriptors", {Value(p->open_fds)}));
+  families.push_back(Gauge("process_max_fds", "Limit of open file descriptors", {Value(p->max_fds)}));
+  families.push_back(Gauge("process_threads", "Threads of the process", {Value(static_cast<double>(p->threads))}));
+}
+
 }  // namespace
 
 AtomicHistogram::AtomicHistogram(std::vector<double> bounds, double unit)
@@ -266,77 +345,18 @@ std::string Metrics::Render(Issuer& issuer, const AuditService& audit, const Ser
   families.push_back(HistogramFamily("tsad_log_commit_duration_seconds",
                                      "One token log transaction (group commit) including fsync", {{"", &f_->commit}}, ""));
   families.push_back(HistogramFamily("tsad_log_batch_size", "Tokens per token log transaction", {{"", &f_->batch}}, ""));
-
-  const std::time_t now = std::time(nullptr);
-  const auto signer = issuer.signer();  // held: a reload may swap it meanwhile
-  const auto& material = signer->material();
-  const auto clock = issuer.ReadClock();
-  const auto stats = issuer.log().Stats();
-  const bool log_ok = stats.last_token_commit_ok && stats.writer_failed.empty() && stats.file_problem.empty();
   families.push_back(Gauge("tsad_build_info", "Always 1; the labels say which build runs",
                            {Value(1, {{"version", std::string(core::BuildVersion())},
                                       {"commit", std::string(core::BuildCommit())},
                                       {"openssl", crypto::OpenSslVersionText()}})}));
-  families.push_back(Gauge("tsad_log_tree_size", "Tokens in the audit log (RFC 9162 tree size)",
-                           {Value(static_cast<double>(issuer.log().Head().size))}));
-  families.push_back(Gauge("tsad_log_healthy", "1 while the token log commits (0: tokens are refused)", {Value(log_ok ? 1 : 0)}));
-  families.push_back(Gauge("tsad_log_queued", "Tokens waiting for the log writer", {Value(static_cast<double>(stats.queued))}));
-  if (const auto checkpoint_us = audit.LastCheckpointGenTimeUs(); checkpoint_us && *checkpoint_us > 0) {
-    families.push_back(Gauge("tsad_last_checkpoint_timestamp_seconds", "genTime of the latest signed checkpoint",
-                             {Value(Seconds(*checkpoint_us))}));
-  }
-  if (const auto anchor = audit.AnchorStatusNow()) {
-    families.push_back(
-        Gauge("tsad_anchor_enabled", "1 when checkpoints are anchored at external TSAs", {Value(anchor->enabled ? 1 : 0)}));
-    families.push_back(Gauge("tsad_last_anchor_success_timestamp_seconds", "Last successful anchor (0: none since start)",
-                             {Value(Seconds(anchor->last_success_us))}));
-    families.push_back(Gauge("tsad_anchor_consecutive_failures", "Failed anchoring attempts since the last success",
-                             {Value(static_cast<double>(anchor->consecutive_failures))}));
-  }
-  if (const auto witnesses = audit.WitnessStatuses(); !witnesses.empty()) {
-    std::vector<ClientMetric> last, size, failures, cosignatures;
-    for (const audit::WitnessStatus& w : witnesses) {
-      const std::vector<ClientMetric::Label> label = {{"witness", w.name}};
-      last.push_back(Value(static_cast<double>(w.last_cosigned_timestamp), label));
-      size.push_back(Value(static_cast<double>(w.cosigned_size), label));
-      failures.push_back(Value(static_cast<double>(w.failures), label));
-      cosignatures.push_back(Value(static_cast<double>(w.cosignatures), label));
-    }
-    families.push_back(Gauge("tsad_witness_last_cosigned_timestamp_seconds",
-                             "Timestamp of the latest stored cosignature of each witness (0: none)", std::move(last)));
-    families.push_back(
-        Gauge("tsad_witness_cosigned_tree_size", "Largest checkpoint size each witness cosigned", std::move(size)));
-    families.push_back(CounterFamily("tsad_witness_failures_total", "Failed add-checkpoint submissions since start, by witness",
-                                     std::move(failures)));
-    families.push_back(CounterFamily("tsad_witness_cosignatures_total", "Verified cosignatures stored since start, by witness",
-                                     std::move(cosignatures)));
-  }
-  families.push_back(Gauge("tsad_certificate_not_after_timestamp_seconds", "notAfter of the TSA signing certificate",
-                           {Value(static_cast<double>(material.not_after()))}));
-  families.push_back(Gauge("tsad_signing_key_healthy",
-                           "1 when the signing key and certificate may sign now (validity, key usage period)",
-                           {Value(material.UsableAt(now) ? 1 : 0)}));
-  families.push_back(Gauge("tsad_clock_synchronised", "1 when the kernel reports the clock synchronised (adjtimex)",
-                           {Value(clock.synchronised ? 1 : 0)}));
-  if (clock.max_error_us >= 0) {
-    families.push_back(Gauge("tsad_clock_max_error_seconds", "The kernel's maximum clock error (adjtimex maxerror)",
-                             {Value(Seconds(clock.max_error_us))}));
-  }
+  AddLogGauges(families, issuer.log());
+  AddAuditChainGauges(families, audit);
+  AddSigningGauges(families, issuer);
   families.push_back(
       Gauge("tsad_open_connections", "Open HTTP connections", {Value(static_cast<double>(server.open_connections))}));
   families.push_back(Gauge("tsad_worker_threads", "I/O threads plus the pool for blocking handlers",
                            {Value(static_cast<double>(server.worker_threads))}));
-  if (const auto p = ReadProcessStats()) {
-    families.push_back(MetricFamily{"process_cpu_seconds_total", "User and system CPU time", MetricType::Counter, {}});
-    families.back().metric.emplace_back().counter.value = p->cpu_seconds;
-    families.push_back(Gauge("process_resident_memory_bytes", "Resident memory", {Value(p->resident_bytes)}));
-    families.push_back(Gauge("process_virtual_memory_bytes", "Virtual memory", {Value(p->virtual_bytes)}));
-    families.push_back(
-        Gauge("process_start_time_seconds", "Start time of the process (Unix seconds)", {Value(p->start_time_seconds)}));
-    families.push_back(Gauge("process_open_fds", "Open file descriptors", {Value(p->open_fds)}));
-    families.push_back(Gauge("process_max_fds", "Limit of open file descriptors", {Value(p->max_fds)}));
-    families.push_back(Gauge("process_threads", "Threads of the process", {Value(static_cast<double>(p->threads))}));
-  }
+  AddProcessGauges(families);
   std::ostringstream out;
   prometheus::TextSerializer().Serialize(out, families);
   return out.str();
