@@ -215,6 +215,28 @@ Status TokenLog::CheckAgainstLatestCheckpoint(store::LogStore& store, const std:
   return Ok();
 }
 
+namespace {
+
+// The pending perfect subtrees of the right edge (RFC 9162 §2.1.1): enough to keep appending and
+// to give the root. A log whose indexes have gaps is refused.
+Result<MerkleFrontier> LoadFrontier(store::LogStore& log_store, const std::string& path) {
+  TSA_ASSIGN_OR_RETURN(store::LogExtent extent, log_store.Extent());
+  const std::uint64_t size = extent.next_index;
+  if (extent.rows != size) {
+    return MakeError(ErrorKind::kStorage, "the token log in " + path + " has gaps in its indexes: run tsa-audit-verify");
+  }
+  std::vector<Hash> frontier;
+  NodeReader nodes = TokenLog::Nodes(log_store);
+  for (const auto& [level, index] : MerkleFrontier::FrontierNodes(size)) {
+    TSA_ASSIGN_OR_RETURN(Hash h, nodes(level, index));
+    if (frontier.size() <= static_cast<std::size_t>(level)) frontier.resize(static_cast<std::size_t>(level) + 1);
+    frontier[static_cast<std::size_t>(level)] = h;
+  }
+  return MerkleFrontier(size, std::move(frontier));
+}
+
+}  // namespace
+
 Result<std::unique_ptr<TokenLog>> TokenLog::Open(const TokenLogOptions& options) {
   TSA_TRY(store::RequireParentDirectory(options.path));
   // Lock before SQLite touches the file: a second tsad must not even migrate it.
@@ -244,19 +266,8 @@ Result<std::unique_ptr<TokenLog>> TokenLog::Open(const TokenLogOptions& options)
   } else {
     log_store = std::make_unique<store::SqliteLogStore>(*db);
   }
-  TSA_ASSIGN_OR_RETURN(store::LogExtent extent, log_store->Extent());
-  const std::uint64_t size = extent.next_index;
-  if (extent.rows != size) {
-    return MakeError(ErrorKind::kStorage, "the token log in " + options.path + " has gaps in its indexes: run tsa-audit-verify");
-  }
-  // The pending perfect subtrees of the right edge: enough to keep appending and to give the root.
-  std::vector<Hash> frontier;
-  NodeReader nodes = Nodes(*log_store);
-  for (const auto& [level, index] : MerkleFrontier::FrontierNodes(size)) {
-    TSA_ASSIGN_OR_RETURN(Hash h, nodes(level, index));
-    if (frontier.size() <= static_cast<std::size_t>(level)) frontier.resize(static_cast<std::size_t>(level) + 1);
-    frontier[static_cast<std::size_t>(level)] = h;
-  }
+  TSA_ASSIGN_OR_RETURN(MerkleFrontier frontier, LoadFrontier(*log_store, options.path));
+  const std::uint64_t size = frontier.size();
   TSA_TRY(CheckAgainstLatestCheckpoint(*log_store, options.path, size));
   TSA_ASSIGN_OR_RETURN(std::int64_t last_gen_time, log_store->MaxGenTimeUs());
   store::OpenOptions read_only;
@@ -285,7 +296,7 @@ Result<std::unique_ptr<TokenLog>> TokenLog::Open(const TokenLogOptions& options)
                 std::move(side),
                 std::move(reader),
                 std::move(checkpointer),
-                MerkleFrontier(size, std::move(frontier)),
+                std::move(frontier),
                 last_gen_time,
                 std::move(files),
                 std::move(tiles),
