@@ -235,7 +235,30 @@ void Session::Parse() {
 
 // The head is complete and nothing of the body has been read: choose the route and what to do
 // with the body. Returns false when it has taken over (replied, or writes a 100 Continue).
+// The request's head is parsed (Parse calls this once per request). True: read its body now;
+// false: the head was answered (or is being dispatched) without it.
 bool Session::OnHeader() {
+  BeginExchange();
+  if (route_ != Route::kTimeStamp) {
+    Dispatch();
+    return false;
+  }
+  if (RefusedBeforeTheBody()) return false;
+  const std::size_t limit = core_.router.BodyLimit(exchange_.head);
+  if (Router::IsQuery(exchange_.head)) {
+    CollectQueryBody(limit);
+  } else if (!StartDataHash(limit)) {
+    return false;
+  }
+  parser_->eager(true);
+  if (exchange_.head.version >= 11 && beast::iequals(exchange_.head.expect, "100-continue") && !parser_->is_done()) {
+    SendContinue();
+    return false;
+  }
+  return true;
+}
+
+void Session::BeginExchange() {
   exchange_.head = parser_->head();
   exchange_.target = ParseTarget(exchange_.head.target);
   exchange_.id = NextRequestId();
@@ -244,72 +267,76 @@ bool Session::OnHeader() {
   exchange_.start = Clock::now();
   route_ = core_.router.Classify(exchange_.head, exchange_.target);
   exchange_.route = route_;
-  if (route_ != Route::kTimeStamp) {
-    Dispatch();
-    return false;
-  }
+}
+
+// 401, 429 and 413 are answered from the head. The body is left unread: the connection closes
+// after the reply (as after every reply that leaves a body unread, RFC 9112 §9.6).
+bool Session::RefusedBeforeTheBody() {
   exchange_.client_set.reset();
   exchange_.client_entry = nullptr;
   auto refused = core_.router.Authenticate(exchange_);
   if (!refused) refused = core_.router.RateLimit(exchange_);
   if (refused) {
-    // 401 or 429. The body is left unread: the connection closes after the reply (as after every
-    // reply that leaves a body unread).
     core_.router.LogRequest(exchange_, nullptr, refused->result_int());
     Reply(std::move(*refused), true);
-    return false;
+    return true;
   }
   const std::size_t limit = core_.router.BodyLimit(exchange_.head);
   // 413 before reading anything when the announced length is too large (conformance H10).
   if (exchange_.head.content_length.value_or(0) > limit) {
     Fail(413, "request body larger than " + std::to_string(limit) + " bytes");
+    return true;
+  }
+  return false;
+}
+
+// A DER TimeStampReq (or its JSON form): kept whole, up to the limit.
+void Session::CollectQueryBody(std::size_t limit) {
+  parser_->SetBodySink([this, limit](std::string_view data) {
+    if (body_.size() + data.size() > limit) return false;
+    body_.append(data);
+    return true;
+  });
+}
+
+// Raw-data mode: the body is the data; it is hashed while it streams in, in constant memory. An
+// unsupported ?hash= is a DER rejection (badAlg), answered before the body is read.
+bool Session::StartDataHash(std::size_t limit) {
+  const auto alg = core_.router.DataHash(exchange_.target);
+  auto hasher = alg ? crypto::StreamingHash::Create(*alg) : Result<crypto::StreamingHash>(MakeError(ErrorKind::kInternal, ""));
+  if (!alg || !hasher) {
+    const auto outcome = service::Issuer::Rejection(
+        alg ? core::FailInfo::kSystemFailure : core::FailInfo::kBadAlg,
+        alg ? "System failure." : "Unsupported hash algorithm: use ?hash=sha256, sha384 or sha512.",
+        alg ? "hash unavailable" : "");
+    core_.router.LogRequest(exchange_, &outcome, 200);
+    Reply(core_.router.TimeStampReply(outcome, exchange_), true);  // the body is left unread
     return false;
   }
-  if (Router::IsQuery(exchange_.head)) {
-    parser_->SetBodySink([this, limit](std::string_view data) {
-      if (body_.size() + data.size() > limit) return false;
-      body_.append(data);
-      return true;
-    });
-  } else {
-    // Raw-data mode: the body is the data; hash it while it streams in, in constant memory.
-    const auto alg = core_.router.DataHash(exchange_.target);
-    auto hasher = alg ? crypto::StreamingHash::Create(*alg) : Result<crypto::StreamingHash>(MakeError(ErrorKind::kInternal, ""));
-    if (!alg || !hasher) {
-      const auto outcome = service::Issuer::Rejection(
-          alg ? core::FailInfo::kSystemFailure : core::FailInfo::kBadAlg,
-          alg ? "System failure." : "Unsupported hash algorithm: use ?hash=sha256, sha384 or sha512.",
-          alg ? "hash unavailable" : "");
-      core_.router.LogRequest(exchange_, &outcome, 200);
-      Reply(core_.router.TimeStampReply(outcome, exchange_), true);  // the body is left unread
-      return false;
-    }
-    hasher_.emplace(std::move(*hasher));
-    body_bytes_ = 0;
-    parser_->SetBodySink([this, limit](std::string_view data) {
-      body_bytes_ += data.size();
-      if (body_bytes_ > limit) return false;
-      hasher_->Update(data.data(), data.size());
-      return true;
-    });
-  }
-  parser_->eager(true);
-  if (exchange_.head.version >= 11 && beast::iequals(exchange_.head.expect, "100-continue") && !parser_->is_done()) {
-    // RFC 9110 §10.1.1: the client waits for this before it sends the body.
-    static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
-    Tcp().expires_at(deadline_);
-    std::visit(
-        [&](auto& stream) {
-          net::async_write(stream, net::buffer(kContinue, sizeof(kContinue) - 1),
-                           [self = shared_from_this()](const beast::error_code& ec, std::size_t) {
-                             if (ec) return self->Shutdown();
-                             self->Parse();
-                           });
-        },
-        stream_);
-    return false;
-  }
+  hasher_.emplace(std::move(*hasher));
+  body_bytes_ = 0;
+  parser_->SetBodySink([this, limit](std::string_view data) {
+    body_bytes_ += data.size();
+    if (body_bytes_ > limit) return false;
+    hasher_->Update(data.data(), data.size());
+    return true;
+  });
   return true;
+}
+
+// RFC 9110 §10.1.1: the client waits for this before it sends the body.
+void Session::SendContinue() {
+  static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+  Tcp().expires_at(deadline_);
+  std::visit(
+      [&](auto& stream) {
+        net::async_write(stream, net::buffer(kContinue, sizeof(kContinue) - 1),
+                         [self = shared_from_this()](const beast::error_code& ec, std::size_t) {
+                           if (ec) return self->Shutdown();
+                           self->Parse();
+                         });
+      },
+      stream_);
 }
 
 void Session::OnBodyComplete() { Dispatch(); }

@@ -79,6 +79,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnRead(const boost::beast::error_code& ec, std::size_t bytes);
   void Parse();
   bool OnHeader();
+  void BeginExchange();
+  bool RefusedBeforeTheBody();
+  void CollectQueryBody(std::size_t limit);
+  bool StartDataHash(std::size_t limit);
+  void SendContinue();
   void OnBodyComplete();
   void StartBody();
   void Dispatch();
