@@ -479,79 +479,93 @@ std::optional<std::vector<std::uint8_t>> TileFiles::UnwrittenTile(int tile_level
   return std::nullopt;
 }
 
+struct TileFiles::Cursor {
+  std::uint64_t bundles = 0;  // full entry bundles
+  std::uint64_t length = 0;   // bytes in the tail
+  std::uint64_t in_tail = 0;  // entries in the tail
+  std::vector<std::uint64_t> new_offsets;
+  bool rotated = false;  // the tail filled up and was renamed into tile/entries/
+};
+
+// The pending entries up to the end of the current bundle go in one pwrite; a tail that is full
+// then is fdatasynced and renamed (SwitchTail). TokenLog ends a batch at the bundle's end, so at
+// most one rotation happens here and the rest of a commit's entries is its next commit's.
+Status TileFiles::WritePending(Cursor& at) {
+  std::size_t byte = 0;
+  for (std::size_t i = 0; i < pending_sizes_.size();) {
+    const std::size_t first_byte = byte;
+    const std::uint64_t offset = at.length;
+    for (; i < pending_sizes_.size() && at.in_tail < kTileEntries; ++i, ++at.in_tail) {
+      at.new_offsets.push_back(at.length);
+      byte += pending_sizes_[i];
+      at.length += pending_sizes_[i];
+    }
+    TSA_TRY(WriteAll(tail_fd_, pending_bytes_.data() + first_byte, byte - first_byte, offset, TailPath()));
+    if (at.in_tail < kTileEntries) continue;
+    if (::fdatasync(tail_fd_) != 0) return IoError("cannot fdatasync", TailPath());
+    TSA_TRY(SwitchTail(at.bundles));
+    at.rotated = true;
+    at.bundles += 1;
+    at.length = 0;
+    at.in_tail = 0;
+    at.new_offsets.clear();
+  }
+  return Ok();
+}
+
+// A failed commit before any rename is rolled back (the tail is cut back by the next commit's
+// offsets, nothing was published). After a rename the files are ahead of memory: the tiles stop,
+// and the restart reconciles them (LoadTail, AdoptInterruptedRotation).
+Status TileFiles::AbortCommit(Status failed, bool rotated, std::vector<std::vector<TileHash>> hashes) {
+  pending_hashes_ = std::move(hashes);
+  if (rotated || tail_fd_ < 0) {
+    if (tail_fd_ >= 0) ::close(tail_fd_);
+    tail_fd_ = -1;
+    return MakeError(ErrorKind::kStorage, failed.error().message + " (after a new bundle was started: restart tsad)");
+  }
+  Rollback();
+  return failed;
+}
+
+void TileFiles::PublishCommit(const Cursor& at, std::vector<FullTile> full_tiles) {
+  std::lock_guard lock(mutex_);
+  if (!full_tiles.empty()) {
+    unwritten_ = std::move(full_tiles);
+    tiles_cv_.notify_all();
+  }
+  full_bundles_ = at.bundles;
+  tail_length_ = at.length;
+  if (at.rotated) tail_offsets_.clear();
+  tail_offsets_.insert(tail_offsets_.end(), at.new_offsets.begin(), at.new_offsets.end());
+  if (partial_.size() < pending_hashes_.size()) partial_.resize(pending_hashes_.size());
+  for (std::size_t level = 0; level < pending_hashes_.size(); ++level) partial_[level] = std::move(pending_hashes_[level]);
+  pending_bytes_.clear();
+  pending_sizes_.clear();
+  pending_hashes_.clear();
+}
+
 Status TileFiles::Commit() {
   if (pending_sizes_.empty() && pending_hashes_.empty()) return Ok();
   if (tail_fd_ < 0) return Stopped(dir_);
+  Cursor at;
   {
     std::lock_guard lock(mutex_);
     if (!tile_write_error_.empty()) return MakeError(ErrorKind::kStorage, tile_write_error_ + " (restart tsad)");
+    at.bundles = full_bundles_;
+    at.length = tail_length_;
+    at.in_tail = tail_offsets_.size();
   }
-  std::uint64_t bundles = 0, length = 0, in_tail = 0;
-  {
-    std::lock_guard lock(mutex_);
-    bundles = full_bundles_;
-    length = tail_length_;
-    in_tail = tail_offsets_.size();
-  }
-  std::vector<std::uint64_t> new_offsets;
-  std::size_t byte = 0;
-  bool rotated = false;
-  Status st = Ok();
-  // The entries up to the end of the current bundle go in one pwrite; a full tail is renamed.
-  for (std::size_t i = 0; i < pending_sizes_.size() && st;) {
-    const std::size_t first_byte = byte;
-    const std::uint64_t at = length;
-    for (; i < pending_sizes_.size() && in_tail < kTileEntries; ++i, ++in_tail) {
-      new_offsets.push_back(length);
-      byte += pending_sizes_[i];
-      length += pending_sizes_[i];
-    }
-    st = WriteAll(tail_fd_, pending_bytes_.data() + first_byte, byte - first_byte, at, TailPath());
-    if (st && in_tail == kTileEntries) {
-      if (::fdatasync(tail_fd_) != 0) st = IoError("cannot fdatasync", TailPath());
-      if (st) st = SwitchTail(bundles);
-      if (st) {
-        rotated = true;
-        bundles += 1;
-        length = 0;
-        in_tail = 0;
-        new_offsets.clear();
-      }
-    }
-  }
+  Status st = WritePending(at);
   // One fdatasync per batch (the tokens are durable before any reply).
-  if (st && in_tail > 0 && ::fdatasync(tail_fd_) != 0) st = IoError("cannot fdatasync", TailPath());
+  if (st && at.in_tail > 0 && ::fdatasync(tail_fd_) != 0) st = IoError("cannot fdatasync", TailPath());
   // Full hash tiles are handed to the tile writer thread with the new size (off the tokens' path:
   // they derive from the entries, which are durable now).
   std::vector<std::vector<TileHash>> hashes = pending_hashes_;
   std::vector<FullTile> full_tiles;
   if (st) st = TakeFullHashTiles(full_tiles);
   if (st && !full_tiles.empty()) st = WaitForTileWriter();
-  if (!st) {
-    pending_hashes_ = std::move(hashes);
-    if (rotated || tail_fd_ < 0) {
-      // Bundles were renamed: the files are ahead of memory. Stop; the restart reconciles them.
-      if (tail_fd_ >= 0) ::close(tail_fd_);
-      tail_fd_ = -1;
-      return MakeError(ErrorKind::kStorage, st.error().message + " (after a new bundle was started: restart tsad)");
-    }
-    Rollback();
-    return st;
-  }
-  std::lock_guard lock(mutex_);
-  if (!full_tiles.empty()) {
-    unwritten_ = std::move(full_tiles);
-    tiles_cv_.notify_all();
-  }
-  full_bundles_ = bundles;
-  tail_length_ = length;
-  if (rotated) tail_offsets_.clear();
-  tail_offsets_.insert(tail_offsets_.end(), new_offsets.begin(), new_offsets.end());
-  if (partial_.size() < pending_hashes_.size()) partial_.resize(pending_hashes_.size());
-  for (std::size_t level = 0; level < pending_hashes_.size(); ++level) partial_[level] = std::move(pending_hashes_[level]);
-  pending_bytes_.clear();
-  pending_sizes_.clear();
-  pending_hashes_.clear();
+  if (!st) return AbortCommit(st, at.rotated, std::move(hashes));
+  PublishCommit(at, std::move(full_tiles));
   return Ok();
 }
 

@@ -110,7 +110,7 @@ class TileFiles {
   std::size_t PartialHashCount(int tile_level) const;
 
  private:
-  struct Committed;
+  struct Cursor;  // where a commit's writes stand in the tail (tile_files.cc)
   TileFiles(std::string dir, bool writable);
   Status LoadTail();
   Status RotateTail(std::uint64_t bundle);
@@ -128,6 +128,9 @@ class TileFiles {
     std::vector<std::uint8_t> bytes;
   };
   Status TakeFullHashTiles(std::vector<FullTile>& background);
+  Status WritePending(Cursor& at);
+  Status AbortCommit(Status failed, bool rotated, std::vector<std::vector<TileHash>> hashes);
+  void PublishCommit(const Cursor& at, std::vector<FullTile> full_tiles);
   Status WaitForTileWriter();
   void RunTileWriter(std::stop_token stop);
   std::optional<std::vector<std::uint8_t>> UnwrittenTile(int tile_level, std::uint64_t n) const;
