@@ -1,7 +1,27 @@
 # shellcheck shell=bash disable=SC2034,SC2154  # sets and reads the caller's variables
-# Shared by bench/run.sh and bench/targets.sh (sourced, not run). Expects $work (a scratch
-# directory), $BIN (the bench build's tools) and $DURATION (seconds per wrk run); TSAD overrides
-# the tsad binary (a baseline). Sends traffic only to 127.0.0.1.
+# Shared by bench/run.sh and bench/targets.sh (sourced from the repository's root, not run).
+# bench_setup comes first (it sets $work, $BIN, $CEIL, $THREADS); the caller sets $DURATION
+# (seconds per wrk run); TSAD overrides the tsad binary (a baseline). Sends traffic only to
+# 127.0.0.1.
+
+# bench_setup NAME: installs wrk, builds the bench preset and makes the scratch directory $work
+# (/tmp/NAME.XXXXXX), removed on exit with any tsad still running. Sets THREADS, BIN, CEIL, work.
+bench_setup() {
+  THREADS=$(nproc)
+  scripts/install-deps --bench
+  cmake --preset bench >/dev/null
+  cmake --build --preset bench -j"$THREADS" >/dev/null
+  BIN=build-bench/tools
+  CEIL=build-bench/bench/tsa-bench-ceiling
+  work=$(mktemp -d "/tmp/$1.XXXXXX")
+  tsad_pid=""
+  trap bench_cleanup EXIT
+}
+
+bench_cleanup() {
+  [ -n "$tsad_pid" ] && kill "$tsad_pid" 2>/dev/null && wait "$tsad_pid" 2>/dev/null
+  rm -rf "$work"
+}
 
 rss_kb() { awk "/^$2:/ {print \$2}" "/proc/$1/status"; }
 

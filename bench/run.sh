@@ -21,24 +21,9 @@ DURATION=${DURATION:-10}
 CONNS=${CONNS:-"1 8 64 256"}
 # softhsm-*: the same key type generated in a SoftHSM2 token of this run, signing through PKCS#11.
 KEYS=${KEYS:-"ec-p256 rsa3072 softhsm-ec-p256 softhsm-rsa3072"}
-THREADS=$(nproc)
-
-scripts/install-deps --bench
-cmake --preset bench >/dev/null
-cmake --build --preset bench -j"$THREADS" >/dev/null
-BIN=build-bench/tools
-CEIL=build-bench/bench/tsa-bench-ceiling
-
-work=$(mktemp -d /tmp/tsad-bench.XXXXXX)
-tsad_pid=""
-cleanup() {
-  [ -n "$tsad_pid" ] && kill "$tsad_pid" 2>/dev/null && wait "$tsad_pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
+bench_setup tsad-bench
 
 # The audit log's storage cost (AUDIT_CHAIN.md "On-disk layout: tiles"), P-256 at 64 connections
 # in one run: the log off, in the sqlite layout and in the tiles layout. Per layout: tokens/s, the

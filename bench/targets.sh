@@ -24,23 +24,9 @@ ROUNDS=${ROUNDS:-5}
 KEY=${KEY:-ec-p256}
 case "$KEY" in ec-p256 | rsa3072) ;; *) echo "targets: KEY must be ec-p256 or rsa3072" >&2; exit 2 ;; esac
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || { echo "targets: ROUNDS must be a positive number" >&2; exit 2; }
-THREADS=$(nproc)
-
-scripts/install-deps --bench
-cmake --preset bench >/dev/null
-cmake --build --preset bench -j"$THREADS" >/dev/null
-BIN=build-bench/tools
-CEIL=build-bench/bench/tsa-bench-ceiling
-
-work=$(mktemp -d /tmp/tsad-targets.XXXXXX)
-tsad_pid=""
-cleanup() {
-  [ -n "$tsad_pid" ] && kill "$tsad_pid" 2>/dev/null && wait "$tsad_pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
+bench_setup tsad-targets
 
 certs="$work/certs"
 make_certs "$KEY" "$certs"
