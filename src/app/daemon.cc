@@ -143,7 +143,8 @@ int RunDaemon(const Config& config) {
   crypto::SignerOptions signer_options{*policy, *accuracy, config.clock_precision_digits, config.include_tsa_name};
   signer_options.engine = config.token_encoder == "openssl" ? crypto::SignerOptions::Engine::kOpenSsl
                                                             : crypto::SignerOptions::Engine::kDirect;
-  auto built = BuildSigner(config, signer_options);
+  auto clock = std::make_shared<service::SystemClockSource>();  // every wall-clock reading from here on
+  auto built = BuildSigner(config, signer_options, clock->Read().now);
   if (!built) return Fail(built.error().message);
   std::shared_ptr<crypto::TokenSigner> shared_signer = std::move(*built);
   const auto material = shared_signer->shared_material();
@@ -152,14 +153,13 @@ int RunDaemon(const Config& config) {
   auto log = audit::TokenLog::Open(LogOptionsFor(config, metrics));
   if (!log) return Fail(log.error().message);
   std::shared_ptr<audit::TokenLog> shared_log(std::move(*log));
-  if (Status st = RecordCertificate(*shared_log, *material, "start"); !st) return Fail(st.error().message);
+  if (Status st = RecordCertificate(*shared_log, *material, "start", clock->Read().now); !st) return Fail(st.error().message);
 
   service::Issuer::Config issuer_config;
   issuer_config.instance = static_cast<std::uint16_t>(config.instance_id);
   issuer_config.log_tokens = config.audit_log;
   issuer_config.metrics = metrics;
   issuer_config.clock_mode = config.allow_unsynced_clock ? core::ClockMode::kTrustUnsynced : core::ClockMode::kRequireSync;
-  auto clock = std::make_shared<service::SystemClockSource>();
   auto issuer = service::Issuer::Create(issuer_config, shared_signer, clock, shared_log);
   if (!issuer) return Fail(issuer.error().message);
 
@@ -176,7 +176,7 @@ int RunDaemon(const Config& config) {
   http::HttpAnchorTransport anchor_transport;
   audit::AnchorWorker anchors(
       *anchor_options, *shared_log,
-      [issuer_ptr](const audit::Hash& imprint) { return issuer_ptr->IssueCheckpointToken(imprint); }, anchor_transport);
+      [issuer_ptr](const audit::Hash& imprint) { return issuer_ptr->IssueCheckpointToken(imprint); }, anchor_transport, *clock);
   http::HttpWitnessTransport witness_transport;  // cosignatures on each new checkpoint, on their own thread
   audit::CheckpointPublisher* publisher_ptr = publisher->get();
   const std::size_t witness_count = witnesses->size();

@@ -27,14 +27,12 @@ crypto::SignerFiles SignerFilesOf(const Config& config) {
 
 // Signs one token outside the log (serial counter 0, never used for a real token) and checks it
 // with the shared verifier: the server checks its own signing path before it serves.
-Status SelfTest(crypto::TokenSigner& signer, const core::SerialSpace& space) {
+Status SelfTest(crypto::TokenSigner& signer, const core::SerialSpace& space, core::UnixMicros now_us) {
   crypto::RequestSpec spec;
   spec.hash = signer.options().policy.accepted_hashes.front();
   spec.digest.assign(core::Info(spec.hash).digest_length, 0x5a);
   spec.nonce = crypto::RandomNonce();
   TSA_ASSIGN_OR_RETURN(auto request, crypto::EncodeRequest(spec));
-  const auto now_us =
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   TSA_ASSIGN_OR_RETURN(auto response, signer.Sign(request, core::EncodeSerial(space, 0), now_us));
   crypto::VerifyOptions verify;
   verify.tsa_cert_pem = signer.material().certificate_pem();
@@ -47,15 +45,14 @@ Status SelfTest(crypto::TokenSigner& signer, const core::SerialSpace& space) {
 
 }  // namespace
 
-Status RecordCertificate(audit::TokenLog& log, const crypto::SignerMaterial& m, const std::string& event) {
-  const std::int64_t now_us =
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  store::CertificateEvent e{now_us, event, m.certificate_sha256(), m.subject(), m.certificate_pem()};
+Status RecordCertificate(audit::TokenLog& log, const crypto::SignerMaterial& m, const std::string& event, core::UnixMicros now) {
+  store::CertificateEvent e{now, event, m.certificate_sha256(), m.subject(), m.certificate_pem()};
   return log.Write([&e](store::LogStore& store) { return store.RecordCertificateEvent(e); });
 }
 
-Result<std::shared_ptr<crypto::TokenSigner>> BuildSigner(const Config& config, const crypto::SignerOptions& options) {
-  TSA_ASSIGN_OR_RETURN(auto material, crypto::SignerMaterial::Load(SignerFilesOf(config), std::time(nullptr)));
+Result<std::shared_ptr<crypto::TokenSigner>> BuildSigner(const Config& config, const crypto::SignerOptions& options,
+                                                         core::UnixMicros now) {
+  TSA_ASSIGN_OR_RETURN(auto material, crypto::SignerMaterial::Load(SignerFilesOf(config), core::UnixSeconds(now)));
   TSA_ASSIGN_OR_RETURN(std::unique_ptr<crypto::TokenSigner> signer, crypto::TokenSigner::Create(material, options));
   if (!signer->direct_fallback_reason().empty()) {
     service::LogEvent(
@@ -63,7 +60,7 @@ Result<std::shared_ptr<crypto::TokenSigner>> BuildSigner(const Config& config, c
         {{"reason", signer->direct_fallback_reason()}, {"effect", "tokens are signed by OpenSSL's TS_RESP (slower)"}});
   }
   // The self-test token is never sent or logged: its serial (epoch 1, counter 0) is never used.
-  TSA_TRY(SelfTest(*signer, core::SerialSpace{static_cast<std::uint16_t>(config.instance_id), 1}));
+  TSA_TRY(SelfTest(*signer, core::SerialSpace{static_cast<std::uint16_t>(config.instance_id), 1}, now));
   return std::shared_ptr<crypto::TokenSigner>(std::move(signer));
 }
 
@@ -71,19 +68,19 @@ SignerReloader::SignerReloader(const Config& config, crypto::SignerOptions optio
     : config_(config), options_(std::move(options)), issuer_(issuer) {}
 
 void SignerReloader::Reload() {
-  const std::time_t now = std::time(nullptr);
-  auto next = BuildSigner(config_, options_);
+  const core::UnixMicros now = issuer_.ReadClock().now;
+  auto next = BuildSigner(config_, options_, now);
   if (!next) {
     const auto current = issuer_.signer();
     service::LogEvent(spdlog::level::err, "reload_failed",
                       {{"error", next.error().message},
                        {"kept_cert", current->material().subject()},
                        {"kept_cert_sha256", current->material().certificate_sha256()}});
-    issuer_.RecordReload({now, next.error().message});
+    issuer_.RecordReload({core::UnixSeconds(now), next.error().message});
     return;
   }
   Swap(std::move(*next), "reloaded");
-  issuer_.RecordReload({now, ""});
+  issuer_.RecordReload({core::UnixSeconds(now), ""});
 }
 
 void SignerReloader::RetryIfFailing() {
@@ -92,7 +89,7 @@ void SignerReloader::RetryIfFailing() {
   const auto now = std::chrono::steady_clock::now();
   if (now - last_retry_ < kRetryInterval) return;
   last_retry_ = now;
-  auto next = BuildSigner(config_, options_);
+  auto next = BuildSigner(config_, options_, issuer_.ReadClock().now);
   if (!next) {
     if (next.error().message != last_retry_error_) {
       last_retry_error_ = next.error().message;
@@ -108,15 +105,16 @@ void SignerReloader::RetryIfFailing() {
 void SignerReloader::Swap(std::shared_ptr<crypto::TokenSigner> next, const char* event) {
   const auto previous = issuer_.signer();
   const auto& m = next->material();
+  const core::UnixMicros now = issuer_.ReadClock().now;
   service::LogEvent(spdlog::level::info, event,
                     {{"cert", m.subject()},
                      {"cert_sha256", m.certificate_sha256()},
                      {"previous_cert_sha256", previous->material().certificate_sha256()},
                      {"key", m.key_source()},
                      {"key_type", m.key_description()},
-                     {"cert_days_left", (m.not_after() - std::time(nullptr)) / 86400}});
+                     {"cert_days_left", (m.not_after() - core::UnixSeconds(now)) / 86400}});
   const std::string kind = std::string(event) == "reloaded" ? "reload" : "recovered";
-  if (Status st = RecordCertificate(issuer_.log(), next->material(), kind); !st) {
+  if (Status st = RecordCertificate(issuer_.log(), next->material(), kind, now); !st) {
     service::LogEvent(spdlog::level::err, "certificate_event_not_logged", {{"error", st.error().message}});
   }
   issuer_.ReplaceSigner(std::move(next));

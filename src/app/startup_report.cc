@@ -67,7 +67,7 @@ void LogStarted(const StartupFacts& f) {
                      {"key", f.material.key_description()},
                      {"key_source", f.material.key_source()},
                      {"signer", f.engine == crypto::SignerOptions::Engine::kDirect ? "direct DER encoder" : "OpenSSL TS_RESP"},
-                     {"cert_days_left", (f.material.not_after() - std::time(nullptr)) / 86400},
+                     {"cert_days_left", (f.material.not_after() - core::UnixSeconds(f.clock.now)) / 86400},
                      {"policy", f.policy.default_policy},
                      {"hashes", Join(hash_names)},
                      {"accuracy", f.accuracy.ToString()},

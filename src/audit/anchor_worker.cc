@@ -9,14 +9,10 @@
 #include "tsa/crypto/verifier.h"
 
 namespace tsa::audit {
-namespace {
-std::int64_t NowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-}  // namespace
 
-AnchorWorker::AnchorWorker(AnchorOptions options, TokenLog& log, CheckpointSigner signer, AnchorTransport& transport)
-    : options_(std::move(options)), log_(log), signer_(std::move(signer)), transport_(transport) {
+AnchorWorker::AnchorWorker(AnchorOptions options, TokenLog& log, CheckpointSigner signer, AnchorTransport& transport,
+                           core::ClockSource& clock)
+    : options_(std::move(options)), log_(log), signer_(std::move(signer)), transport_(transport), clock_(clock) {
   status_.enabled = !options_.urls.empty();
 }
 
@@ -117,7 +113,7 @@ Status AnchorWorker::NewCheckpoint(const Checkpoint& cp) {
                            token.token_der,
                            token.serial_hex,
                            token.gen_time_us,
-                           NowUs()};
+                           clock_.Read().now};
   TSA_TRY(log_.Write([&](store::LogStore& log) -> Status {
     TSA_ASSIGN_OR_RETURN(c.checkpoint_id, log.InsertCheckpoint(row));
     return Ok();
@@ -128,7 +124,7 @@ Status AnchorWorker::NewCheckpoint(const Checkpoint& cp) {
 
 void AnchorWorker::Record(bool ok, const std::string& error) {
   std::lock_guard lock(status_mutex_);
-  status_.last_attempt_us = NowUs();
+  status_.last_attempt_us = clock_.Read().now;
   if (ok) {
     status_.last_success_us = status_.last_attempt_us;
     status_.last_error.clear();
@@ -178,7 +174,8 @@ Status AnchorWorker::Attempt(const std::string& url, int timeout_s) {
   }
   const bool ok = error.empty();
   const std::int64_t checkpoint_id = c.checkpoint_id;
-  store::AnchorAttemptRow attempt{0, checkpoint_id, url, NowUs(), ok, error, spec.nonce, reply, ext_gen_time, ext_serial};
+  store::AnchorAttemptRow attempt{0,     checkpoint_id, url,   clock_.Read().now, ok,
+                                  error, spec.nonce,    reply, ext_gen_time,      ext_serial};
   Status stored = log_.Write([&](store::LogStore& log) { return log.InsertAnchorAttempt(attempt); });
   if (!stored) error = ok ? "anchor reply could not be stored: " + stored.error().message : error;
   const bool success = ok && stored;

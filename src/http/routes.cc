@@ -220,12 +220,11 @@ Response Router::Handle(Route route, const Exchange& ex) {
 }
 
 Response Router::Health(const Exchange& ex) {
-  auto report = service::CheckHealth(issuer_, std::time(nullptr), options_.cert_warn_days);
-  const auto now_us =
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  report.anchor_json = audit_.AnchorHealth(now_us, anchor_interval_s_).dump();
+  const core::UnixMicros now = issuer_.ReadClock().now;
+  auto report = service::CheckHealth(issuer_, core::UnixSeconds(now), options_.cert_warn_days);
+  report.anchor_json = audit_.AnchorHealth(now, anchor_interval_s_).dump();
   if (tls_store != nullptr)
-    report.tls_json = tls_store->Health(std::time(nullptr), options_.cert_warn_days, &report.tls_warning).dump();
+    report.tls_json = tls_store->Health(core::UnixSeconds(now), options_.cert_warn_days, &report.tls_warning).dump();
   report.log_checkpoint_json = audit_.LogCheckpointHealth().dump();
   report.witnesses_json = audit_.WitnessHealth().dump();
   report.degraded = audit_.Degradations();

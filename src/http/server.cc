@@ -224,7 +224,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Create(const HttpOptions& option
   if (!o.serve_http && !o.tls) return MakeError(ErrorKind::kInvalidArgument, "--no-http needs --tls-cert and --tls-key");
   auto impl = std::make_unique<Impl>(o, issuer, audit, anchor_interval_s, std::move(metrics), std::move(clients));
   if (o.tls) {
-    auto store = TlsContextStore::Create(o.tls->files, std::time(nullptr));
+    auto store = TlsContextStore::Create(o.tls->files, core::UnixSeconds(issuer.ReadClock().now));
     if (!store) return store.error();
     impl->tls = std::move(*store);
     impl->core.router.tls_store = impl->tls.get();
@@ -246,7 +246,7 @@ Result<int> HttpServer::BindTls() {
 
 Status HttpServer::ReloadTls() {
   if (!impl_->tls) return Ok();
-  return impl_->tls->Reload(std::time(nullptr));
+  return impl_->tls->Reload(core::UnixSeconds(impl_->core.router.issuer().ReadClock().now));
 }
 
 std::optional<crypto::TlsCertificateInfo> HttpServer::TlsCertificate() const {

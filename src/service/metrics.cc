@@ -120,10 +120,10 @@ void AddAuditChainGauges(std::vector<MetricFamily>& families, const AuditService
 
 // The signing key and certificate, and the clock every token's genTime comes from.
 void AddSigningGauges(std::vector<MetricFamily>& families, Issuer& issuer) {
-  const std::time_t now = std::time(nullptr);
+  const auto clock = issuer.ReadClock();
+  const std::time_t now = core::UnixSeconds(clock.now);
   const auto signer = issuer.signer();  // held: a reload may swap it meanwhile
   const auto& material = signer->material();
-  const auto clock = issuer.ReadClock();
   families.push_back(Gauge("tsad_certificate_not_after_timestamp_seconds", "notAfter of the TSA signing certificate",
                            {Value(static_cast<double>(material.not_after()))}));
   families.push_back(Gauge("tsad_signing_key_healthy",

@@ -15,12 +15,14 @@ namespace tsa::app {
 
 // Loads and checks the key, certificate and chain of `config` (key matches certificate, one
 // critical timeStamping EKU, valid now, chain builds) and signs a self-test token that must
-// verify: at start-up, on SIGHUP and on each retry of a failing key.
-Result<std::shared_ptr<crypto::TokenSigner>> BuildSigner(const Config& config, const crypto::SignerOptions& options);
+// verify: at start-up, on SIGHUP and on each retry of a failing key. `now` (the injected clock's
+// reading) is when the certificate must be valid and the self-test token's genTime.
+Result<std::shared_ptr<crypto::TokenSigner>> BuildSigner(const Config& config, const crypto::SignerOptions& options,
+                                                         core::UnixMicros now);
 
 // Records the certificate of `m` in the log's tsa_certificates table (event "start", "reload" or
 // "recovered"), so that a log spanning a rollover names each certificate (AUDIT_CHAIN.md).
-Status RecordCertificate(audit::TokenLog& log, const crypto::SignerMaterial& m, const std::string& event);
+Status RecordCertificate(audit::TokenLog& log, const crypto::SignerMaterial& m, const std::string& event, core::UnixMicros now);
 
 // Runs on tsad's control (signal) thread only.
 class SignerReloader {

@@ -21,6 +21,7 @@
 #include "tsa/audit/checkpoint.h"
 #include "tsa/audit/merkle.h"
 #include "tsa/audit/token_log.h"
+#include "tsa/core/clock.h"
 #include "tsa/core/result.h"
 
 namespace tsa::audit {
@@ -76,7 +77,9 @@ struct AnchorStatus {
 
 class AnchorWorker {
  public:
-  AnchorWorker(AnchorOptions options, TokenLog& log, CheckpointSigner signer, AnchorTransport& transport);
+  // `clock` stamps the stored checkpoints and the attempts (/health's anchor times).
+  AnchorWorker(AnchorOptions options, TokenLog& log, CheckpointSigner signer, AnchorTransport& transport,
+               core::ClockSource& clock);
   ~AnchorWorker();  // Stop()
 
   // Loads the last checkpoint from the log and starts the thread (no-op when no URL is set).
@@ -117,6 +120,7 @@ class AnchorWorker {
   TokenLog& log_;
   CheckpointSigner signer_;
   AnchorTransport& transport_;
+  core::ClockSource& clock_;
 
   std::mutex cycle_mutex_;  // one cycle at a time; guards current_
   std::optional<Current> current_;

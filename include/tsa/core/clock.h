@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <ctime>
 #include <optional>
 #include <string>
 
@@ -26,6 +27,9 @@ std::optional<Accuracy> ParseAccuracy(const std::string& text);
 
 // Microseconds since the Unix epoch, UTC.
 using UnixMicros = std::int64_t;
+
+// The whole seconds of `us`, for the APIs that take a time_t (certificate validity, /health).
+inline std::time_t UnixSeconds(UnixMicros us) { return static_cast<std::time_t>(us / 1'000'000); }
 
 struct ClockReading {
   UnixMicros now = 0;              // CLOCK_REALTIME

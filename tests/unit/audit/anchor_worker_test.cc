@@ -46,7 +46,8 @@ TEST(AnchorWorkerTest, ExceptionInTheAnchoringThreadIsRecordedNotFatal) {
     return CheckpointToken{{0x30, 0x00}, "0a", 1'795'599'086'000'001};
   };
   ThrowingTransport transport;
-  AnchorWorker worker(options, **log, signer, transport);
+  unit_test::FakeClock clock(1'795'599'090'000'000);  // the attempt is stamped with the injected clock
+  AnchorWorker worker(options, **log, signer, transport, clock);
   ASSERT_TRUE(worker.Start());
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (worker.GetStatus().failed == 0 && std::chrono::steady_clock::now() < deadline) {
@@ -55,6 +56,7 @@ TEST(AnchorWorkerTest, ExceptionInTheAnchoringThreadIsRecordedNotFatal) {
   const AnchorStatus status = worker.GetStatus();
   EXPECT_GE(status.failed, 1u);
   EXPECT_NE(status.last_error.find("transport exploded"), std::string::npos) << status.last_error;
+  EXPECT_EQ(status.last_attempt_us, 1'795'599'090'000'000);
   worker.Stop();  // the shutdown cycle throws too, and is caught as well
 }
 

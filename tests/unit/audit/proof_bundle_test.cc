@@ -98,7 +98,9 @@ class ProofBundleTest : public ::testing::Test {
     auto probe = tsad->Sign(unit_test::Sha256Request(1), core::EncodeSerial(space, 999), unit_test::NowMicros());
     ASSERT_TRUE(probe);
     ao.origin = crypto::DescribeResponse(probe->response_der)->token->signer_subject;
-    AnchorWorker worker(ao, **log, cp_signer, transport);
+    unit_test::FakeClock clock;  // ticks: the checkpoints' and attempts' times keep increasing
+    clock.SetAutoAdvance(1000);
+    AnchorWorker worker(ao, **log, cp_signer, transport, clock);
     for (std::uint64_t i = 0; i < 10; ++i) {
       const auto now = unit_test::NowMicros();
       auto signed_token = tsad->Sign(unit_test::Sha256Request(static_cast<std::uint8_t>(i), i % 3 != 0),
